@@ -1,0 +1,14 @@
+FROM python:3.11-slim
+WORKDIR /app
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY adapters ./adapters
+COPY handlers ./handlers
+COPY storage ./storage
+RUN pip install --no-cache-dir . && useradd --create-home townhall
+USER townhall
+ENV TOWNHALL_HTTP_HOST=0.0.0.0 TOWNHALL_HTTP_PORT=8080
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)" || exit 1
+CMD ["townhall", "run"]

@@ -1,0 +1,1 @@
+"""Platform adapters: each translates one platform to core events and back."""

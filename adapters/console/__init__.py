@@ -1,0 +1,158 @@
+"""A terminal chat against the real core and database: play officer and citizen locally.
+
+Lines are commands in the core grammar (``poll "Q?" "A" "B"``, ``results ID`` ...). Buttons are
+pressed with ``vote ID N``, free-text answers given with ``answer ID text``. ``:as NAME``
+switches who is typing, ``:quit`` leaves. Works interactively and with piped stdin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from aiohttp import web
+
+from bot.adapter import Capabilities, Dispatch
+from bot.errors import UsageError
+from bot.events import Actor, Event, EventKind, MessageRef, Target
+from bot.grammar import tokenize
+from bot.views import Card, View, render_text
+
+PLATFORM = "console"
+CHANNEL = "town-square"
+
+
+def format_view(view: View) -> str:
+    text = render_text(view)
+    if isinstance(view, Card):
+        for button in view.buttons:
+            if button.action_id == "vote":
+                short_id, _, pos = button.value.partition(":")
+                text += f"\n  [vote {short_id} {pos}] {button.label}"
+            elif button.action_id == "answer":
+                text += f"\n  [answer {button.value} <your answer>]"
+    return text
+
+
+class ConsoleAdapter:
+    """Reads lines, dispatches them as events, prints what the bot says."""
+
+    name = PLATFORM
+    capabilities = Capabilities(buttons=True, modals=True, threads=False, ephemeral=True)
+
+    def __init__(
+        self,
+        user: str,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        settle: Callable[[], Awaitable[None]] | None = None,
+        channel: str = CHANNEL,
+    ) -> None:
+        self.user = user
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.settle = settle
+        self.channel = channel
+        self._dispatch: Dispatch | None = None
+
+    def http_routes(self) -> list[web.RouteDef]:
+        return []
+
+    async def start(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+
+    async def stop(self) -> None:
+        self._dispatch = None
+
+    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+        message_id = uuid.uuid4().hex[:8]
+        self._print(f"[#{target.channel_id} msg {message_id}] {format_view(view)}")
+        return MessageRef(PLATFORM, target.channel_id, message_id, target.thread_id)
+
+    async def edit(self, ref: MessageRef, view: View) -> None:
+        self._print(f"[#{ref.channel_id} msg {ref.message_id} updated] {format_view(view)}")
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def translate(self, line: str) -> Event | None:
+        """One typed line to one event; None for blank lines and console meta commands."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return None
+        word = line.split(maxsplit=1)[0].lstrip("/").lower()
+        actor = Actor(self.user, self.user)
+        target = Target(self.channel)
+        event_id = uuid.uuid4().hex
+        if word == "vote":
+            parts = tokenize(line)
+            if len(parts) != 3:
+                raise UsageError("Usage: vote ID OPTION_NUMBER")
+            return Event(
+                PLATFORM,
+                event_id,
+                EventKind.ACTION,
+                actor,
+                target,
+                action_id="vote",
+                action_value=f"{parts[1]}:{parts[2]}",
+            )
+        if word == "answer":
+            _, _, rest = line.partition(" ")
+            short_id, _, text = rest.strip().partition(" ")
+            if not short_id:
+                raise UsageError("Usage: answer ID your answer")
+            return Event(
+                PLATFORM,
+                event_id,
+                EventKind.SUBMIT,
+                actor,
+                target,
+                text=text,
+                action_id="answer",
+                action_value=short_id,
+            )
+        return Event(PLATFORM, event_id, EventKind.COMMAND, actor, target, text=line)
+
+    async def run(self) -> None:
+        """The read-eval-print loop; returns at end of input or ``:quit``."""
+        assert self._dispatch is not None, "start() first"
+        interactive = self.stdin.isatty()
+        while True:
+            if interactive:
+                self.stdout.write(f"{self.user}> ")
+                self.stdout.flush()
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                break
+            stripped = line.strip()
+            if stripped in (":quit", ":q", ":exit"):
+                break
+            if stripped.startswith(":as"):
+                name = stripped[3:].strip()
+                if name:
+                    self.user = name
+                    self._print(f"(you are now {name})")
+                else:
+                    self._print("(usage: :as NAME)")
+                continue
+            try:
+                event = self.translate(line)
+            except UsageError as exc:
+                self._print(f"(to you) {exc.message}")
+                continue
+            if event is None:
+                continue
+            try:
+                outcome = await self._dispatch(event)
+            except Exception:
+                self._print("(to you) Sorry, the database is not answering; please try again.")
+                continue
+            for notice in outcome.notices:
+                self._print(f"(to you) {format_view(notice)}")
+            if self.settle is not None:
+                await self.settle()

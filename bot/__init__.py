@@ -1,0 +1,1 @@
+"""Townhall core: events, routing, commands, views, settings, CLI and app wiring."""

@@ -1,0 +1,68 @@
+"""The seam between the core and each platform: what an adapter must offer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.events import Event, MessageRef, Target
+from bot.views import View
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a platform can do; the core degrades gracefully where it cannot."""
+
+    buttons: bool = True
+    modals: bool = False
+    threads: bool = False
+    ephemeral: bool = False
+    edits: bool = True
+    max_text: int = 4000
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What dispatching one event did, for the adapter to acknowledge on its platform."""
+
+    handled: bool = False
+    duplicate: bool = False
+    failed: bool = False
+    notices: list[View] = field(default_factory=list)
+
+
+Dispatch = Callable[[Event], Awaitable[Outcome]]
+
+
+class Adapter(Protocol):
+    """Translate platform payloads into events, and views into platform calls; nothing else."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def start(self, dispatch: Dispatch) -> None:
+        """Begin receiving; ``dispatch(event)`` returns once the effect is committed."""
+
+    async def stop(self) -> None: ...
+
+    def http_routes(self) -> list[web.RouteDef]:
+        """Routes this adapter serves on Townhall's HTTP server (webhooks); often none."""
+        ...
+
+    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+        """Post a message; raise :class:`bot.errors.DeliveryError` when it cannot."""
+        ...
+
+    async def edit(self, ref: MessageRef, view: View) -> None:
+        """Replace a message's content; raise :class:`bot.errors.DeliveryError` when it cannot."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disabled:
+    """An adapter that is not started, and why (shown by ``townhall run``)."""
+
+    name: str
+    reason: str

@@ -1,0 +1,115 @@
+"""Wiring: settings, database, routers, adapters, outbox worker, scheduler, HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import structlog
+from aiohttp import web
+
+from bot.adapter import Adapter, Outcome
+from bot.config import Settings
+from bot.context import Clock, utc_now
+from bot.delivery import Deliverer
+from bot.dispatch import Dispatcher
+from bot.events import Event
+from bot.http import EVENTS, build_web_app
+from bot.router import RouteTable
+from bot.scheduler import Scheduler
+from handlers import all_routers, lifecycle
+from storage import migrate
+from storage.db import Database
+
+log = structlog.get_logger("townhall.app")
+
+
+class Townhall:
+    """One running Townhall process: the core plus whichever adapters are configured."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        adapters: Sequence[Adapter] = (),
+        *,
+        db: Database | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.database_url)
+        self.clock = clock
+        self.adapters = {a.name: a for a in adapters}
+        self.routes = RouteTable(all_routers())
+        self.deliverer = Deliverer(
+            self.db, self.adapters, lifecycle.render_publication, clock=clock
+        )
+        self.scheduler = Scheduler(
+            self.db,
+            interval=settings.scheduler_interval,
+            clock=clock,
+            on_change=self.deliverer.wake,
+        )
+        self.dispatcher = Dispatcher(
+            self.db, settings, self.routes, clock=clock, on_commit=self._committed
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+
+    def _committed(self) -> None:
+        self.deliverer.wake()
+        self.scheduler.poke()
+
+    async def dispatch(self, event: Event) -> Outcome:
+        outcome = await self.dispatcher(event)
+        result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
+        EVENTS.labels(event.platform, event.kind.value, result).inc()
+        return outcome
+
+    async def prepare(self) -> None:
+        if self.settings.auto_migrate:
+            await migrate.upgrade(self.db)
+
+    async def start(self, *, serve_http: bool = True, background: bool = True) -> None:
+        await self.prepare()
+        if serve_http:
+            routes = [r for a in self.adapters.values() for r in a.http_routes()]
+            web_app = build_web_app(self.db, list(self.adapters), routes)
+            self._runner = web.AppRunner(web_app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
+            await site.start()
+        for adapter in self.adapters.values():
+            await adapter.start(self.dispatch)
+        if background:
+            self._tasks = [
+                asyncio.create_task(self.deliverer.run(), name="outbox"),
+                asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            ]
+
+    @property
+    def http_port(self) -> int:
+        """The bound port (useful when configured as 0 in tests)."""
+        assert self._runner is not None
+        for site in self._runner.sites:
+            server = getattr(site, "_server", None)
+            if server is not None and server.sockets:
+                return int(server.sockets[0].getsockname()[1])
+        return self.settings.http_port
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for adapter in self.adapters.values():
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("adapter stop failed", adapter=adapter.name)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.db.dispose()

@@ -1,0 +1,356 @@
+"""The ``townhall`` command line: run the bot, chat locally, read results, export, manage roles."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import exports, logs
+from bot.config import ConfigError, Settings, load_settings
+from bot.context import utc_now
+from handlers import results as results_mod
+from storage import migrate
+from storage.db import Database
+from storage.items import ItemRepository
+from storage.ledger import AuditLog
+from storage.models import ROLES
+from storage.people import RoleRepository
+
+T = TypeVar("T")
+
+
+def _settings(*, quiet: bool = False) -> Settings:
+    """Load and validate settings; ``quiet`` logs only warnings unless a level is set."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        click.echo(f"townhall: {exc}", err=True)
+        raise SystemExit(2) from None
+    level = settings.log_level
+    if quiet and "TOWNHALL_LOG_LEVEL" not in os.environ:
+        level = "WARNING"
+    logs.configure(level, settings.log_format)
+    return settings
+
+
+def _run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    db = Database(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(db)
+        async with db.transaction() as session:
+            yield session
+    finally:
+        await db.dispose()
+
+
+async def _item_or_exit(session: AsyncSession, short_id: str) -> Any:
+    item = await ItemRepository(session).by_short_id(short_id)
+    if item is None:
+        click.echo(f"townhall: no item with id {short_id!r}", err=True)
+        raise SystemExit(1)
+    return item
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="townhall")
+def main() -> None:
+    """Townhall: consult the public where people already talk."""
+
+
+@main.command()
+def run() -> None:
+    """Start every configured adapter plus the HTTP server (webhooks, /healthz, /metrics)."""
+    from bot.app import Townhall
+    from bot.platforms import configured_adapters
+
+    settings = _settings()
+    adapters, disabled = configured_adapters(settings)
+
+    async def serve() -> None:
+        app = Townhall(settings, adapters)
+        await app.start()
+        base = f"http://{settings.http_host}:{app.http_port}"
+        click.echo(f"Townhall is running on {base}  (health: {base}/healthz)")
+        click.echo(f"Database: {_describe_db(settings.database_url)}")
+        for adapter in adapters:
+            click.echo(f"  {adapter.name}: on")
+        for off in disabled:
+            click.echo(f"  {off.name}: off ({off.reason})")
+        if not adapters:
+            click.echo("No chat platform is configured. Try it locally: townhall chat --as alice")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            click.echo("Stopping...")
+            await app.stop()
+
+    _run(serve())
+
+
+def _describe_db(url: str) -> str:
+    if url.startswith("sqlite"):
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"  # never print the password
+
+
+@main.command()
+@click.option("--as", "user", required=True, help="Your name in this chat (e.g. alice).")
+@click.option("--channel", default="town-square", show_default=True)
+def chat(user: str, channel: str) -> None:
+    """Chat with the bot in this terminal, as USER (works with piped stdin too)."""
+    from adapters.console import ConsoleAdapter
+    from bot.app import Townhall
+
+    settings = _settings(quiet=True)
+
+    async def session() -> None:
+        console = ConsoleAdapter(user, channel=channel)
+        app = Townhall(settings, [console])
+        console.settle = app.deliverer.drain
+        await app.start(serve_http=False, background=False)
+        try:
+            await app.scheduler.run_once()
+            await app.deliverer.drain()
+            if sys.stdin.isatty():
+                click.echo(
+                    f"Townhall chat as {user} in #{channel}. Type help; :as NAME switches "
+                    "person; :quit leaves."
+                )
+            await console.run()
+        finally:
+            await app.stop()
+
+    _run(session())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    settings = _settings(quiet=True)
+
+    async def go() -> str | None:
+        database = Database(settings.database_url)
+        try:
+            await migrate.upgrade(database)
+            return await migrate.current(database)
+        finally:
+            await database.dispose()
+
+    click.echo(f"Database at revision {_run(go())}")
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--status", type=click.Choice(["open", "closed"]))
+def list_items(as_json: bool, status: str | None) -> None:
+    """List items, newest first."""
+    settings = _settings(quiet=True)
+
+    async def go() -> list[dict[str, str]]:
+        async with _session(settings) as session:
+            items = await ItemRepository(session).list(status=status, limit=1000)
+            return [
+                {"id": i.short_id, "kind": i.kind, "question": i.question, "status": i.status}
+                for i in items
+            ]
+
+    rows = _run(go())
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No items yet.")
+    for row in rows:
+        click.echo(f"{row['id']}  {row['kind']:<5} {row['status']:<6} {row['question']}")
+
+
+@main.command()
+@click.argument("item_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the documented JSON shape.")
+@click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
+def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
+    """Show an item's results."""
+    settings = _settings(quiet=True)
+
+    async def go() -> results_mod.ItemResults:
+        async with _session(settings) as session:
+            item = await _item_or_exit(session, item_id)
+            return await results_mod.compute(session, item, include_hidden=include_hidden)
+
+    res = _run(go())
+    if as_json:
+        click.echo(json.dumps(res.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"{res.question}  [{res.kind} {res.id}, {res.status}]")
+    click.echo(f"participants: {res.participants}  responses: {res.responses}")
+    for option in res.options:
+        click.echo(f"  {option.votes:>6}  {option.percent:5.1f}%  {option.label}")
+    if res.by_platform:
+        click.echo("by platform: " + ", ".join(f"{p} {n}" for p, n in res.by_platform.items()))
+    for answer in res.answers:
+        click.echo(f"  - [{answer.platform}] {answer.text}")
+
+
+@main.command()
+@click.argument("item_id")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output.",
+)
+@click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
+def export(item_id: str, fmt: str, output: str | None, include_hidden: bool) -> None:
+    """Export an item's responses (pseudonymous participant ids only)."""
+    settings = _settings(quiet=True)
+
+    async def go() -> str:
+        async with _session(settings) as session:
+            item = await _item_or_exit(session, item_id)
+            records = await exports.rows(session, item, include_hidden=include_hidden)
+            if fmt == "json":
+                summary = await results_mod.compute(session, item, include_hidden=include_hidden)
+                return json.dumps(
+                    {"item": summary.to_json(), "responses": records}, ensure_ascii=False, indent=2
+                )
+            return "".join(exports.to_csv(records))
+
+    text = _run(go())
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("item_id")
+def close(item_id: str) -> None:
+    """Close an item now; results are posted where it was published when the bot runs."""
+    from handlers.lifecycle import close_item
+
+    settings = _settings(quiet=True)
+
+    async def go() -> bool:
+        async with _session(settings) as session:
+            item = await _item_or_exit(session, item_id)
+            return await close_item(session, item, "cli", utc_now())
+
+    if _run(go()):
+        click.echo(f"Closed {item_id}.")
+    else:
+        click.echo(f"{item_id} was already closed.")
+
+
+@main.group()
+def roles() -> None:
+    """Who is on the policy team, who moderates (subjects are platform:user_id)."""
+
+
+async def _change_role(settings: Settings, action: str, subject: str, role: str) -> bool:
+    async with _session(settings) as session:
+        repo = RoleRepository(session)
+        now = utc_now()
+        if action == "grant":
+            changed = await repo.grant(subject, role, "cli", now)
+        else:
+            changed = await repo.revoke(subject, role)
+        if changed:
+            await AuditLog(session).record("cli", f"role.{action}", subject, now, role=role)
+        return changed
+
+
+def _check_subject(subject: str) -> None:
+    platform, sep, user = subject.partition(":")
+    if not (platform and sep and user):
+        raise click.BadParameter(
+            "expected platform:user_id, e.g. slack:U024BE7LH", param_hint="SUBJECT"
+        )
+
+
+@roles.command("grant")
+@click.argument("subject")
+@click.argument("role", type=click.Choice(ROLES))
+def roles_grant(subject: str, role: str) -> None:
+    """Grant ROLE to SUBJECT (platform:user_id)."""
+    _check_subject(subject)
+    if _run(_change_role(_settings(quiet=True), "grant", subject, role)):
+        click.echo(f"Granted {role} to {subject}.")
+    else:
+        click.echo(f"No change: {subject} already has {role}.")
+
+
+@roles.command("revoke")
+@click.argument("subject")
+@click.argument("role", type=click.Choice(ROLES))
+def roles_revoke(subject: str, role: str) -> None:
+    """Revoke ROLE from SUBJECT (platform:user_id)."""
+    _check_subject(subject)
+    if _run(_change_role(_settings(quiet=True), "revoke", subject, role)):
+        click.echo(f"Revoked {role} from {subject}.")
+    else:
+        click.echo(f"No change: {subject} does not have {role}.")
+
+
+@roles.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def roles_list(as_json: bool) -> None:
+    """Roles granted in the database and from TOWNHALL_POLICY_TEAM / TOWNHALL_MODERATORS."""
+    settings = _settings(quiet=True)
+
+    async def go() -> list[dict[str, str]]:
+        async with _session(settings) as session:
+            grants = await RoleRepository(session).list()
+            out = [{"subject": g.subject, "role": g.role, "source": "database"} for g in grants]
+        out += [
+            {"subject": s, "role": "policy", "source": "TOWNHALL_POLICY_TEAM"}
+            for s in settings.policy_subjects
+        ]
+        out += [
+            {"subject": s, "role": "moderator", "source": "TOWNHALL_MODERATORS"}
+            for s in settings.moderator_subjects
+        ]
+        return out
+
+    rows = _run(go())
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['subject']:<30} {row['role']:<10} ({row['source']})")
+    if not rows:
+        click.echo("No roles granted. Example: townhall roles grant console:alice policy")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Settings from ``TOWNHALL_*`` environment variables or a ``.env`` file (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "development-only-secret-key-change-me"  # noqa: S105 - a documented placeholder
+
+
+class ConfigError(Exception):
+    """Settings could not be loaded; the message lists every bad value, one per line."""
+
+
+class Settings(BaseSettings):
+    """Everything Townhall reads from its environment, validated at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOWNHALL_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./townhall.db"
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    policy_team: str = ""
+    moderators: str = ""
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    telegram_token: SecretStr | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+
+    discord_token: SecretStr | None = None
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+    discord_guild_ids: str = ""
+    discord_policy_role: str | None = None
+    discord_thread_answers: bool = False
+
+    #: Live result cards are re-rendered at most this often (seconds): many votes, one edit.
+    refresh_interval: float = Field(default=2.0, ge=0.0, le=3600)
+    #: How often the scheduler looks for items past their deadline (seconds).
+    scheduler_interval: float = Field(default=30.0, gt=0.0, le=3600)
+    #: Run database migrations automatically on start (the embedded default needs no setup).
+    auto_migrate: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (got "
+                f"{value.split('://', 1)[0]!r})"
+            )
+        return value
+
+    @field_validator("policy_team", "moderators")
+    @classmethod
+    def _check_subjects(cls, value: str) -> str:
+        for subject in _split(value):
+            platform, sep, user = subject.partition(":")
+            if not sep or not platform or not user:
+                raise ValueError(f"expected comma-separated platform:user_id, got {subject!r}")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.env == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("TOWNHALL_SECRET_KEY must be set when TOWNHALL_ENV=production")
+        return self
+
+    @property
+    def policy_subjects(self) -> list[str]:
+        return _split(self.policy_team)
+
+    @property
+    def moderator_subjects(self) -> list[str]:
+        return _split(self.moderators)
+
+    @property
+    def guild_ids(self) -> list[int]:
+        return [int(g) for g in _split(self.discord_guild_ids) if g.isdigit()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings, turning pydantic's errors into one readable :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = "".join(str(p) for p in err["loc"][:1])
+            name = f"TOWNHALL_{loc.upper()}" if loc else "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration:\n  {exc}") from None

@@ -1,0 +1,139 @@
+"""The typed context every handler receives: the event, the database and a way to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.events import Event
+from bot.grammar import ParsedCommand
+from bot.views import Card, Notice, View, view_to_dict
+from storage.items import ItemRepository, PublicationRepository
+from storage.ledger import AuditLog
+from storage.models import Item, Participant
+from storage.outbox import OutboxRepository
+from storage.people import ParticipantRepository, RoleRepository
+from storage.responses import AnswerRepository, VoteRepository
+
+Clock = Callable[[], datetime]
+Translator = Callable[..., str]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def identity_translator(message: str, /, **values: Any) -> str:
+    """The translation hook: English today, a catalogue lookup tomorrow."""
+    return message.format(**values) if values else message
+
+
+@dataclass
+class Context:
+    """Handed to each handler; collects what it wants said, delivered after the commit."""
+
+    event: Event
+    session: AsyncSession
+    settings: Settings
+    clock: Clock = utc_now
+    t: Translator = identity_translator
+    command: ParsedCommand | None = None
+    #: Private answers to the person who acted, delivered by the adapter as its acknowledgement.
+    notices: list[View] = field(default_factory=list)
+    _roles: set[str] | None = None
+
+    # -- repositories, one small object per aggregate ------------------------------------
+    @cached_property
+    def items(self) -> ItemRepository:
+        return ItemRepository(self.session)
+
+    @cached_property
+    def publications(self) -> PublicationRepository:
+        return PublicationRepository(self.session)
+
+    @cached_property
+    def votes(self) -> VoteRepository:
+        return VoteRepository(self.session)
+
+    @cached_property
+    def answers(self) -> AnswerRepository:
+        return AnswerRepository(self.session)
+
+    @cached_property
+    def participants(self) -> ParticipantRepository:
+        return ParticipantRepository(self.session, self.settings.secret_key.get_secret_value())
+
+    @cached_property
+    def role_grants(self) -> RoleRepository:
+        return RoleRepository(self.session)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.session)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.session)
+
+    # -- who is acting -------------------------------------------------------------------
+    async def roles(self) -> set[str]:
+        if self._roles is None:
+            subject = self.event.subject
+            roles = set(self.event.actor.platform_roles)
+            if subject in self.settings.policy_subjects:
+                roles.add("policy")
+            if subject in self.settings.moderator_subjects:
+                roles.add("moderator")
+            roles |= await self.role_grants.roles_of(subject)
+            self._roles = roles
+        return self._roles
+
+    async def has_role(self, *roles: str) -> bool:
+        mine = await self.roles()
+        return "admin" in mine or any(role in mine for role in roles)
+
+    async def participant(self) -> Participant:
+        return await self.participants.ensure(
+            self.event.platform, self.event.actor.user_id, self.clock()
+        )
+
+    async def record(self, action: str, target: str, **details: Any) -> None:
+        """Write a privileged action to the audit log, in the same transaction."""
+        await self.audit.record(self.event.subject, action, target, self.clock(), **details)
+
+    # -- answering -----------------------------------------------------------------------
+    def notify(self, view: View | str) -> None:
+        """Say something privately to the person who acted."""
+        self.notices.append(Notice(view) if isinstance(view, str) else view)
+
+    async def reply(self, view: View) -> None:
+        """Post a message where the event happened; durable (outbox, same transaction)."""
+        target = self.event.target
+        await self.outbox.send(
+            platform=self.event.platform,
+            channel_id=target.channel_id,
+            thread_id=target.thread_id,
+            view=view_to_dict(view),
+            at=self.clock(),
+        )
+
+    async def publish(self, item: Item, card: Card) -> None:
+        """Show an item where the event happened and remember where it is shown."""
+        target = self.event.target
+        pub = await self.publications.add(
+            item, self.event.platform, target.channel_id, target.thread_id, self.clock()
+        )
+        await self.outbox.send(
+            platform=self.event.platform,
+            channel_id=target.channel_id,
+            thread_id=target.thread_id,
+            view=view_to_dict(card),
+            at=self.clock(),
+            publication_id=pub.id,
+        )

@@ -1,0 +1,103 @@
+"""Turn one event into one committed transaction, exactly once per (platform, event_id)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import structlog
+from sqlalchemy.exc import DBAPIError
+
+from bot.adapter import Outcome
+from bot.config import Settings
+from bot.context import Clock, Context, Translator, identity_translator, utc_now
+from bot.errors import UserError
+from bot.events import Event
+from bot.router import RouteTable
+from bot.views import Notice
+from storage.db import Database
+from storage.ledger import EventLedger
+
+log = structlog.get_logger("townhall.dispatch")
+
+SORRY = "Sorry, something went wrong on our side. Your message was not lost; please try again."
+
+
+class Dispatcher:
+    """Calls the matching handler inside a transaction that also records the event id.
+
+    A redelivered event finds its id taken and changes nothing. A person's mistake
+    (:class:`UserError`) rolls back the handler's writes, still marks the event processed and
+    answers with a short message. A database outage propagates, so the adapter does not
+    acknowledge and the platform delivers again later.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        routes: RouteTable,
+        *,
+        clock: Clock = utc_now,
+        translator: Translator = identity_translator,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.routes = routes
+        self.clock = clock
+        self.translator = translator
+        self.on_commit = on_commit
+
+    async def __call__(self, event: Event) -> Outcome:
+        started = time.perf_counter()
+        outcome = await self._dispatch(event)
+        log.info(
+            "event",
+            platform=event.platform,
+            kind=event.kind.value,
+            action=event.action_id or None,
+            handled=outcome.handled,
+            duplicate=outcome.duplicate,
+            failed=outcome.failed,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return outcome
+
+    async def _dispatch(self, event: Event) -> Outcome:
+        problem = SORRY
+        try:
+            async with self.db.transaction() as session:
+                if not await EventLedger(session).claim(
+                    event.platform, event.event_id, self.clock()
+                ):
+                    return Outcome(duplicate=True)
+                ctx = Context(event, session, self.settings, self.clock, self.translator)
+                handled = await self.routes.handle(ctx)
+            self.on_commit()
+            return Outcome(handled=handled, notices=ctx.notices)
+        except UserError as exc:
+            problem = exc.message
+            log.info("refused", platform=event.platform, kind=event.kind.value)
+            log.debug("refusal", reason=problem)
+        except Exception as exc:
+            if _database_unavailable(exc):
+                raise
+            log.exception("handler failed", platform=event.platform, kind=event.kind.value)
+            problem = SORRY
+        # The handler's writes are rolled back; remember the event so a redelivery is not
+        # answered twice, and tell the person what happened.
+        async with self.db.transaction() as session:
+            first = await EventLedger(session).claim(event.platform, event.event_id, self.clock())
+        if not first:
+            return Outcome(duplicate=True)
+        return Outcome(handled=True, failed=problem is SORRY, notices=[Notice(problem)])
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached (or is busy): the platform should redeliver later."""
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or "locked" in str(exc.orig).lower()
+    return False

@@ -1,0 +1,70 @@
+"""The one normalized, frozen event type that every adapter produces."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+class EventKind(enum.StrEnum):
+    COMMAND = "command"  # "/poll ..." or "/townhall poll ..."
+    ACTION = "action"  # a button click: action id + value
+    SUBMIT = "submit"  # a modal or form submission: action id + value + text
+    REPLY = "reply"  # free text in reply to (or in the thread of) one of our messages
+    TEXT = "text"  # free text not tied to one of our messages (private chat)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it: the platform's own user id (never logged) and a display name."""
+
+    user_id: str
+    display_name: str = ""
+    #: Roles the platform itself vouches for (e.g. a Discord role mapped in settings).
+    platform_roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where something happened or should go: channel, optional thread and message."""
+
+    channel_id: str
+    thread_id: str | None = None
+    message_id: str | None = None
+    #: The conversation is private between the bot and one person.
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message the bot sent, as the platform identifies it."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something a person did on a platform, translated by an adapter."""
+
+    platform: str
+    event_id: str
+    kind: EventKind
+    actor: Actor
+    target: Target
+    text: str = ""
+    action_id: str = ""
+    action_value: str = ""
+    #: For REPLY: the message of ours being answered (or the thread root).
+    reply_to: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def subject(self) -> str:
+        """``platform:user_id``, the form used for roles."""
+        return f"{self.platform}:{self.actor.user_id}"

@@ -1,0 +1,94 @@
+"""One command grammar for every platform: ``name arg "quoted arg" --flag --option value``."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.errors import UsageError
+
+# Phones and chat apps turn straight quotes into curly ones; people should not have to care.
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """What a command accepts; used to parse and to print help."""
+
+    name: str
+    usage: str
+    summary: str
+    flags: frozenset[str] = frozenset()
+    #: option name -> allowed values (empty tuple: any value)
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    min_args: int = 0
+    max_args: int | None = None
+    staff_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    name: str
+    args: tuple[str, ...] = ()
+    flags: frozenset[str] = frozenset()
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """``"/poll@Bot rest"`` or ``"poll rest"`` -> ``("poll", "rest")``; name lower-cased."""
+    text = text.strip()
+    if text.startswith("/"):
+        text = text[1:]
+    head, _, rest = text.partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return name, rest.strip()
+
+
+def tokenize(text: str) -> list[str]:
+    try:
+        return shlex.split(text.translate(_QUOTES), posix=True)
+    except ValueError as exc:
+        raise UsageError(f"I couldn't read that: {exc} (check your quotes).") from None
+
+
+def parse_args(spec: CommandSpec, rest: str) -> ParsedCommand:
+    args: list[str] = []
+    flags: set[str] = set()
+    options: dict[str, str] = {}
+    tokens = tokenize(rest)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if not token.startswith("--") or token == "--":  # noqa: S105 - not a password
+            args.append(token)
+            continue
+        name, eq, value = token[2:].partition("=")
+        name = name.lower()
+        if name in spec.flags and not eq:
+            flags.add(name)
+            continue
+        if name not in spec.options:
+            raise UsageError(f"Unknown option --{name}.\nUsage: {spec.usage}")
+        if not eq:
+            if i >= len(tokens):
+                raise UsageError(f"--{name} needs a value.\nUsage: {spec.usage}")
+            value = tokens[i]
+            i += 1
+        allowed = spec.options[name]
+        if allowed and value.lower() not in allowed:
+            raise UsageError(f"--{name} must be one of: {', '.join(allowed)}.")
+        options[name] = value.lower() if allowed else value
+    if len(args) < spec.min_args or (spec.max_args is not None and len(args) > spec.max_args):
+        raise UsageError(f"Usage: {spec.usage}")
+    return ParsedCommand(spec.name, tuple(args), frozenset(flags), options)
+
+
+def help_text(specs: Sequence[CommandSpec], *, staff: bool) -> str:
+    lines = ["Townhall commands:"]
+    for spec in specs:
+        if spec.staff_only and not staff:
+            continue
+        lines.append(f"  {spec.usage}\n      {spec.summary}")
+    return "\n".join(lines)

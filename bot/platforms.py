@@ -1,0 +1,34 @@
+"""Which adapters start: each one whose credentials are set (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import importlib
+
+from bot.adapter import Adapter, Disabled
+from bot.config import Settings
+
+# platform -> (module with ``from_settings(settings) -> Adapter``, required settings)
+PLATFORMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "telegram": ("adapters.telegram", ("telegram_token",)),
+    "slack": ("adapters.slack", ("slack_bot_token", "slack_signing_secret")),
+    "discord": ("adapters.discord", ("discord_token",)),
+}
+
+
+def configured_adapters(settings: Settings) -> tuple[list[Adapter], list[Disabled]]:
+    on: list[Adapter] = []
+    off: list[Disabled] = []
+    for name, (module_name, required) in PLATFORMS.items():
+        missing = [f"TOWNHALL_{r.upper()}" for r in required if getattr(settings, r) is None]
+        if missing:
+            off.append(Disabled(name, f"{' and '.join(missing)} not set"))
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            off.append(Disabled(name, "adapter not available in this version"))
+            continue
+        on.append(module.from_settings(settings))
+    return on, off

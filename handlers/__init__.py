@@ -1,0 +1,16 @@
+"""Feature routers: behaviour written once for every platform."""
+
+from __future__ import annotations
+
+from bot.grammar import CommandSpec
+from bot.router import Router
+
+
+def all_routers() -> list[Router]:
+    from handlers import admin, polls, questions
+
+    return [polls.router, questions.router, admin.router]
+
+
+def all_specs() -> list[CommandSpec]:
+    return [route.spec for r in all_routers() for route in r.commands.values() if route.spec]

@@ -1,0 +1,87 @@
+"""The policy team's commands: close, results, list; and help for everyone."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.errors import UserError
+from bot.grammar import CommandSpec, help_text
+from bot.router import Router, has_role
+from handlers import cards, lifecycle, results
+
+router = Router("admin")
+policy_only = has_role("policy")
+
+CLOSE = CommandSpec(
+    "close",
+    "close ID",
+    "Close an item now and post its results.",
+    min_args=1,
+    max_args=1,
+    staff_only=True,
+)
+RESULTS = CommandSpec(
+    "results",
+    "results ID",
+    "Show an item's results (privately).",
+    min_args=1,
+    max_args=1,
+    staff_only=True,
+)
+LIST = CommandSpec(
+    "list",
+    "list [--status open|closed]",
+    "List recent items.",
+    options={"status": ("open", "closed")},
+    max_args=0,
+    staff_only=True,
+)
+HELP = CommandSpec("help", "help", "Show this help.", max_args=1)
+START = CommandSpec("start", "start", "Say hello.", max_args=1)
+
+
+@router.command(CLOSE, filters=[policy_only])
+async def close(ctx: Context) -> None:
+    assert ctx.command is not None
+    item = await ctx.items.by_short_id(ctx.command.args[0])
+    if item is None:
+        raise UserError(ctx.t("I can't find item {id}.", id=ctx.command.args[0][:20]))
+    if not await lifecycle.close_item(ctx.session, item, ctx.event.subject, ctx.clock()):
+        raise UserError(ctx.t("Item {id} is already closed.", id=item.short_id))
+    ctx.notify(ctx.t("Closed {id}; results are posted where it was published.", id=item.short_id))
+
+
+@router.command(RESULTS, filters=[policy_only])
+async def show_results(ctx: Context) -> None:
+    assert ctx.command is not None
+    item = await ctx.items.by_short_id(ctx.command.args[0])
+    if item is None:
+        raise UserError(ctx.t("I can't find item {id}.", id=ctx.command.args[0][:20]))
+    summary = await results.compute(ctx.session, item, answer_limit=5)
+    await ctx.record("item.results", item.short_id)
+    ctx.notify(cards.results_card(item, summary, show_answers=True))
+
+
+@router.command(LIST, filters=[policy_only])
+async def list_items(ctx: Context) -> None:
+    assert ctx.command is not None
+    items = await ctx.items.list(status=ctx.command.options.get("status"), limit=20)
+    if not items:
+        ctx.notify('No items yet. Start one with: poll "Question?" "Yes" "No"')
+        return
+    lines = [f"{i.short_id}  {i.kind:<5} {i.status:<6} {i.question[:60]}" for i in items]
+    ctx.notify("\n".join(lines))
+
+
+@router.command(HELP)
+async def show_help(ctx: Context) -> None:
+    from handlers import all_specs
+
+    ctx.notify(help_text(all_specs(), staff=await ctx.has_role("policy", "moderator")))
+
+
+@router.command(START)
+async def start(ctx: Context) -> None:
+    ctx.notify(
+        "Hello! I'm Townhall. Policy teams use me to ask for your views: answer polls with the "
+        "buttons and questions by replying. Send help to see what I can do."
+    )

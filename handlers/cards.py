@@ -1,0 +1,82 @@
+"""How items look, as platform-neutral cards."""
+
+from __future__ import annotations
+
+from bot.timeparse import format_deadline
+from bot.views import Button, Card, ResultBar
+from handlers.results import ItemResults
+from storage.models import Item
+
+KIND_HINTS = {
+    "poll": "Choose one option. You can change your vote until it closes.",
+    "multi": "Choose every option that applies; tap again to remove one.",
+    "scale": "How far do you agree? You can change your answer until it closes.",
+    "ask": "Reply to this message, or press Answer, to share your view.",
+}
+KIND_NAMES = {"poll": "Poll", "multi": "Poll", "scale": "Scale", "ask": "Question"}
+
+
+def results_visible(item: Item) -> bool:
+    return item.status == "closed" or item.results_visibility == "live"
+
+
+def item_card(item: Item, results: ItemResults | None = None) -> Card:
+    """The public message for an item: buttons while open, results when visible."""
+    is_open = item.status == "open"
+    buttons: list[Button] = []
+    if is_open and item.is_choice:
+        buttons = [Button(o.label, "vote", f"{item.short_id}:{o.position}") for o in item.options]
+    elif is_open:
+        buttons = [Button("Answer", "answer", item.short_id, style="primary", opens_form=True)]
+    bars: tuple[ResultBar, ...] = ()
+    if results is not None and item.is_choice and results_visible(item):
+        bars = tuple(ResultBar(o.label, o.votes, o.percent) for o in results.options)
+    footer = [f"{KIND_NAMES[item.kind]} {item.short_id}"]
+    if is_open and item.closes_at is not None:
+        footer.append(f"closes {format_deadline(item.closes_at)}")
+    if not is_open:
+        footer.append("closed")
+    if results is not None:
+        if item.is_choice:
+            footer.append(_count(results.participants, "participant"))
+        else:
+            footer.append(_count(results.responses, "answer"))
+    if is_open and item.is_choice and item.results_visibility == "closed":
+        footer.append("results shown when it closes")
+    return Card(
+        title=item.question,
+        body=KIND_HINTS[item.kind]
+        if is_open
+        else "This item is closed. Thank you for taking part.",
+        buttons=tuple(buttons),
+        bars=bars,
+        footer=" · ".join(footer),
+        accepts_replies=is_open and not item.is_choice,
+    )
+
+
+def results_card(item: Item, results: ItemResults, *, show_answers: bool = False) -> Card:
+    """A results summary, posted on close; with the latest answers for the policy team."""
+    fields: list[tuple[str, str]] = [
+        ("Participants", str(results.participants)),
+        ("Responses", str(results.responses)),
+    ]
+    if results.by_platform:
+        fields.append(
+            ("By platform", ", ".join(f"{p}: {n}" for p, n in sorted(results.by_platform.items())))
+        )
+    body = ""
+    if show_answers and not item.is_choice:
+        latest = results.answers[-3:]
+        body = "\n".join(f"• {a.text[:200]}" for a in latest) if latest else "No answers yet."
+    return Card(
+        title=f"Results: {item.question}",
+        body=body,
+        fields=tuple(fields),
+        bars=tuple(ResultBar(o.label, o.votes, o.percent) for o in results.options),
+        footer=f"{KIND_NAMES[item.kind]} {item.short_id} · {item.status}",
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

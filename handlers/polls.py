@@ -1,0 +1,164 @@
+"""Creating polls, scales and open questions, and voting on them."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.errors import UserError
+from bot.grammar import CommandSpec
+from bot.router import Router, has_role
+from bot.timeparse import parse_deadline
+from handlers import cards, lifecycle, results
+from storage.items import NewItem
+from storage.models import Item
+
+router = Router("polls")
+policy_only = has_role("policy")
+
+MAX_QUESTION = 300
+MAX_OPTION = 75  # Slack button text limit; Telegram and Discord allow more
+MIN_OPTIONS, MAX_OPTIONS = 2, 10
+SCALE = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
+CLOSES = {"closes": ()}
+
+POLL = CommandSpec(
+    "poll",
+    'poll "Question?" "Option A" "Option B" ... [--multi] [--closes 2d] [--results live|closed]',
+    "Publish a poll here (2-10 options; --multi lets people pick several).",
+    flags=frozenset({"multi"}),
+    options={"closes": (), "results": ("live", "closed")},
+    min_args=1,
+    staff_only=True,
+)
+SCALE_SPEC = CommandSpec(
+    "scale",
+    'scale "Statement" [--closes 2d] [--results live|closed]',
+    "Publish a 5-point agree/disagree scale here.",
+    options={"closes": (), "results": ("live", "closed")},
+    min_args=1,
+    max_args=1,
+    staff_only=True,
+)
+ASK = CommandSpec(
+    "ask",
+    'ask "Open question?" [--closes 2d]',
+    "Publish an open question; people answer in their own words.",
+    options=CLOSES,
+    min_args=1,
+    max_args=1,
+    staff_only=True,
+)
+
+
+def clean_question(text: str) -> str:
+    question = " ".join(text.split())
+    if not question:
+        raise UserError('The question is empty: put it in quotes, e.g. poll "Question?" ...')
+    if len(question) > MAX_QUESTION:
+        raise UserError(
+            f"The question is {len(question)} characters; keep it to {MAX_QUESTION} or fewer."
+        )
+    return question
+
+
+def clean_options(labels: list[str]) -> list[str]:
+    options = [" ".join(label.split()) for label in labels]
+    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        raise UserError(
+            f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; you gave {len(options)}."
+        )
+    for label in options:
+        if not label:
+            raise UserError("An option is empty.")
+        if len(label) > MAX_OPTION:
+            raise UserError(
+                f"Option {label[:20]!r}... is too long: at most {MAX_OPTION} characters."
+            )
+    if len({o.casefold() for o in options}) != len(options):
+        raise UserError("Two options are the same.")
+    return options
+
+
+async def create_and_publish(ctx: Context, kind: str, question: str, options: list[str]) -> None:
+    assert ctx.command is not None
+    closes = ctx.command.options.get("closes")
+    closes_at = parse_deadline(closes, ctx.clock()) if closes else None
+    item = await ctx.items.create(
+        NewItem(
+            kind=kind,
+            question=question,
+            options=options,
+            created_by=ctx.event.subject,
+            created_at=ctx.clock(),
+            closes_at=closes_at,
+            results_visibility=ctx.command.options.get("results", "live"),
+        )
+    )
+    await ctx.publish(item, cards.item_card(item, await results.compute(ctx.session, item)))
+    await ctx.record("item.create", item.short_id, kind=kind)
+    ctx.notify(
+        ctx.t(
+            "Published {kind} {id}. Close it with: close {id} · results: results {id}",
+            kind=cards.KIND_NAMES[kind].lower(),
+            id=item.short_id,
+        )
+    )
+
+
+@router.command(POLL, filters=[policy_only])
+async def poll(ctx: Context) -> None:
+    assert ctx.command is not None
+    question = clean_question(ctx.command.args[0])
+    options = clean_options(list(ctx.command.args[1:]))
+    kind = "multi" if "multi" in ctx.command.flags else "poll"
+    await create_and_publish(ctx, kind, question, options)
+
+
+@router.command(SCALE_SPEC, filters=[policy_only])
+async def scale(ctx: Context) -> None:
+    assert ctx.command is not None
+    await create_and_publish(ctx, "scale", clean_question(ctx.command.args[0]), list(SCALE))
+
+
+@router.command(ASK, filters=[policy_only])
+async def ask(ctx: Context) -> None:
+    assert ctx.command is not None
+    await create_and_publish(ctx, "ask", clean_question(ctx.command.args[0]), [])
+
+
+async def open_item(ctx: Context, short_id: str) -> Item:
+    """The item, if it exists and is still open; a polite refusal otherwise."""
+    item = await ctx.items.by_short_id(short_id)
+    if item is None:
+        raise UserError(ctx.t("I can't find item {id}.", id=short_id[:20]))
+    if item.status != "open":
+        raise UserError(ctx.t("Sorry, this has closed. Thank you for taking part."))
+    return item
+
+
+@router.action("vote")
+async def vote(ctx: Context) -> None:
+    short_id, _, position = ctx.event.action_value.partition(":")
+    item = await open_item(ctx, short_id)
+    if not item.is_choice or not position.isdigit():
+        raise UserError("That button is no longer active.")
+    option = await ctx.items.option_by_position(item, int(position))
+    if option is None:
+        raise UserError("That option does not exist.")
+    participant = await ctx.participant()
+    now = ctx.clock()
+    if item.kind == "multi":
+        outcome = await ctx.votes.toggle(item, option, participant, now)
+    else:
+        outcome = await ctx.votes.choose(item, option, participant, now)
+    if outcome != "unchanged" and cards.results_visible(item):
+        await lifecycle.request_refresh(
+            ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
+        )
+    messages = {
+        "recorded": "Thanks, your vote for “{label}” is recorded.",
+        "changed": "Your vote is now “{label}”.",
+        "unchanged": "You have already chosen “{label}”.",
+        "added": "Added “{label}” to your choices.",
+        "removed": "Removed “{label}” from your choices.",
+    }
+    ctx.notify(ctx.t(messages[outcome], label=option.label))

@@ -1,0 +1,1 @@
+"""Central storage: SQLAlchemy models, repositories, migrations and engine setup."""

@@ -1,0 +1,43 @@
+"""Processed events (idempotency) and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert, rowcount
+from storage.models import AuditEntry, ProcessedEvent
+
+
+class EventLedger:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, platform: str, event_id: str, at: datetime) -> bool:
+        """Record the event as processed; False when it already was (a redelivery)."""
+        result = await self.session.execute(
+            insert(self.session, ProcessedEvent)
+            .values(platform=platform, event_id=event_id, processed_at=at)
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        )
+        return bool(rowcount(result))
+
+
+class AuditLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(
+        self, actor: str, action: str, target: str, at: datetime, **details: Any
+    ) -> None:
+        self.session.add(
+            AuditEntry(at=at, actor=actor, action=action, target=target, details=details)
+        )
+
+    async def entries(self, limit: int = 100) -> Sequence[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        return (await self.session.execute(query)).scalars().all()

@@ -1,0 +1,41 @@
+"""Apply Alembic migrations programmatically (``townhall db upgrade``, and on start-up)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from storage.db import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+async def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema up to ``revision``; a no-op when it is already there."""
+
+    def _run(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+async def current(db: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    def _current(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(_current)

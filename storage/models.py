@@ -1,0 +1,278 @@
+"""Typed SQLAlchemy models. Integrity lives in the database: keys, uniques and checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ITEM_KINDS = ("poll", "multi", "scale", "ask")
+ANSWER_STATUSES = ("visible", "held", "hidden")
+ROLES = ("policy", "moderator", "admin")
+#: Partial-index predicates; upserts must repeat them word for word (SQLite matches the text).
+SINGLE_CHOICE_WHERE = "NOT multi"
+PENDING_REFRESH_WHERE = "status = 'pending' AND op = 'refresh'"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Consultation(Base):
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Item(Base):
+    """A poll, multi-choice poll, 5-point scale or open question."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ITEM_KINDS), name="kind"),
+        CheckConstraint(_in("status", ("open", "closed")), name="status"),
+        CheckConstraint(_in("results_visibility", ("live", "closed")), name="results_visibility"),
+        CheckConstraint("length(question) BETWEEN 1 AND 300", name="question_length"),
+        Index("ix_items_open_deadline", "status", "closes_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    short_id: Mapped[str] = mapped_column(String(12), unique=True)
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="RESTRICT")
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    question: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    results_visibility: Mapped[str] = mapped_column(String(10), default="live")
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))  # staff subject, e.g. "slack:U123"
+
+    options: Mapped[list[Option]] = relationship(
+        back_populates="item", order_by="Option.position", lazy="selectin"
+    )
+
+    @property
+    def is_choice(self) -> bool:
+        return self.kind != "ask"
+
+
+class Option(Base):
+    __tablename__ = "options"
+    __table_args__ = (
+        UniqueConstraint("item_id", "position", name="uq_options_item_position"),
+        CheckConstraint("position BETWEEN 1 AND 10", name="position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+
+    item: Mapped[Item] = relationship(back_populates="options")
+
+
+class Publication(Base):
+    """Which channel on which platform shows which item, with the platform's message id."""
+
+    __tablename__ = "publications"
+    __table_args__ = (Index("ix_publications_lookup", "platform", "channel_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    channel_id: Mapped[str] = mapped_column(String(100))
+    thread_id: Mapped[str | None] = mapped_column(String(100))
+    message_id: Mapped[str | None] = mapped_column(String(100))  # set once delivered
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Participant(Base):
+    """A pseudonymous person on one platform."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256 hex
+    platform: Mapped[str] = mapped_column(String(20))
+    #: Raw platform id, kept only to message the person back; erased with them.
+    platform_user_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Vote(Base):
+    """A vote on a choice item. One per participant for single choice (partial unique index)."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("item_id", "participant_id", "option_id", name="uq_votes_choice"),
+        Index(
+            "uq_votes_single_choice",
+            "item_id",
+            "participant_id",
+            unique=True,
+            sqlite_where=text(SINGLE_CHOICE_WHERE),
+            postgresql_where=text(SINGLE_CHOICE_WHERE),
+        ),
+        Index("ix_votes_item_option", "item_id", "option_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    option_id: Mapped[int] = mapped_column(ForeignKey("options.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    multi: Mapped[bool] = mapped_column(Boolean, default=False)
+    platform: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Answer(Base):
+    """Free text given to an open question. Hidden answers are hidden, never deleted."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        CheckConstraint(_in("status", ANSWER_STATUSES), name="status"),
+        CheckConstraint("length(text) BETWEEN 1 AND 4000", name="text_length"),
+        Index("ix_answers_item_created", "item_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="visible")
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Where the answer was written, so it can be reported or moderated in place.
+    channel_id: Mapped[str | None] = mapped_column(String(100))
+    message_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessedEvent(Base):
+    """Each platform event is applied once: redelivery hits the primary key."""
+
+    __tablename__ = "processed_events"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RoleGrant(Base):
+    __tablename__ = "roles"
+    __table_args__ = (
+        UniqueConstraint("subject", "role", name="uq_roles_subject_role"),
+        CheckConstraint(_in("role", ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))  # "platform:user_id" of a staff member
+    role: Mapped[str] = mapped_column(String(20))
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OutboxMessage(Base):
+    """A message that must be delivered, written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("op", ("send", "refresh")), name="op"),
+        CheckConstraint(_in("status", ("pending", "sent", "failed")), name="status"),
+        Index("ix_outbox_due", "status", "due_at"),
+        # At most one pending refresh per publication: many votes coalesce into one edit.
+        Index(
+            "uq_outbox_pending_refresh",
+            "publication_id",
+            unique=True,
+            sqlite_where=text(PENDING_REFRESH_WHERE),
+            postgresql_where=text(PENDING_REFRESH_WHERE),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    op: Mapped[str] = mapped_column(String(10))
+    platform: Mapped[str] = mapped_column(String(20))
+    channel_id: Mapped[str] = mapped_column(String(100))
+    thread_id: Mapped[str | None] = mapped_column(String(100))
+    reply_to: Mapped[str | None] = mapped_column(String(100))
+    publication_id: Mapped[int | None] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE")
+    )
+    view: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))

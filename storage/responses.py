@@ -1,0 +1,178 @@
+"""Votes and free-text answers, and the tallies read from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert, rowcount
+from storage.models import SINGLE_CHOICE_WHERE, Answer, Item, Option, Participant, Vote
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Counts for one item, read with a fixed number of queries whatever its size."""
+
+    votes_by_option: dict[int, int]  # option position -> votes
+    participants: int
+    responses: int
+    by_platform: dict[str, int] = field(default_factory=dict)  # participants per platform
+
+
+class VoteRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def choose(
+        self, item: Item, option: Option, participant: Participant, at: datetime
+    ) -> str:
+        """Single choice: record or replace the participant's vote. Returns what happened."""
+        current = await self.session.execute(
+            select(Vote.option_id).where(
+                Vote.item_id == item.id, Vote.participant_id == participant.id
+            )
+        )
+        previous = current.scalar_one_or_none()
+        if previous == option.id:
+            return "unchanged"
+        stmt = insert(self.session, Vote).values(
+            item_id=item.id,
+            option_id=option.id,
+            participant_id=participant.id,
+            multi=False,
+            platform=participant.platform,
+            created_at=at,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["item_id", "participant_id"],
+            index_where=text(SINGLE_CHOICE_WHERE),
+            set_={"option_id": option.id, "created_at": at},
+        )
+        await self.session.execute(stmt)
+        return "changed" if previous is not None else "recorded"
+
+    async def toggle(
+        self, item: Item, option: Option, participant: Participant, at: datetime
+    ) -> str:
+        """Multi choice: add the option if absent, remove it if present."""
+        removed = await self.session.execute(
+            delete(Vote).where(
+                Vote.item_id == item.id,
+                Vote.participant_id == participant.id,
+                Vote.option_id == option.id,
+            )
+        )
+        if rowcount(removed):
+            return "removed"
+        await self.session.execute(
+            insert(self.session, Vote)
+            .values(
+                item_id=item.id,
+                option_id=option.id,
+                participant_id=participant.id,
+                multi=True,
+                platform=participant.platform,
+                created_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["item_id", "participant_id", "option_id"])
+        )
+        return "added"
+
+    async def tally(self, item: Item) -> Tally:
+        by_option_q = (
+            select(Option.position, func.count(Vote.id))
+            .join(Vote, Vote.option_id == Option.id)
+            .where(Vote.item_id == item.id)
+            .group_by(Option.position)
+        )
+        counts = {pos: n for pos, n in (await self.session.execute(by_option_q)).all()}
+        by_platform_q = (
+            select(Vote.platform, func.count(func.distinct(Vote.participant_id)))
+            .where(Vote.item_id == item.id)
+            .group_by(Vote.platform)
+        )
+        by_platform = {p: n for p, n in (await self.session.execute(by_platform_q)).all()}
+        return Tally(
+            votes_by_option={o.position: counts.get(o.position, 0) for o in item.options},
+            participants=sum(by_platform.values()),
+            responses=sum(counts.values()),
+            by_platform=by_platform,
+        )
+
+
+class AnswerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        item: Item,
+        participant: Participant,
+        text: str,
+        at: datetime,
+        *,
+        status: str = "visible",
+        channel_id: str | None = None,
+        message_id: str | None = None,
+    ) -> Answer:
+        answer = Answer(
+            item_id=item.id,
+            participant_id=participant.id,
+            platform=participant.platform,
+            text=text,
+            status=status,
+            flags=[],
+            channel_id=channel_id,
+            message_id=message_id,
+            created_at=at,
+        )
+        self.session.add(answer)
+        await self.session.flush()
+        return answer
+
+    async def for_item(
+        self,
+        item: Item,
+        *,
+        statuses: Sequence[str] = ("visible",),
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Sequence[Answer]:
+        order = (
+            (Answer.created_at.desc(), Answer.id.desc())
+            if newest_first
+            else (
+                Answer.created_at,
+                Answer.id,
+            )
+        )
+        query = (
+            select(Answer)
+            .where(Answer.item_id == item.id, Answer.status.in_(statuses))
+            .order_by(*order)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def tally(self, item: Item, *, statuses: Sequence[str] = ("visible",)) -> Tally:
+        query = (
+            select(
+                Answer.platform,
+                func.count(Answer.id),
+                func.count(func.distinct(Answer.participant_id)),
+            )
+            .where(Answer.item_id == item.id, Answer.status.in_(statuses))
+            .group_by(Answer.platform)
+        )
+        rows = (await self.session.execute(query)).all()
+        return Tally(
+            votes_by_option={},
+            participants=sum(people for _, _, people in rows),
+            responses=sum(n for _, n, _ in rows),
+            by_platform={platform: people for platform, _, people in rows},
+        )
