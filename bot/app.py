@@ -18,7 +18,7 @@ from bot.events import Event
 from bot.http import EVENTS, build_web_app
 from bot.router import RouteTable
 from bot.scheduler import Scheduler
-from handlers import all_routers, lifecycle
+from handlers import all_routers, lifecycle, screening
 from storage import migrate
 from storage.db import Database
 
@@ -69,6 +69,8 @@ class Townhall:
     async def prepare(self) -> None:
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db)
+        # Load the abuse model now rather than on the first answer (about a second).
+        await asyncio.to_thread(screening.abuse_score, "warm up")
 
     async def start(self, *, serve_http: bool = True, background: bool = True) -> None:
         await self.prepare()

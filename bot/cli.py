@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable
@@ -270,6 +271,61 @@ def close(item_id: str) -> None:
         click.echo(f"Closed {item_id}.")
     else:
         click.echo(f"{item_id} was already closed.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--evaluate",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Score the rules on a labelled CSV (participant,text,expected) instead.",
+)
+def screen(as_json: bool, evaluate: str | None) -> None:
+    """Screen texts read one per line from standard input, as answers are screened."""
+    from bot import screen_cli
+
+    _settings(quiet=True)
+    if evaluate:
+        report = screen_cli.evaluate(evaluate)
+        click.echo(json.dumps(report, indent=2) if as_json else screen_cli.format_report(report))
+        return
+    for line in screen_cli.screen_lines(sys.stdin):
+        click.echo(
+            json.dumps(line, ensure_ascii=False)
+            if as_json
+            else f"{line['verdict']:<4} {','.join(line['reasons']) or '-':<30} {line['text']}"
+        )
+
+
+@main.command()
+@click.option(
+    "--older-than",
+    "older_than",
+    required=True,
+    metavar="AGE",
+    help="e.g. 365d: people whose every item closed longer ago than this.",
+)
+def purge(older_than: str) -> None:
+    """Erase raw platform identities of people who took part only in long-closed items."""
+    from datetime import timedelta
+
+    from storage.people import PrivacyRepository
+
+    match = re.fullmatch(r"(\d+)d", older_than.strip())
+    if not match:
+        raise click.BadParameter("use days, e.g. 365d", param_hint="--older-than")
+    settings = _settings(quiet=True)
+
+    async def go() -> int:
+        async with _session(settings) as session:
+            cutoff = utc_now() - timedelta(days=int(match.group(1)))
+            count = await PrivacyRepository(session).purge_identities(cutoff)
+            await AuditLog(session).record(
+                "cli", "participants.purge", older_than, utc_now(), erased_identities=count
+            )
+            return count
+
+    click.echo(f"Erased the platform identities of {_run(go())} participants.")
 
 
 @main.group()

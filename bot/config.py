@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -56,6 +57,26 @@ class Settings(BaseSettings):
     #: Run database migrations automatically on start (the embedded default needs no setup).
     auto_migrate: bool = True
 
+    #: Privacy notice shown before a person's first stored answer, and where to read more.
+    privacy_notice: str = (
+        "Townhall stores your answers for the policy team under a pseudonym, never your name. "
+        "You can ask what we hold (mydata) or have it erased (forget) at any time."
+    )
+    privacy_url: str = "https://www.gov.uk/help/privacy-notice"
+    #: explicit: a first answer waits for "I agree"; notice: the notice comes with the first
+    #: answer's confirmation. Default: explicit in production, notice elsewhere.
+    consent: Literal["explicit", "notice"] | None = None
+    #: Distinct reports that hide an answer pending review.
+    report_threshold: int = Field(default=3, ge=1, le=100)
+    #: Answers from one person within ten minutes that count as a flood.
+    flood_limit: int = Field(default=5, ge=1, le=1000)
+
+    @property
+    def consent_mode(self) -> str:
+        if self.consent is not None:
+            return self.consent
+        return "explicit" if self.env == "production" else "notice"
+
     @field_validator("database_url")
     @classmethod
     def _check_db_url(cls, value: str) -> str:
@@ -86,6 +107,23 @@ class Settings(BaseSettings):
     def _check_production(self) -> Settings:
         if self.env == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("TOWNHALL_SECRET_KEY must be set when TOWNHALL_ENV=production")
+        return self
+
+    @model_validator(mode="after")
+    def _check_telegram_webhook(self) -> Settings:
+        # Telegram signs nothing: this shared secret is all that tells its webhook calls apart.
+        secret = self.telegram_webhook_secret
+        if self.telegram_webhook_url and secret is None:
+            raise ValueError(
+                "TOWNHALL_TELEGRAM_WEBHOOK_SECRET must be set when TOWNHALL_TELEGRAM_WEBHOOK_URL "
+                "is set (1-256 characters: A-Z a-z 0-9 _ -)"
+            )
+        if secret is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", secret.get_secret_value()
+        ):
+            raise ValueError(
+                "TOWNHALL_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters: A-Z a-z 0-9 _ -"
+            )
         return self
 
     @property

@@ -123,6 +123,28 @@ class Context:
             at=self.clock(),
         )
 
+    async def send_private(self, platform: str, user_id: str, view: View) -> None:
+        """Message one person directly (durable: outbox, same transaction)."""
+        await self.outbox.send(
+            platform=platform,
+            channel_id=user_id,
+            view=view_to_dict(view),
+            at=self.clock(),
+            private=True,
+        )
+
+    @property
+    def actor_label(self) -> str:
+        """How a citizen appears in the audit log: never their raw platform id."""
+        from storage.people import pseudonym
+
+        key = pseudonym(
+            self.settings.secret_key.get_secret_value(),
+            self.event.platform,
+            self.event.actor.user_id,
+        )
+        return f"participant:{key[:12]}"
+
     async def publish(self, item: Item, card: Card) -> None:
         """Show an item where the event happened and remember where it is shown."""
         target = self.event.target

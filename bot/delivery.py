@@ -110,7 +110,9 @@ class Deliverer:
             assert row.view is not None
             view = view_from_dict(row.view)
             ref = await adapter.send(
-                Target(row.channel_id, row.thread_id), view, reply_to=row.reply_to
+                Target(row.channel_id, row.thread_id, private=row.private),
+                view,
+                reply_to=row.reply_to,
             )
             async with self.db.transaction() as session:
                 await OutboxRepository(session).mark_sent(row.id, self.clock())

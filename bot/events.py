@@ -33,7 +33,8 @@ class Target:
     channel_id: str
     thread_id: str | None = None
     message_id: str | None = None
-    #: The conversation is private between the bot and one person.
+    #: Events: the conversation is private between the bot and one person.
+    #: Sends: deliver as a direct message to the person whose platform user id is channel_id.
     private: bool = False
 
 

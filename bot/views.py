@@ -47,6 +47,9 @@ class Card:
     footer: str = ""
     #: Free-text answers are accepted by replying to this message (or in its thread).
     accepts_replies: bool = False
+    #: Only the recipient may see it (moderation queue, personal data): where a platform cannot
+    #: show it privately in place, the adapter sends it as a direct message instead.
+    confidential: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class Notice:
     """A short line of text, usually private to one person."""
 
     text: str
+    confidential: bool = False
 
 
 View = Card | Prompt | Notice
@@ -73,7 +77,7 @@ View = Card | Prompt | Notice
 def view_to_dict(view: View) -> dict[str, Any]:
     """Serialise a view for the outbox (JSON-safe)."""
     if isinstance(view, Notice):
-        return {"type": "notice", "text": view.text}
+        return {"type": "notice", "text": view.text, "confidential": view.confidential}
     if isinstance(view, Prompt):
         return {
             "type": "prompt",
@@ -101,13 +105,14 @@ def view_to_dict(view: View) -> dict[str, Any]:
         "bars": [{"label": b.label, "votes": b.votes, "percent": b.percent} for b in view.bars],
         "footer": view.footer,
         "accepts_replies": view.accepts_replies,
+        "confidential": view.confidential,
     }
 
 
 def view_from_dict(data: dict[str, Any]) -> View:
     kind = data.get("type")
     if kind == "notice":
-        return Notice(text=str(data["text"]))
+        return Notice(text=str(data["text"]), confidential=bool(data.get("confidential", False)))
     if kind == "prompt":
         return Prompt(
             title=data["title"],
@@ -125,6 +130,7 @@ def view_from_dict(data: dict[str, Any]) -> View:
             bars=tuple(ResultBar(**b) for b in data.get("bars", [])),
             footer=data.get("footer", ""),
             accepts_replies=bool(data.get("accepts_replies", False)),
+            confidential=bool(data.get("confidential", False)),
         )
     raise ValueError(f"unknown view type {kind!r}")
 

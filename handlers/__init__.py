@@ -7,9 +7,9 @@ from bot.router import Router
 
 
 def all_routers() -> list[Router]:
-    from handlers import admin, polls, questions
+    from handlers import admin, moderation, polls, privacy, questions
 
-    return [polls.router, questions.router, admin.router]
+    return [polls.router, questions.router, moderation.router, privacy.router, admin.router]
 
 
 def all_specs() -> list[CommandSpec]:

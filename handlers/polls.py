@@ -18,7 +18,6 @@ MAX_QUESTION = 300
 MAX_OPTION = 75  # Slack button text limit; Telegram and Discord allow more
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 SCALE = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
-CLOSES = {"closes": ()}
 
 POLL = CommandSpec(
     "poll",
@@ -40,9 +39,10 @@ SCALE_SPEC = CommandSpec(
 )
 ASK = CommandSpec(
     "ask",
-    'ask "Open question?" [--closes 2d]',
-    "Publish an open question; people answer in their own words.",
-    options=CLOSES,
+    'ask "Open question?" [--closes 2d] [--moderation strict|lazy] [--author-notices yes|no]',
+    "Publish an open question; people answer in their own words. strict (default) holds "
+    "flagged answers for a moderator; lazy shows them and queues them for review.",
+    options={"closes": (), "moderation": ("strict", "lazy"), "author-notices": ("yes", "no")},
     min_args=1,
     max_args=1,
     staff_only=True,
@@ -91,6 +91,8 @@ async def create_and_publish(ctx: Context, kind: str, question: str, options: li
             created_at=ctx.clock(),
             closes_at=closes_at,
             results_visibility=ctx.command.options.get("results", "live"),
+            moderation=ctx.command.options.get("moderation", "strict"),
+            notify_authors=ctx.command.options.get("author-notices", "yes") == "yes",
         )
     )
     await ctx.publish(item, cards.item_card(item, await results.compute(ctx.session, item)))

@@ -2,20 +2,61 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+from typing import Any
+
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
 from bot.router import Router
-from handlers import lifecycle
+from bot.views import Button, Card
+from handlers import lifecycle, screening
 from handlers.polls import open_item
-from storage.models import Item
+from storage.models import Item, Participant
+from storage.moderation import ModerationRepository, PendingRepository
+from storage.people import pseudonym
 
 router = Router("questions")
 
 MAX_ANSWER = 4000
+FLOOD_WINDOW = timedelta(minutes=10)
+REPEAT_WINDOW = timedelta(days=30)
 
 
-async def store_answer(ctx: Context, item: Item, text: str) -> None:
+def privacy_text(ctx: Context) -> str:
+    return f"{ctx.settings.privacy_notice} Privacy notice: {ctx.settings.privacy_url}"
+
+
+def consent_card(ctx: Context) -> Card:
+    return Card(
+        title="Before we record your answer",
+        body=privacy_text(ctx),
+        buttons=(
+            Button("I agree", "consent", "yes", style="primary"),
+            Button("No thanks", "consent", "no"),
+        ),
+        footer="Your answer is kept until you choose.",
+        confidential=True,
+    )
+
+
+async def spam_reasons(ctx: Context, participant: Participant, text: str) -> list[str]:
+    """Repeats of this person's own earlier answers, and floods of answers from one person."""
+    now = ctx.clock()
+    recent = await ModerationRepository(ctx.session).recent_texts(
+        participant.id, now - REPEAT_WINDOW
+    )
+    reasons = []
+    key = screening.normalise(text)
+    if key and any(screening.normalise(t) == key for t, _ in recent):
+        reasons.append("spam:repeat")
+    if sum(1 for _, at in recent if at >= now - FLOOD_WINDOW) >= ctx.settings.flood_limit:
+        reasons.append("spam:flood")
+    return reasons
+
+
+def check_length(ctx: Context, text: str) -> str:
     text = text.strip()
     if not text:
         raise UserError("Your answer is empty.")
@@ -27,20 +68,95 @@ async def store_answer(ctx: Context, item: Item, text: str) -> None:
                 max=MAX_ANSWER,
             )
         )
-    participant = await ctx.participant()
+    return text
+
+
+async def store_answer(
+    ctx: Context,
+    item: Item,
+    text: str,
+    *,
+    channel_id: str | None = None,
+    message_id: str | None = None,
+) -> None:
+    """Screen and store one answer, or keep it pending until its author consents."""
+    text = check_length(ctx, text)
+    where: dict[str, Any] = {
+        "channel_id": channel_id if channel_id is not None else ctx.event.target.channel_id,
+        "message_id": message_id if message_id is not None else ctx.event.target.message_id,
+    }
+    participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
+    consented = participant is not None and participant.consented_at is not None
+    if not consented and ctx.settings.consent_mode == "explicit":
+        key = pseudonym(
+            ctx.settings.secret_key.get_secret_value(), ctx.event.platform, ctx.event.actor.user_id
+        )
+        await PendingRepository(ctx.session).add(
+            key,
+            ctx.event.platform,
+            {"kind": "answer", "item": item.short_id, "text": text, **where},
+            ctx.clock(),
+        )
+        ctx.notify(consent_card(ctx))
+        return
+    participant = participant or await ctx.participant()
+    if not consented:  # notice mode: the first answer comes with the privacy notice
+        participant.consented_at = ctx.clock()
+    await _save(ctx, item, participant, text, where, first=not consented)
+
+
+async def _save(
+    ctx: Context,
+    item: Item,
+    participant: Participant,
+    text: str,
+    where: dict[str, Any],
+    *,
+    first: bool,
+) -> None:
     now = ctx.clock()
-    await ctx.answers.add(
+    verdict = await asyncio.to_thread(screening.screen_text, text)  # ~3 ms of model time
+    reasons = [*verdict.reasons, *await spam_reasons(ctx, participant, text)]
+    held = bool(reasons) and item.moderation == "strict"
+    answer = await ctx.answers.add(
         item,
         participant,
         text,
         now,
-        channel_id=ctx.event.target.channel_id,
-        message_id=ctx.event.target.message_id,
+        status="held" if held else "visible",
+        channel_id=where.get("channel_id"),
+        message_id=where.get("message_id"),
     )
-    await lifecycle.request_refresh(
-        ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
-    )
-    ctx.notify(ctx.t("Thanks, your answer is recorded."))
+    answer.flags = reasons
+    answer.needs_review = bool(reasons)
+    if not held:
+        await lifecycle.request_refresh(
+            ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
+        )
+    if held:
+        message = "Thanks. Your answer (ref A{ref}) will appear once a moderator has checked it."
+    else:
+        message = "Thanks, your answer is recorded (ref A{ref})."
+    text_out = ctx.t(message, ref=answer.id)
+    if first:
+        text_out += " " + privacy_text(ctx)
+    ctx.notify(text_out)
+
+
+async def apply_pending(ctx: Context, participant: Participant, payload: dict[str, Any]) -> None:
+    """Store an answer that waited for consent (called once the person agrees)."""
+    if payload.get("kind") != "answer":
+        return
+    item = await ctx.items.by_short_id(str(payload["item"]))
+    if item is None or item.status != "open":
+        ctx.notify(
+            ctx.t(
+                "Question {id} has closed meanwhile; your answer was not recorded.",
+                id=payload["item"],
+            )
+        )
+        return
+    await _save(ctx, item, participant, str(payload["text"]), payload, first=False)
 
 
 @router.submit("answer")
@@ -70,17 +186,12 @@ async def answer_reply(ctx: Context) -> None:
     )
     if pub is None:
         return  # a reply to something else of ours: not an answer
-    item = await _item(ctx, pub.item_id)
+    item = await ctx.session.get(Item, pub.item_id)
+    if item is None:  # pragma: no cover - foreign key
+        return
     if item.status != "open":
         raise UserError(ctx.t("Sorry, this has closed. Thank you for taking part."))
     if item.is_choice:
         ctx.notify(ctx.t("Please use the buttons to vote on “{q}”.", q=item.question[:80]))
         return
     await store_answer(ctx, item, event.text)
-
-
-async def _item(ctx: Context, item_id: int) -> Item:
-    item = await ctx.session.get(Item, item_id)
-    if item is None:  # pragma: no cover - foreign key
-        raise UserError("That question no longer exists.")
-    return item

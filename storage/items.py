@@ -31,6 +31,8 @@ class NewItem:
     closes_at: datetime | None = None
     results_visibility: str = "live"
     consultation_id: int | None = None
+    moderation: str = "strict"
+    notify_authors: bool = True
 
 
 class ItemRepository:
@@ -51,6 +53,8 @@ class ItemRepository:
             created_at=new.created_at,
             created_by=new.created_by,
             consultation_id=new.consultation_id,
+            moderation=new.moderation,
+            notify_authors=new.notify_authors,
             options=[Option(position=i, label=label) for i, label in enumerate(new.options, 1)],
         )
         self.session.add(item)

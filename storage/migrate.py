@@ -39,3 +39,12 @@ async def current(db: Database) -> str | None:
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(_current)
+
+
+def head() -> str:
+    """The newest revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert revision is not None
+    return revision

@@ -18,7 +18,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -84,6 +86,7 @@ class Item(Base):
         CheckConstraint(_in("status", ("open", "closed")), name="status"),
         CheckConstraint(_in("results_visibility", ("live", "closed")), name="results_visibility"),
         CheckConstraint("length(question) BETWEEN 1 AND 300", name="question_length"),
+        CheckConstraint(_in("moderation", ("strict", "lazy")), name="moderation"),
         Index("ix_items_open_deadline", "status", "closes_at"),
     )
 
@@ -100,6 +103,10 @@ class Item(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))  # staff subject, e.g. "slack:U123"
+    #: strict: flagged answers are held until a moderator decides; lazy: shown, then reviewed.
+    moderation: Mapped[str] = mapped_column(String(10), default="strict", server_default="strict")
+    #: Tell an author when a moderator hides their answer.
+    notify_authors: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     options: Mapped[list[Option]] = relationship(
         back_populates="item", order_by="Option.position", lazy="selectin"
@@ -152,6 +159,8 @@ class Participant(Base):
     platform_user_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the person agreed to the privacy notice (nothing is stored for them before).
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Vote(Base):
@@ -204,6 +213,38 @@ class Answer(Base):
     #: Where the answer was written, so it can be reported or moderated in place.
     channel_id: Mapped[str | None] = mapped_column(String(100))
     message_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: In the moderators' queue (held, reported, or flagged under lazy moderation).
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Report(Base):
+    """One participant's report of an answer; distinct reporters count towards hiding it."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("answer_id", "reporter_id", name="uq_reports_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    reporter_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PendingAction(Base):
+    """A vote or answer waiting for its author's consent; applied on agree, dropped on decline."""
+
+    __tablename__ = "pending_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -266,6 +307,8 @@ class OutboxMessage(Base):
     channel_id: Mapped[str] = mapped_column(String(100))
     thread_id: Mapped[str | None] = mapped_column(String(100))
     reply_to: Mapped[str | None] = mapped_column(String(100))
+    #: Deliver privately to the person whose platform user id is ``channel_id``.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     publication_id: Mapped[int | None] = mapped_column(
         ForeignKey("publications.id", ondelete="CASCADE")
     )

@@ -27,10 +27,12 @@ class OutboxRepository:
         thread_id: str | None = None,
         reply_to: str | None = None,
         publication_id: int | None = None,
+        private: bool = False,
     ) -> None:
         self.session.add(
             OutboxMessage(
                 op="send",
+                private=private,
                 platform=platform,
                 channel_id=channel_id,
                 thread_id=thread_id,

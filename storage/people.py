@@ -6,12 +6,22 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert, rowcount
-from storage.models import Participant, RoleGrant
+from storage.models import (
+    Answer,
+    Item,
+    Option,
+    Participant,
+    PendingAction,
+    Report,
+    RoleGrant,
+    Vote,
+)
 
 
 def pseudonym(secret_key: str, platform: str, user_id: str) -> str:
@@ -68,3 +78,116 @@ class RoleRepository:
     async def list(self) -> Sequence[RoleGrant]:
         query = select(RoleGrant).order_by(RoleGrant.subject, RoleGrant.role)
         return (await self.session.execute(query)).scalars().all()
+
+
+class PrivacyRepository:
+    """What is held about one person, their consent, and erasure."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def consent(self, participant: Participant, at: datetime) -> None:
+        participant.consented_at = at
+        await self.session.flush()
+
+    async def held_about(self, participant: Participant) -> dict[str, list[dict[str, str]]]:
+        votes = await self.session.execute(
+            select(Item.short_id, Item.question, Option.label, Vote.created_at)
+            .join(Item, Item.id == Vote.item_id)
+            .join(Option, Option.id == Vote.option_id)
+            .where(Vote.participant_id == participant.id)
+            .order_by(Vote.created_at)
+        )
+        answers = await self.session.execute(
+            select(
+                Answer.id,
+                Item.short_id,
+                Item.question,
+                Answer.text,
+                Answer.status,
+                Answer.created_at,
+            )
+            .join(Item, Item.id == Answer.item_id)
+            .where(Answer.participant_id == participant.id)
+            .order_by(Answer.created_at)
+        )
+        return {
+            "votes": [
+                {"item": sid, "question": q, "choice": label, "at": at.isoformat()}
+                for sid, q, label, at in votes.all()
+            ],
+            "answers": [
+                {
+                    "ref": f"A{aid}",
+                    "item": sid,
+                    "question": q,
+                    "text": text,
+                    "status": status,
+                    "at": at.isoformat(),
+                }
+                for aid, sid, q, text, status, at in answers.all()
+            ],
+        }
+
+    async def erase(self, participant: Participant) -> dict[str, Any]:
+        """Delete the person and, by cascade, their votes, answers and reports.
+
+        Returns the counts and the ids of items whose tallies changed (nothing of the content).
+        """
+        vote_items = (
+            (
+                await self.session.execute(
+                    select(Vote.item_id).where(Vote.participant_id == participant.id).distinct()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        answer_items = (
+            (
+                await self.session.execute(
+                    select(Answer.item_id).where(Answer.participant_id == participant.id).distinct()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        votes = await self.session.execute(
+            select(func.count(Vote.id)).where(Vote.participant_id == participant.id)
+        )
+        answers = await self.session.execute(
+            select(func.count(Answer.id)).where(Answer.participant_id == participant.id)
+        )
+        counts = {"votes": int(votes.scalar_one()), "answers": int(answers.scalar_one())}
+        await self.session.execute(
+            delete(PendingAction).where(PendingAction.pseudonym == participant.pseudonym)
+        )
+        # Explicit deletes so that erasure does not depend on the backend enforcing cascades.
+        await self.session.execute(delete(Report).where(Report.reporter_id == participant.id))
+        own_answers = select(Answer.id).where(Answer.participant_id == participant.id)
+        await self.session.execute(delete(Report).where(Report.answer_id.in_(own_answers)))
+        await self.session.execute(delete(Answer).where(Answer.participant_id == participant.id))
+        await self.session.execute(delete(Vote).where(Vote.participant_id == participant.id))
+        await self.session.execute(delete(Participant).where(Participant.id == participant.id))
+        return {**counts, "items": sorted(set(vote_items) | set(answer_items))}
+
+    async def purge_identities(self, cutoff: datetime) -> int:
+        """Forget raw platform ids of people whose every item closed before ``cutoff``."""
+        active_items = select(Item.id).where(
+            or_(Item.status == "open", Item.closed_at.is_(None), Item.closed_at >= cutoff)
+        )
+        busy = union(
+            select(Vote.participant_id).where(Vote.item_id.in_(active_items)),
+            select(Answer.participant_id).where(Answer.item_id.in_(active_items)),
+        )
+        result = await self.session.execute(
+            update(Participant)
+            .where(
+                Participant.platform_user_id.is_not(None),
+                Participant.created_at < cutoff,
+                Participant.id.not_in(busy),
+            )
+            .values(platform_user_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)

@@ -106,6 +106,9 @@ class People:
             user, EventKind.ACTION, event_id, action_id="vote", action_value=f"{item_id}:{position}"
         )
 
+    def click_button(self, user: str, action_id: str, value: str) -> Event:
+        return self._event(user, EventKind.ACTION, None, action_id=action_id, action_value=value)
+
     def submit(self, user: str, item_id: str, text: str, event_id: str | None = None) -> Event:
         return self._event(
             user, EventKind.SUBMIT, event_id, action_id="answer", action_value=item_id, text=text

@@ -143,7 +143,7 @@ def test_roles_and_unknown_items(env: dict[str, str]) -> None:
     assert bad.returncode == 2 and "platform:user_id" in bad.stderr
     missing = run(["results", "nosuch", "--json"], env, check=False)
     assert missing.returncode == 1 and "no item with id 'nosuch'" in missing.stderr
-    assert "revision 0001" in run(["db", "upgrade"], env).stdout
+    assert "revision 0002" in run(["db", "upgrade"], env).stdout
 
 
 @pytest.mark.parametrize(
@@ -208,3 +208,24 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
     assert "telegram: off (TOWNHALL_TELEGRAM_TOKEN not set)" in out
     assert "slack: off (TOWNHALL_SLACK_BOT_TOKEN and TOWNHALL_SLACK_SIGNING_SECRET not set)" in out
     assert "cli-test-secret" not in out + err
+
+
+def test_screen_reads_stdin_and_scores_the_labelled_set(env: dict[str, str]) -> None:
+    lines = "Longer opening hours please\nmail me: jo@example.com\nmail me: jo@example.com\n"
+    out = run(["screen", "--json"], env, lines).stdout.splitlines()
+    verdicts = [json.loads(line) for line in out]
+    assert [v["verdict"] for v in verdicts] == ["ok", "flag", "flag"]
+    assert verdicts[1]["reasons"] == ["personal:email"]
+    assert verdicts[2]["reasons"] == ["personal:email", "spam:repeat"]
+    data = Path(__file__).parent / "data" / "screening.csv"
+    report = json.loads(run(["screen", "--evaluate", str(data), "--json"], env).stdout)
+    assert report["texts"] >= 80
+    for category in ("abuse", "personal", "spam"):
+        assert report["categories"][category]["precision"] >= 0.85
+        assert report["categories"][category]["recall"] >= 0.85
+
+
+def test_purge_command(env: dict[str, str]) -> None:
+    assert "identities of 0 participants" in run(["purge", "--older-than", "365d"], env).stdout
+    bad = run(["purge", "--older-than", "a year"], env, check=False)
+    assert bad.returncode == 2 and "365d" in bad.stderr

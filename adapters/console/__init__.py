@@ -19,21 +19,24 @@ from bot.adapter import Capabilities, Dispatch
 from bot.errors import UsageError
 from bot.events import Actor, Event, EventKind, MessageRef, Target
 from bot.grammar import tokenize
-from bot.views import Card, View, render_text
+from bot.views import Button, Card, View, render_text
 
 PLATFORM = "console"
 CHANNEL = "town-square"
+
+
+def typed_form(button: Button) -> str:
+    """What to type to press a button: its action id and value words, e.g. ``vote k3m9xq 2``."""
+    if button.action_id == "answer":
+        return f"answer {button.value} <your answer>"
+    return " ".join([button.action_id, *button.value.split(":")])
 
 
 def format_view(view: View) -> str:
     text = render_text(view)
     if isinstance(view, Card):
         for button in view.buttons:
-            if button.action_id == "vote":
-                short_id, _, pos = button.value.partition(":")
-                text += f"\n  [vote {short_id} {pos}] {button.label}"
-            elif button.action_id == "answer":
-                text += f"\n  [answer {button.value} <your answer>]"
+            text += f"\n  [{typed_form(button)}] {button.label}"
     return text
 
 
@@ -58,6 +61,8 @@ class ConsoleAdapter:
         self.settle = settle
         self.channel = channel
         self._dispatch: Dispatch | None = None
+        #: Buttons shown in this session, by what one types to press them.
+        self._buttons: dict[str, Button] = {}
 
     def http_routes(self) -> list[web.RouteDef]:
         return []
@@ -70,14 +75,21 @@ class ConsoleAdapter:
 
     async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
         message_id = uuid.uuid4().hex[:8]
-        self._print(f"[#{target.channel_id} msg {message_id}] {format_view(view)}")
+        where = f"private to {target.channel_id}" if target.private else f"#{target.channel_id}"
+        self._show(f"[{where} msg {message_id}] ", view)
         return MessageRef(PLATFORM, target.channel_id, message_id, target.thread_id)
 
     async def edit(self, ref: MessageRef, view: View) -> None:
-        self._print(f"[#{ref.channel_id} msg {ref.message_id} updated] {format_view(view)}")
+        self._show(f"[#{ref.channel_id} msg {ref.message_id} updated] ", view)
 
     def _print(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
+
+    def _show(self, prefix: str, view: View) -> None:
+        if isinstance(view, Card):
+            for button in view.buttons:
+                self._buttons[typed_form(button)] = button
+        self._print(f"{prefix}{format_view(view)}")
 
     def translate(self, line: str) -> Event | None:
         """One typed line to one event; None for blank lines and console meta commands."""
@@ -88,6 +100,17 @@ class ConsoleAdapter:
         actor = Actor(self.user, self.user)
         target = Target(self.channel)
         event_id = uuid.uuid4().hex
+        pressed = self._buttons.get(" ".join(line.split()))
+        if pressed is not None:
+            return Event(
+                PLATFORM,
+                event_id,
+                EventKind.ACTION,
+                actor,
+                target,
+                action_id=pressed.action_id,
+                action_value=pressed.value,
+            )
         if word == "vote":
             parts = tokenize(line)
             if len(parts) != 3:
@@ -153,6 +176,6 @@ class ConsoleAdapter:
                 self._print("(to you) Sorry, the database is not answering; please try again.")
                 continue
             for notice in outcome.notices:
-                self._print(f"(to you) {format_view(notice)}")
+                self._show("(to you) ", notice)
             if self.settle is not None:
                 await self.settle()

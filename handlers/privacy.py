@@ -1,0 +1,144 @@
+"""Citizens' privacy: the notice, consent, what we hold (mydata) and erasure (forget)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.context import Context
+from bot.grammar import CommandSpec
+from bot.router import Router
+from bot.views import Button, Card, Notice
+from handlers import lifecycle
+from handlers.questions import apply_pending, consent_card, privacy_text
+from storage.models import Item
+from storage.moderation import PendingRepository
+from storage.people import PrivacyRepository, pseudonym
+
+router = Router("privacy")
+
+PRIVACY = CommandSpec(
+    "privacy", "privacy", "Read how your answers are used; give consent.", max_args=0
+)
+MYDATA = CommandSpec(
+    "mydata", "mydata", "Get a private copy of everything we hold about you.", max_args=0
+)
+FORGET = CommandSpec(
+    "forget", "forget", "Erase your identity, votes and answers everywhere.", max_args=0
+)
+
+
+def _key(ctx: Context) -> str:
+    return pseudonym(
+        ctx.settings.secret_key.get_secret_value(), ctx.event.platform, ctx.event.actor.user_id
+    )
+
+
+@router.command(PRIVACY)
+async def privacy(ctx: Context) -> None:
+    participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
+    if participant is None or participant.consented_at is None:
+        card = consent_card(ctx)
+        ctx.notify(Card(title="Privacy", body=card.body, buttons=card.buttons, confidential=True))
+        return
+    ctx.notify(
+        Notice(
+            f"{privacy_text(ctx)} You agreed on {participant.consented_at:%Y-%m-%d}.",
+            confidential=True,
+        )
+    )
+
+
+@router.action("consent")
+async def consent(ctx: Context) -> None:
+    pending = PendingRepository(ctx.session)
+    if ctx.event.action_value != "yes":
+        dropped = await pending.take_all(_key(ctx))
+        ctx.notify("Understood: nothing was recorded." if dropped else "Understood.")
+        return
+    participant = await ctx.participant()
+    if participant.consented_at is None:
+        await PrivacyRepository(ctx.session).consent(participant, ctx.clock())
+        await ctx.audit.record(
+            ctx.actor_label, "participant.consent", ctx.event.platform, ctx.clock()
+        )
+    waiting = await pending.take_all(participant.pseudonym)
+    if not waiting:
+        ctx.notify("Thank you: your consent is recorded.")
+    for payload in waiting:
+        await apply_pending(ctx, participant, payload)
+
+
+@router.command(MYDATA)
+async def mydata(ctx: Context) -> None:
+    participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
+    if participant is None:
+        ctx.notify(Notice("We hold nothing about you.", confidential=True))
+        return
+    held = await PrivacyRepository(ctx.session).held_about(participant)
+    summary = {
+        "participant": participant.pseudonym[:16],
+        "platform": participant.platform,
+        "first_seen": participant.created_at.isoformat(),
+        "consented": participant.consented_at.isoformat() if participant.consented_at else None,
+        **held,
+    }
+    body = json.dumps(summary, ensure_ascii=False, indent=1)
+    if len(body) > 3500:
+        body = body[:3500] + "\n… (truncated: ask the policy team for a full copy)"
+    ctx.notify(
+        Card(
+            title="What Townhall holds about you",
+            body=body,
+            fields=(("Votes", str(len(held["votes"]))), ("Answers", str(len(held["answers"])))),
+            footer="Send forget to erase all of it.",
+            confidential=True,
+        )
+    )
+
+
+@router.command(FORGET)
+async def forget(ctx: Context) -> None:
+    ctx.notify(
+        Card(
+            title="Erase everything about you?",
+            body="This deletes your votes and answers on every item and forgets who you are. "
+            "Results update. It cannot be undone.",
+            buttons=(
+                Button("Yes, erase it", "forget", "confirm", style="danger"),
+                Button("Cancel", "forget", "cancel"),
+            ),
+            confidential=True,
+        )
+    )
+
+
+@router.action("forget")
+async def forget_confirmed(ctx: Context) -> None:
+    if ctx.event.action_value != "confirm":
+        ctx.notify("Nothing was erased.")
+        return
+    participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
+    await PendingRepository(ctx.session).take_all(_key(ctx))
+    if participant is None:
+        ctx.notify("We hold nothing about you.")
+        return
+    erased = await PrivacyRepository(ctx.session).erase(participant)
+    await ctx.audit.record(
+        ctx.actor_label,
+        "participant.forget",
+        ctx.event.platform,
+        ctx.clock(),
+        votes=erased["votes"],
+        answers=erased["answers"],
+    )
+    for item_id in erased["items"]:
+        item = await ctx.session.get(Item, item_id)
+        if item is not None:
+            await lifecycle.request_refresh(ctx.session, item, ctx.clock())
+    ctx.notify(
+        ctx.t(
+            "Done: we erased {v} votes and {a} answers, and forgot who you are.",
+            v=erased["votes"],
+            a=erased["answers"],
+        )
+    )
