@@ -1,0 +1,200 @@
+"""The Slack adapter: a slack-bolt ``AsyncApp`` on Townhall's own HTTP server (or Socket Mode).
+
+Inbound: slash commands, button clicks, modal submissions, the report shortcut and thread
+replies arrive at ``/slack/events`` (signatures always verified by bolt) and become core events
+(``listeners.py``, ``translate.py``). Outbound: the outbox calls :meth:`SlackAdapter.send` and
+:meth:`SlackAdapter.edit`, which post and update Block Kit messages (``render.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+import aiohttp
+import structlog
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import render
+from adapters.slack.errors import delivery_error
+from adapters.slack.listeners import Inbound
+from adapters.slack.translate import PLATFORM
+from bot.adapter import Capabilities, Dispatch
+from bot.config import Settings
+from bot.events import MessageRef, Target
+from bot.views import View
+
+log = structlog.get_logger("townhall.slack")
+
+EVENTS_PATH = "/slack/events"
+DEFAULT_API_URL = "https://slack.com/api/"
+#: Slack wants interactions acknowledged within 3 s; leave room for the network.
+ACK_BUDGET = 2.0
+STOP_GRACE = 5.0
+_NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
+
+
+class SlackAdapter:
+    """Translate Slack payloads into events and views into Web API calls; nothing else."""
+
+    name = PLATFORM
+    capabilities = Capabilities(
+        buttons=True, modals=True, threads=True, ephemeral=True, edits=True, max_text=3000
+    )
+
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        signing_secret: str,
+        api_url: str = DEFAULT_API_URL,
+        app_token: str | None = None,
+        ack_budget: float = ACK_BUDGET,
+        timeout: float = 10.0,
+    ) -> None:
+        base_url = api_url if api_url.endswith("/") else api_url + "/"
+        self.timeout = timeout
+        # The outbox's client: a rate limit becomes DeliveryError(retry_after) and the outbox
+        # waits, instead of a worker sleeping inside the call.
+        self.web = AsyncWebClient(token=bot_token, base_url=base_url, timeout=int(timeout))
+        # Calls on the acknowledgement path (views.open, chat.postEphemeral) may wait once.
+        interactive = AsyncWebClient(
+            token=bot_token,
+            base_url=base_url,
+            timeout=int(timeout),
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            ],
+        )
+        self.bolt = AsyncApp(
+            client=interactive,
+            signing_secret=signing_secret,
+            process_before_response=True,  # ack after the commit; see listeners.py
+            logger=logging.getLogger("townhall.slack.bolt"),
+            name="townhall",
+        )
+        self.interactive = interactive
+        self.inbound = Inbound(interactive, ack_budget=ack_budget, spawn=self._spawn)
+        self.inbound.register(self.bolt)
+        self._session: aiohttp.ClientSession | None = None
+        self.app_token = app_token
+        self._socket: Any = None
+        self._socket_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def http_routes(self) -> list[web.RouteDef]:
+        """Events, slash commands, interactivity and options all arrive at one URL."""
+        if self.socket_mode:
+            return []
+        return [web.post(EVENTS_PATH, self.handle_http)]
+
+    async def handle_http(self, request: web.Request) -> web.StreamResponse:
+        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def start(self, dispatch: Dispatch) -> None:
+        self.inbound.dispatch = dispatch
+        # One connection pool for every Web API call while running (slack_sdk otherwise opens
+        # a new connection, TLS handshake included, per call).
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self.web.session = self.interactive.session = self._session
+        if self.app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.bolt, self.app_token)
+            # connect() retries until Slack answers; do not hold up the rest of Townhall.
+            self._socket_task = asyncio.create_task(
+                self._socket.connect_async(), name="slack-socket-mode"
+            )
+        log.info("slack adapter started", mode="socket" if self.socket_mode else "http")
+
+    async def stop(self) -> None:
+        self.inbound.dispatch = None
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._socket_task is not None:
+            self._socket_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._socket_task
+            self._socket_task = None
+        if self._background:
+            _, pending = await asyncio.wait(set(self._background), timeout=STOP_GRACE)
+            for task in pending:
+                task.cancel()
+        if self._session is not None:
+            self.web.session = self.interactive.session = None
+            await self._session.close()
+            self._session = None
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run Slack calls that follow an acknowledgement; kept so stop() can finish them."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settle(self, within: float = 5.0) -> None:
+        """Wait for the follow-up calls now in flight (ephemeral confirmations, ...)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=within)
+
+    # -- outbound ------------------------------------------------------------------------
+
+    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+        """Post a message. A private target's channel_id is a user id: Slack then delivers it
+        in the app's direct messages with that person (and answers with the DM's channel)."""
+        thread_ts = reply_to or target.thread_id
+        kwargs: dict[str, Any] = {"channel": target.channel_id, **render.message(view)}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        try:
+            response = await self.web.chat_postMessage(
+                **kwargs, unfurl_links=False, unfurl_media=False
+            )
+        except _NETWORK_ERRORS as exc:
+            raise delivery_error(exc) from exc
+        channel = str(response.get("channel") or target.channel_id)
+        return MessageRef(PLATFORM, channel, str(response["ts"]), thread_ts)
+
+    async def edit(self, ref: MessageRef, view: View) -> None:
+        try:
+            await self.web.chat_update(
+                channel=ref.channel_id, ts=ref.message_id, **render.message(view)
+            )
+        except _NETWORK_ERRORS as exc:
+            raise delivery_error(exc) from exc
+
+
+def from_settings(settings: Settings) -> SlackAdapter:
+    """Called by ``townhall run`` when the bot token and signing secret are set."""
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        raise ValueError("TOWNHALL_SLACK_BOT_TOKEN and TOWNHALL_SLACK_SIGNING_SECRET are required")
+    return SlackAdapter(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        api_url=settings.slack_api_url,
+        app_token=(
+            settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+        ),
+    )
+
+
+__all__ = ["EVENTS_PATH", "SlackAdapter", "from_settings"]

@@ -1,0 +1,298 @@
+"""Bolt listeners: each one translates a request, dispatches it, then acknowledges Slack.
+
+The app runs with ``process_before_response=True``, so the HTTP answer (or the Socket Mode
+ack) leaves only when a listener returns, i.e. after the core committed the event:
+
+* Events API (thread replies): dispatch, then 200. If the database is down the listener
+  raises, bolt answers 500 and Slack delivers the event again later (deduplicated by id).
+* Slash commands, buttons, modals and shortcuts are never redelivered by Slack and must be
+  acknowledged within 3 s. Dispatch gets ``ack_budget`` seconds (normally it takes
+  milliseconds): a slash command's notices go back in the ack itself (ephemeral), a modal's in
+  the modal (``response_action: update``), a click's through the ``response_url`` right after
+  the ack. If the budget runs out we ack with "Working on it" and deliver the notices when the
+  commit lands; if the database is down the person gets a short apology.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import aiohttp
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack import render, translate
+from bot.adapter import Dispatch, Outcome
+from bot.events import Event
+from bot.views import Notice, View
+
+log = structlog.get_logger("townhall.slack")
+
+ANY = re.compile(".*")
+WORKING = "Working on it…"
+SAVING = "Saving your answer…"
+APOLOGY = (
+    "Sorry, Townhall cannot save anything right now, so nothing was changed. "
+    "Please try again in a minute."
+)
+APOLOGY_SHORT = "Sorry, this could not be saved just now. Please send it again in a minute."
+
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+Body = dict[str, Any]
+
+
+class NotStarted(RuntimeError):
+    """A request arrived before the adapter was started (or after it stopped)."""
+
+
+class Inbound:
+    """Registers the listeners on a bolt app and turns each request into one core event."""
+
+    def __init__(self, client: AsyncWebClient, *, ack_budget: float, spawn: Spawn) -> None:
+        self.client = client  # bolt's client: Slack calls made on the acknowledgement path
+        self.ack_budget = ack_budget
+        self.spawn = spawn
+        self.dispatch: Dispatch | None = None
+
+    def register(self, app: AsyncApp) -> None:
+        app.command(ANY)(self.on_command)
+        app.block_action(ANY)(self.on_block_action)
+        app.view_submission(re.compile(f"^{re.escape(translate.FORM_PREFIX)}"))(self.on_submit)
+        app.view_submission(ANY)(self.on_ack_only)
+        app.view_closed(ANY)(self.on_ack_only)
+        app.message_shortcut(translate.REPORT_CALLBACK)(self.on_report)
+        app.block_suggestion(ANY)(self.on_options)
+        app.event("message")(self.on_message)
+        app.error(self.on_error)
+
+    # -- dispatching ---------------------------------------------------------------------
+
+    async def _dispatch(self, event: Event) -> Outcome:
+        if self.dispatch is None:
+            raise NotStarted("the Slack adapter is not started")
+        return await self.dispatch(event)
+
+    async def _dispatch_briefly(self, event: Event) -> Outcome | asyncio.Task[Outcome]:
+        """The outcome if the commit lands within the budget, else the still-running task.
+
+        Raises when dispatch failed (database unreachable): nothing was committed.
+        """
+        task = asyncio.ensure_future(self._dispatch(event))
+        done, _ = await asyncio.wait({task}, timeout=self.ack_budget)
+        if not done:
+            log.warning("slow dispatch, acknowledged first", kind=event.kind.value)
+            return task
+        return task.result()
+
+    @staticmethod
+    def _failed(event: Event, exc: BaseException) -> None:
+        log.warning("dispatch failed", kind=event.kind.value, error=type(exc).__name__)
+
+    # -- telling the person --------------------------------------------------------------
+
+    async def respond(
+        self, response_url: str | None, notices: Sequence[View], *, replace: bool = False
+    ) -> None:
+        """Post notices privately through an interaction's ``response_url``.
+
+        ``replace``: the click came from an ephemeral card (consent, erase, a moderation
+        card): the answer takes its place, so its buttons cannot be pressed twice.
+        """
+        if not notices or not response_url:
+            return
+        payload = {**render.ephemeral(notices), "response_type": "ephemeral"}
+        payload["replace_original"] = replace
+        try:
+            resp = await AsyncWebhookClient(response_url).send_dict(payload)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("response_url failed", error=type(exc).__name__)
+            return
+        if resp.status_code != 200:
+            log.warning("response_url refused", status=resp.status_code, body=resp.body[:100])
+
+    async def ephemeral(
+        self, channel: str, user: str, notices: Sequence[View], thread_ts: str | None = None
+    ) -> None:
+        """Post notices with ``chat.postEphemeral`` (events have no response_url)."""
+        if not notices or not channel or not user:
+            return
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, **render.ephemeral(notices)}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        try:
+            await self.client.chat_postEphemeral(**kwargs)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("ephemeral failed", error=type(exc).__name__)
+
+    async def _later(
+        self,
+        event: Event,
+        task: asyncio.Task[Outcome],
+        tell: Callable[[Sequence[View]], Coroutine[Any, Any, None]],
+    ) -> None:
+        """Finish an acknowledged-but-slow dispatch: tell the outcome, or apologise."""
+        try:
+            outcome = await task
+        except Exception as exc:
+            self._failed(event, exc)
+            await tell([Notice(APOLOGY)])
+            return
+        await tell(outcome.notices)
+
+    # -- listeners -----------------------------------------------------------------------
+
+    async def on_command(self, ack: AsyncAck, body: Body) -> None:
+        """``/townhall <sub> ...``: the notices travel back in the acknowledgement."""
+        event = translate.command_event(body)
+        response_url = body.get("response_url")
+        try:
+            result = await self._dispatch_briefly(event)
+        except Exception as exc:
+            self._failed(event, exc)
+            await ack(text=APOLOGY, response_type="ephemeral")
+            return
+        if isinstance(result, asyncio.Task):
+            await ack(text=WORKING, response_type="ephemeral")
+            self.spawn(self._later(event, result, lambda n: self.respond(response_url, n)))
+            return
+        if result.notices:
+            await ack(**render.ephemeral(result.notices), response_type="ephemeral")
+        else:
+            await ack()
+
+    async def on_block_action(self, ack: AsyncAck, body: Body) -> None:
+        """A button: votes are dispatched; a form button opens the answer modal itself."""
+        actions = body.get("actions") or []
+        if not actions:
+            await ack()
+            return
+        action = actions[0]
+        event = translate.action_event(body, action)
+        if event is None:
+            await ack()
+            return
+        if translate.is_form_action(action) and await self._open_form(body, action):
+            await ack()
+            return
+        response_url = body.get("response_url")
+        from_ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
+
+        async def tell(notices: Sequence[View]) -> None:
+            if response_url:
+                await self.respond(response_url, notices, replace=from_ephemeral)
+            else:  # a button inside a modal or home tab: no response_url
+                await self.ephemeral(event.target.channel_id, event.actor.user_id, notices)
+
+        try:
+            result = await self._dispatch_briefly(event)
+        except Exception as exc:
+            self._failed(event, exc)
+            await ack()
+            self.spawn(tell([Notice(APOLOGY)]))
+            return
+        await ack()
+        if isinstance(result, asyncio.Task):
+            self.spawn(self._later(event, result, tell))
+        elif result.notices:
+            self.spawn(tell(result.notices))
+
+    async def _open_form(self, body: Body, action: Body) -> bool:
+        """``views.open`` with the click's trigger_id (valid 3 s, once). False if it failed."""
+        container = body.get("container") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+        modal = render.answer_modal(
+            str(action.get("value") or ""),
+            render.question_of(body.get("message")),
+            channel,
+            container.get("message_ts"),
+        )
+        try:
+            await self.client.views_open(trigger_id=body.get("trigger_id"), view=modal)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            # The core explains how to answer without a form (reply in the thread).
+            log.warning("views.open failed", error=type(exc).__name__)
+            return False
+        return True
+
+    async def on_submit(self, ack: AsyncAck, body: Body) -> None:
+        """An answer modal: the modal itself turns into the core's answer."""
+        event = translate.submission_event(body)
+        if event is None:
+            await ack()
+            return
+        try:
+            result = await self._dispatch_briefly(event)
+        except Exception as exc:
+            self._failed(event, exc)  # keep the modal (and the person's text) open
+            await ack(response_action="errors", errors={translate.ANSWER_BLOCK: APOLOGY_SHORT})
+            return
+        if isinstance(result, asyncio.Task):
+            await ack(response_action="update", view=render.notice_modal([Notice(SAVING)]))
+            view_id = str((body.get("view") or {}).get("id") or "")
+            self.spawn(self._later(event, result, lambda n: self._update_modal(view_id, n)))
+            return
+        if not result.notices:  # a duplicate delivery: the first one already answered
+            await ack()
+            return
+        await ack(response_action="update", view=render.notice_modal(result.notices))
+
+    async def _update_modal(self, view_id: str, notices: Sequence[View]) -> None:
+        if not notices or not view_id:
+            return
+        try:
+            await self.client.views_update(view_id=view_id, view=render.notice_modal(notices))
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("views.update failed", error=type(exc).__name__)
+
+    async def on_report(self, ack: AsyncAck, body: Body) -> None:
+        """The "Report to moderators" message shortcut."""
+        event = translate.report_event(body)
+        response_url = body.get("response_url")
+        try:
+            result = await self._dispatch_briefly(event)
+        except Exception as exc:
+            self._failed(event, exc)
+            await ack()
+            self.spawn(self.respond(response_url, [Notice(APOLOGY)]))
+            return
+        await ack()
+        if isinstance(result, asyncio.Task):
+            self.spawn(self._later(event, result, lambda n: self.respond(response_url, n)))
+        elif result.notices:
+            self.spawn(self.respond(response_url, result.notices))
+
+    async def on_message(self, body: Body, event: Body, context: AsyncBoltContext) -> None:
+        """A message event: thread replies to our items become REPLY events.
+
+        Raises when the database is down, so bolt answers 500 and Slack delivers it again.
+        """
+        reply = translate.reply_event(body, event, context.bot_user_id)
+        if reply is None:
+            return
+        outcome = await self._dispatch(reply)
+        if outcome.notices:
+            self.spawn(
+                self.ephemeral(
+                    reply.target.channel_id,
+                    reply.actor.user_id,
+                    outcome.notices,
+                    thread_ts=reply.target.thread_id,
+                )
+            )
+
+    async def on_ack_only(self, ack: AsyncAck) -> None:
+        await ack()
+
+    async def on_options(self, ack: AsyncAck) -> None:
+        await ack(options=[])
+
+    async def on_error(self, error: Exception, body: Body) -> None:
+        """Bolt's error hook: log the kind of failure, never the payload (it has people's words)."""
+        kind = str(body.get("type") or ("slash_command" if "command" in body else "unknown"))
+        log.warning("slack listener failed", payload=kind, error=type(error).__name__)
