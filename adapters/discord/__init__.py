@@ -1,0 +1,319 @@
+"""Discord: a discord.py gateway bot with the ``/townhall`` command, buttons and forms.
+
+Started by ``townhall run`` when ``TOWNHALL_DISCORD_TOKEN`` is set. Only translates: Discord
+interactions and messages become core events (see :mod:`.translate`, :mod:`.interactions`),
+core views become embeds with buttons (see :mod:`.render`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import Literal
+
+import aiohttp
+import discord
+import discord.gateway
+import discord.http
+import structlog
+import yarl
+from aiohttp import web
+
+from adapters.discord.client import TownhallClient
+from adapters.discord.interactions import Bridge, Settled
+from adapters.discord.render import MessageParts, message_parts, truncate
+from adapters.discord.translate import PLATFORM
+from bot.adapter import Capabilities, Dispatch
+from bot.config import ConfigError, Settings
+from bot.errors import DeliveryError
+from bot.events import MessageRef, Target
+from bot.views import Card, View
+
+__all__ = ["DiscordAdapter", "api_base", "delivery_error", "from_settings"]
+
+log = structlog.get_logger("townhall.discord")
+
+THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: consultations run for days
+
+
+def from_settings(settings: Settings) -> DiscordAdapter:
+    assert settings.discord_token is not None
+    return DiscordAdapter(
+        settings.discord_token.get_secret_value(),
+        api_url=settings.discord_api_url,
+        gateway_url=settings.discord_gateway_url,
+        guild_ids=settings.guild_ids,
+        policy_role=settings.discord_policy_role,
+        thread_answers=settings.discord_thread_answers,
+    )
+
+
+def api_base(url: str) -> str:
+    """``TOWNHALL_DISCORD_API_URL`` → ``Route.BASE``; ``/api/v10`` is added when missing."""
+    url = url.rstrip("/")
+    return url if re.search(r"/api/v\d+$", url) else f"{url}/api/v10"
+
+
+class DiscordAdapter:
+    """The Discord side of Townhall (see the module docstring)."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str | None = None,
+        gateway_url: str | None = None,
+        guild_ids: list[int] | tuple[int, ...] = (),
+        policy_role: str | None = None,
+        thread_answers: bool = False,
+        guild_ready_timeout: float = 2.0,
+        defer_after: float = 1.5,
+        ready_timeout: float = 30.0,
+    ) -> None:
+        self._token = token
+        self.api_url = api_url
+        self.gateway_url = gateway_url
+        self.guild_ids = list(guild_ids)
+        self.policy_role = policy_role
+        self.thread_answers = thread_answers
+        self.guild_ready_timeout = guild_ready_timeout
+        self.defer_after = defer_after
+        self.ready_timeout = ready_timeout
+        self.capabilities = Capabilities(
+            buttons=True,
+            modals=True,
+            threads=thread_answers,
+            ephemeral=True,
+            edits=True,
+            max_text=2000,
+        )
+        #: How each interaction / message ended, by its id (awaitable; used by tests).
+        self.settled = Settled()
+        self.client: TownhallClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+        self._saved_urls: tuple[str, yarl.URL] | None = None
+
+    def http_routes(self) -> list[web.RouteDef]:
+        return []  # everything arrives through the gateway
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def _point_discord_py(self) -> None:
+        """Route.BASE and DEFAULT_GATEWAY are process-wide class attributes in discord.py."""
+        if not self.api_url and not self.gateway_url:
+            return
+        self._saved_urls = (
+            discord.http.Route.BASE,
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+        )
+        if self.api_url:
+            discord.http.Route.BASE = api_base(self.api_url)
+        if self.gateway_url:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+
+    def _restore_discord_py(self) -> None:
+        if self._saved_urls is not None:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = (
+                self._saved_urls
+            )
+            self._saved_urls = None
+
+    async def start(self, dispatch: Dispatch) -> None:
+        """Log in (a bad token fails here), sync commands, connect, wait for READY."""
+        self._point_discord_py()
+        bridge = Bridge(
+            dispatch,
+            policy_role=self.policy_role,
+            defer_after=self.defer_after,
+            settled=self.settled,
+        )
+        client = TownhallClient(
+            bridge,
+            guild_ids=self.guild_ids,
+            thread_answers=self.thread_answers,
+            guild_ready_timeout=self.guild_ready_timeout,
+        )
+        self.client = client
+        try:
+            await client.login(self._token)
+        except discord.LoginFailure:
+            await self.stop()
+            raise ConfigError("TOWNHALL_DISCORD_TOKEN: Discord rejected the bot token") from None
+        except BaseException:
+            await self.stop()
+            raise
+        self._task = asyncio.create_task(self._connect(client), name="discord-gateway")
+        await self._wait_until_ready(client)
+
+    async def _connect(self, client: TownhallClient) -> None:
+        """The gateway loop (discord.py reconnects by itself); a fatal end is logged here."""
+        try:
+            await client.connect(reconnect=True)
+        except discord.PrivilegedIntentsRequired as exc:
+            self._failure = exc
+            log.error(
+                "Discord refused the message-content intent: switch on MESSAGE CONTENT INTENT "
+                "in the developer portal, or set TOWNHALL_DISCORD_THREAD_ANSWERS=false"
+            )
+        except Exception as exc:
+            self._failure = exc
+            log.exception("Discord gateway connection ended")
+
+    async def _wait_until_ready(self, client: TownhallClient) -> None:
+        assert self._task is not None
+        ready = asyncio.ensure_future(client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, self._task}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+        if self._task in done:
+            failure = self._failure
+            await self.stop()
+            raise RuntimeError(f"Discord gateway connection failed: {failure!r}") from failure
+        if ready not in done:
+            log.warning("Discord gateway not ready yet; carrying on", waited=self.ready_timeout)
+        else:
+            log.info("Discord ready", guilds=len(client.guilds))
+
+    async def stop(self) -> None:
+        client, task = self.client, self._task
+        self.client, self._task = None, None
+        try:
+            if client is not None:
+                await client.close()
+            if task is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    async with asyncio.timeout(10):
+                        await task
+        finally:
+            if task is not None and not task.done():
+                task.cancel()
+            self._restore_discord_py()
+
+    # -- outgoing -------------------------------------------------------------------------
+
+    def _client(self) -> TownhallClient:
+        client = self.client
+        if client is None or client.is_closed() or client.user is None:
+            raise DeliveryError("the Discord client is not running")
+        return client
+
+    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+        """Post into the channel (or thread); ``target.private``: a direct message to the user
+        whose id is ``target.channel_id``."""
+        client = self._client()
+        parts = message_parts(view)
+        try:
+            channel: discord.abc.Messageable
+            if target.private:
+                dm = await client.create_dm(discord.Object(int(target.channel_id)))
+                channel, channel_id = dm, dm.id
+            else:
+                channel_id = int(target.thread_id or target.channel_id)
+                channel = client.get_partial_messageable(channel_id)
+            reference = None
+            if reply_to and reply_to.isdigit():
+                reference = discord.MessageReference(
+                    message_id=int(reply_to), channel_id=channel_id, fail_if_not_exists=False
+                )
+            try:
+                message = await self._post(channel, parts, reference)
+            except discord.Forbidden:
+                if reference is None:
+                    raise
+                # Replying needs Read Message History; post it without the reply instead.
+                log.warning("reply not allowed here; posting without it")
+                message = await self._post(channel, parts, None)
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+        if self.thread_answers and isinstance(view, Card) and view.accepts_replies:
+            await self._open_thread(client, channel_id, message.id, view.title)
+        if target.private:
+            return MessageRef(PLATFORM, str(channel_id), str(message.id))
+        return MessageRef(PLATFORM, target.channel_id, str(message.id), target.thread_id)
+
+    @staticmethod
+    async def _post(
+        channel: discord.abc.Messageable,
+        parts: MessageParts,
+        reference: discord.MessageReference | None,
+    ) -> discord.Message:
+        return await channel.send(
+            content=parts.content,
+            embeds=parts.embeds,
+            view=parts.view,  # type: ignore[arg-type]
+            reference=reference,  # type: ignore[arg-type]
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    async def _open_thread(
+        self, client: TownhallClient, channel_id: int, message_id: int, title: str
+    ) -> None:
+        """A thread on the question's message (same id), where members answer by writing.
+        Never fails the send: the card is out, and re-sending it would duplicate it."""
+        try:
+            await client.http.start_thread_with_message(
+                channel_id,
+                message_id,
+                name=truncate(title, 100),
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not open an answer thread", status=exc.status, code=exc.code)
+
+    async def edit(self, ref: MessageRef, view: View) -> None:
+        client = self._client()
+        channel_id = int(ref.thread_id or ref.channel_id)
+        message = client.get_partial_messageable(channel_id).get_partial_message(
+            int(ref.message_id)
+        )
+        parts = message_parts(view)
+        try:
+            await message.edit(
+                content=parts.content,
+                embeds=parts.embeds,
+                view=parts.view,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+
+
+def delivery_error(exc: BaseException) -> DeliveryError:
+    """A discord.py failure → what the outbox should do about it."""
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, discord.RateLimited):
+        return DeliveryError("rate limited by Discord", retry_after=exc.retry_after)
+    if isinstance(exc, discord.Forbidden):
+        return DeliveryError(
+            f"missing permission in this channel (Discord code {exc.code})", permanent=True
+        )
+    if isinstance(exc, discord.NotFound):
+        return DeliveryError(f"channel or message gone (Discord code {exc.code})", permanent=True)
+    if isinstance(exc, discord.HTTPException):
+        if exc.status == 429:
+            retry = exc.response.headers.get("Retry-After", "1")
+            return DeliveryError("rate limited by Discord", retry_after=_seconds(retry))
+        if exc.status >= 500:
+            return DeliveryError(f"Discord server error {exc.status}")
+        return DeliveryError(
+            f"rejected by Discord: {exc.status} (code {exc.code})", permanent=exc.status != 408
+        )
+    if isinstance(exc, ValueError):  # not a Discord id: it will never work
+        return DeliveryError(f"bad Discord id: {exc}", permanent=True)
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return DeliveryError(f"network error: {type(exc).__name__}")
+    return DeliveryError(f"{type(exc).__name__} while talking to Discord")
+
+
+def _seconds(value: str) -> float:
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 1.0

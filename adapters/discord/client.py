@@ -1,0 +1,118 @@
+"""The discord.py client: command tree, persistent buttons, modal submissions, thread answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+import structlog
+from discord import app_commands
+
+from adapters.discord import render
+from adapters.discord.commands import build_group
+from adapters.discord.interactions import Bridge
+
+log = structlog.get_logger("townhall.discord")
+
+
+def intents_for(*, thread_answers: bool) -> discord.Intents:
+    """Minimal intents: guilds (channels, roles, threads) for interactions and role names.
+
+    Thread answers need the member messages, hence guild messages plus the privileged
+    message-content intent (switch it on in the developer portal too).
+    """
+    intents = discord.Intents.none()
+    intents.guilds = True
+    if thread_answers:
+        intents.guild_messages = True
+        intents.message_content = True
+    return intents
+
+
+class TownhallClient(discord.Client):
+    """Routes everything to the :class:`Bridge`; keeps no per-item state.
+
+    * Buttons: :class:`render.ActionButton` is a ``DynamicItem`` registered once in
+      ``setup_hook``; discord.py matches every clicked custom id against its template, so
+      buttons on any message we ever sent work, also after a restart, and nothing is stored
+      per message (a view made only of dynamic items is not kept in discord.py's view store).
+    * Modal submissions: read from the raw interaction in ``on_interaction`` by custom id,
+      so a form opened before a restart is still accepted after it.
+    """
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        *,
+        guild_ids: Sequence[int] = (),
+        thread_answers: bool = False,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        # Townhall never joins voice: skip discord.py's start-up warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        super().__init__(
+            intents=intents_for(thread_answers=thread_answers),
+            guild_ready_timeout=guild_ready_timeout,
+            # Long rate limits become DeliveryError(retry_after) for the outbox, not a stall.
+            max_ratelimit_timeout=30.0,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.bridge = bridge
+        self.guild_ids = list(guild_ids)
+        self.thread_answers = thread_answers
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(build_group(bridge))
+        self.synced: list[app_commands.AppCommand] = []
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(render.ActionButton)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Sync ``/townhall`` to the configured guilds (instant) or globally (may take a while
+        to show up). A failure is logged, not fatal: buttons and forms keep working."""
+        try:
+            if not self.guild_ids:
+                self.synced = await self.tree.sync()
+                log.info("commands synced globally", commands=len(self.synced))
+                return
+            for guild_id in self.guild_ids:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                self.synced = await self.tree.sync(guild=guild)
+            log.info("commands synced to guilds", guilds=len(self.guild_ids))
+        except discord.HTTPException as exc:
+            log.error(
+                "could not sync the /townhall command; invite the bot with the "
+                "applications.commands scope (and check TOWNHALL_DISCORD_GUILD_IDS)",
+                status=exc.status,
+                code=exc.code,
+            )
+
+    async def on_click(
+        self, interaction: discord.Interaction[Any], action_id: str, value: str
+    ) -> None:
+        await self.bridge.click(interaction, action_id, value)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.type is discord.InteractionType.modal_submit:
+            await self.bridge.submit(interaction)
+
+    async def on_message(self, message: discord.Message) -> None:
+        if not self.thread_answers or self.user is None or message.author.bot:
+            return
+        channel: discord.abc.MessageableChannel | None = None
+        if message.guild is not None and isinstance(message.channel, discord.PartialMessageable):
+            # A thread we have not cached (e.g. created while we were away): look it up.
+            try:
+                fetched = await self.fetch_channel(message.channel.id)
+            except discord.HTTPException:
+                return
+            if isinstance(fetched, discord.Thread):
+                channel = fetched
+        await self.bridge.message(message, self.user.id, channel)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.exception("discord event handler failed", handler=event_method)

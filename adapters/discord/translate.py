@@ -1,0 +1,196 @@
+"""Discord payloads → core events: command text, actors, targets, modal answers, replies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import discord
+
+from bot.events import Actor, Event, EventKind, Target
+
+PLATFORM = "discord"
+
+#: Modal custom ids are ``answer:<short id>`` (the Answer button's own custom id).
+ANSWER_ACTION = "answer"
+ANSWER_INPUT = "answer"
+_MODAL_ID = re.compile(r"(?P<action>[a-z][a-z_]*):(?P<value>[A-Za-z0-9:_-]{1,60})")
+
+# Characters the core's grammar turns into straight quotes before splitting (bot.grammar), so
+# they have to be escaped like the straight ones or they would end a quoted argument.
+_DOUBLE_QUOTES = '"“”„«»'
+
+
+def quote(arg: str) -> str:
+    """Quote one argument so the core's shlex-based grammar reads it back as one token.
+
+    Double quotes with backslash escapes: inside POSIX double quotes shlex only treats ``\\``
+    and ``"`` specially. Curly double quotes are escaped too, because the grammar straightens
+    them first (so a ``“`` in a question arrives as ``"``, as on every other platform).
+    """
+    out = ['"']
+    for char in arg:
+        if char == "\\" or char in _DOUBLE_QUOTES:
+            out.append("\\")
+        out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def split_options(options: str) -> list[str]:
+    """``"Yes | No | Not sure"`` → ``["Yes", "No", "Not sure"]`` (empty parts dropped)."""
+    return [part.strip() for part in options.split("|") if part.strip()]
+
+
+def command_text(
+    name: str,
+    args: Sequence[str] = (),
+    *,
+    flags: Iterable[str] = (),
+    options: Mapping[str, str | None] | None = None,
+) -> str:
+    """Typed slash-command options → one line of the core grammar (without a prefix)."""
+    parts = [name, *(quote(a) for a in args)]
+    parts.extend(f"--{flag}" for flag in flags)
+    for key, value in (options or {}).items():
+        if value is not None and value.strip():
+            parts.extend((f"--{key}", quote(value.strip())))
+    return " ".join(parts)
+
+
+def has_policy_role(user: discord.abc.User, policy_role: str | None) -> bool:
+    """Does the member hold the Discord role named (or with the id) in settings?"""
+    if not policy_role or not isinstance(user, discord.Member):
+        return False
+    wanted = policy_role.strip().casefold()
+    return any(r.name.casefold() == wanted or str(r.id) == wanted for r in user.roles)
+
+
+def actor(user: discord.abc.User, policy_role: str | None) -> Actor:
+    roles = frozenset({"policy"}) if has_policy_role(user, policy_role) else frozenset()
+    return Actor(str(user.id), user.display_name, roles)
+
+
+def interaction_target(interaction: discord.Interaction[Any]) -> Target:
+    """Where an interaction happened. In a thread, the thread is the channel (Discord posts
+    into a thread by its id, like any channel)."""
+    message = interaction.message
+    return Target(
+        channel_id=str(interaction.channel_id),
+        message_id=str(message.id) if message is not None else None,
+        private=interaction.guild_id is None,
+    )
+
+
+def interaction_event(
+    interaction: discord.Interaction[Any],
+    kind: EventKind,
+    policy_role: str | None,
+    *,
+    text: str = "",
+    action_id: str = "",
+    action_value: str = "",
+) -> Event:
+    """One interaction → one event; the interaction id is the idempotency key."""
+    return Event(
+        PLATFORM,
+        str(interaction.id),
+        kind,
+        actor(interaction.user, policy_role),
+        interaction_target(interaction),
+        text=text,
+        action_id=action_id,
+        action_value=action_value,
+        raw=interaction.data,
+    )
+
+
+def modal_answer(data: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """A modal submission's ``(short id, text)``, or None if it is not an Answer modal.
+
+    Reads the raw ``data`` so that it works statelessly (also after a restart): both the
+    action-row shape and the newer label (type 18) shape of submitted components.
+    """
+    if not data:
+        return None
+    match = _MODAL_ID.fullmatch(str(data.get("custom_id", "")))
+    if match is None or match["action"] != ANSWER_ACTION:
+        return None
+    for component in _walk(data.get("components") or []):
+        if component.get("custom_id") == ANSWER_INPUT and "value" in component:
+            return match["value"], str(component.get("value") or "")
+    return match["value"], ""
+
+
+def _walk(components: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    for component in components:
+        yield component
+        yield from _walk(component.get("components") or [])
+        inner = component.get("component")
+        if isinstance(inner, Mapping):
+            yield from _walk([inner])
+
+
+def reply_to_of(
+    message: discord.Message, bot_id: int, channel: discord.abc.MessageableChannel | None = None
+) -> tuple[Target, str] | None:
+    """Where a member's message answers one of ours, as ``(target, reply_to)``; else None.
+
+    * In a thread the bot started (threads it opens from an item's message have that
+      message's id): target channel = the parent channel, ``reply_to`` = the thread id.
+    * A reply to a message the bot wrote: ``reply_to`` = that message's id.
+
+    ``channel`` overrides ``message.channel`` (a thread looked up after the fact).
+    """
+    channel = channel or message.channel
+    if isinstance(channel, discord.Thread) and _thread_is_ours(channel, bot_id):
+        target = Target(
+            channel_id=str(channel.parent_id),
+            thread_id=str(channel.id),
+            message_id=str(message.id),
+        )
+        return target, str(channel.id)
+    reference = message.reference
+    resolved = reference.resolved if reference is not None else None
+    if (
+        reference is not None
+        and reference.message_id is not None
+        and isinstance(resolved, discord.Message)
+        and resolved.author.id == bot_id
+    ):
+        return Target(channel_id=str(channel.id), message_id=str(message.id)), str(
+            reference.message_id
+        )
+    return None
+
+
+def _thread_is_ours(thread: discord.Thread, bot_id: int) -> bool:
+    if thread.owner_id == bot_id:
+        return True
+    starter = thread.starter_message  # cached only; a thread from one of our messages
+    return starter is not None and starter.author.id == bot_id
+
+
+def reply_event(
+    message: discord.Message,
+    bot_id: int,
+    policy_role: str | None,
+    channel: discord.abc.MessageableChannel | None = None,
+) -> Event | None:
+    """A member's message → a REPLY event when it answers one of our messages."""
+    if message.author.bot or not message.content.strip():
+        return None
+    found = reply_to_of(message, bot_id, channel)
+    if found is None:
+        return None
+    target, reply_to = found
+    return Event(
+        PLATFORM,
+        str(message.id),
+        EventKind.REPLY,
+        actor(message.author, policy_role),
+        target,
+        text=message.content,
+        reply_to=reply_to,
+    )
