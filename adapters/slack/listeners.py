@@ -9,8 +9,12 @@ ack) leaves only when a listener returns, i.e. after the core committed the even
   acknowledged within 3 s. Dispatch gets ``ack_budget`` seconds (normally it takes
   milliseconds): a slash command's notices go back in the ack itself (ephemeral), a modal's in
   the modal (``response_action: update``), a click's through the ``response_url`` right after
-  the ack. If the budget runs out we ack with "Working on it" and deliver the notices when the
-  commit lands; if the database is down the person gets a short apology.
+  the ack (a click inside a modal updates that modal). If the budget runs out we ack with
+  "Working on it" and deliver the notices when the commit lands; if the database is down the
+  person gets a short apology.
+* Each card with buttons is its own ephemeral message (the moderation queue: one per answer),
+  so the answer to a click replaces that card only; a command's further messages follow the
+  ack through its ``response_url``.
 """
 
 from __future__ import annotations
@@ -104,17 +108,25 @@ class Inbound:
         ``replace``: the click came from an ephemeral card (consent, erase, a moderation
         card): the answer takes its place, so its buttons cannot be pressed twice.
         """
-        if not notices or not response_url:
-            return
-        payload = {**render.ephemeral(notices), "response_type": "ephemeral"}
-        payload["replace_original"] = replace
-        try:
-            resp = await AsyncWebhookClient(response_url).send_dict(payload)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("response_url failed", error=type(exc).__name__)
-            return
-        if resp.status_code != 200:
-            log.warning("response_url refused", status=resp.status_code, body=resp.body[:100])
+        if notices and response_url:
+            await self.respond_messages(response_url, render.private_messages(notices), replace)
+
+    async def respond_messages(
+        self, response_url: str, messages: Sequence[Body], replace: bool = False
+    ) -> None:
+        """Post ephemeral messages in order; only the first may replace the original."""
+        hook = AsyncWebhookClient(response_url)
+        for n, message in enumerate(messages):
+            payload = {**message, "response_type": "ephemeral"}
+            payload["replace_original"] = replace and n == 0
+            try:
+                resp = await hook.send_dict(payload)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning("response_url failed", error=type(exc).__name__)
+                return
+            if resp.status_code != 200:
+                log.warning("response_url refused", status=resp.status_code, body=resp.body[:100])
+                return
 
     async def ephemeral(
         self, channel: str, user: str, notices: Sequence[View], thread_ts: str | None = None
@@ -122,13 +134,15 @@ class Inbound:
         """Post notices with ``chat.postEphemeral`` (events have no response_url)."""
         if not notices or not channel or not user:
             return
-        kwargs: dict[str, Any] = {"channel": channel, "user": user, **render.ephemeral(notices)}
-        if thread_ts:
-            kwargs["thread_ts"] = thread_ts
-        try:
-            await self.client.chat_postEphemeral(**kwargs)
-        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("ephemeral failed", error=type(exc).__name__)
+        for message in render.private_messages(notices):
+            kwargs: dict[str, Any] = {"channel": channel, "user": user, **message}
+            if thread_ts:
+                kwargs["thread_ts"] = thread_ts
+            try:
+                await self.client.chat_postEphemeral(**kwargs)
+            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning("ephemeral failed", error=type(exc).__name__)
+                return
 
     async def _later(
         self,
@@ -161,10 +175,13 @@ class Inbound:
             await ack(text=WORKING, response_type="ephemeral")
             self.spawn(self._later(event, result, lambda n: self.respond(response_url, n)))
             return
-        if result.notices:
-            await ack(**render.ephemeral(result.notices), response_type="ephemeral")
-        else:
+        if not result.notices:
             await ack()
+            return
+        first, *more = render.private_messages(result.notices)
+        await ack(**first, response_type="ephemeral")
+        if more and response_url:  # e.g. the moderation queue: one message per card
+            self.spawn(self.respond_messages(response_url, more))
 
     async def on_block_action(self, ack: AsyncAck, body: Body) -> None:
         """A button: votes are dispatched; a form button opens the answer modal itself."""
@@ -181,12 +198,16 @@ class Inbound:
             await ack()
             return
         response_url = body.get("response_url")
-        from_ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
+        container = body.get("container") or {}
+        from_ephemeral = bool(container.get("is_ephemeral"))
+        in_modal = container.get("type") == "view" and container.get("view_id")
 
         async def tell(notices: Sequence[View]) -> None:
             if response_url:
                 await self.respond(response_url, notices, replace=from_ephemeral)
-            else:  # a button inside a modal or home tab: no response_url
+            elif in_modal:  # e.g. "I agree" on a consent card shown in the answer modal
+                await self._update_modal(str(container["view_id"]), notices)
+            else:  # a home tab: no response_url
                 await self.ephemeral(event.target.channel_id, event.actor.user_id, notices)
 
         try:

@@ -56,6 +56,23 @@ def clip_escaped(text: str, limit: int) -> str:
     return clipped if clipped is text else _PARTIAL_ENTITY.sub("…", clipped)
 
 
+def pieces(text: str, limit: int = SECTION_TEXT) -> list[str]:
+    """Escaped text in pieces that each fit a section: cut at a line end where there is one,
+    never inside an entity. A private card is shown whole rather than clipped."""
+    out: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+            amp = text.rfind("&", max(0, cut - 4), cut)
+            if amp > 0 and ";" not in text[amp:cut]:
+                cut = amp
+        out.append(text[:cut])
+        text = text[cut:].removeprefix("\n")
+    out.append(text)
+    return out
+
+
 def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, str]:
     return {"type": "mrkdwn", "text": clip_escaped(text, limit)}
 
@@ -91,7 +108,9 @@ def card_blocks(card: Card, prefix: str = "th") -> list[Block]:
     blocks: list[Block] = [
         {"type": "section", "block_id": ids["title"], "text": mrkdwn(f"*{escape(card.title)}*")}
     ]
-    if card.body:
+    if card.body and card.confidential:  # a person's own data, or an answer under review
+        blocks.extend({"type": "section", "text": mrkdwn(p)} for p in pieces(escape(card.body)))
+    elif card.body:
         blocks.append({"type": "section", "text": mrkdwn(escape(card.body))})
     for start in range(0, len(card.fields), FIELDS_PER_SECTION):
         pairs = card.fields[start : start + FIELDS_PER_SECTION]
@@ -129,6 +148,23 @@ def fallback_text(views: Sequence[View]) -> str:
 def message(view: View) -> dict[str, Any]:
     """``chat.postMessage`` / ``chat.update`` arguments for a view."""
     return {"text": fallback_text([view]), "blocks": view_blocks(view)}
+
+
+def _has_buttons(view: View) -> bool:
+    return isinstance(view, Card) and bool(view.buttons)
+
+
+def private_messages(notices: Sequence[View]) -> list[dict[str, Any]]:
+    """Notices as ephemeral messages: each card with buttons gets a message of its own (a
+    click replaces only that card, e.g. one answer in the moderation queue); other notices
+    join the message before them."""
+    groups: list[list[View]] = []
+    for notice in notices:
+        if groups and not (_has_buttons(notice) and any(map(_has_buttons, groups[-1]))):
+            groups[-1].append(notice)
+        else:
+            groups.append([notice])
+    return [ephemeral(group) for group in groups]
 
 
 def ephemeral(notices: Sequence[View]) -> dict[str, Any]:

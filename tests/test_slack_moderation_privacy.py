@@ -1,0 +1,173 @@
+"""Privacy on Slack, end to end through the real slack-bolt: ``/townhall mydata``,
+``/townhall forget`` with its confirmation button, and explicit consent before a first answer
+(in a thread and in a modal). Every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot import exports
+from storage.db import Database
+from storage.items import ItemRepository
+from storage.models import PendingAction
+from tests.support import FakeClock
+from tests.test_slack_moderation_kit import (
+    ASK,
+    CHANNEL,
+    POLL,
+    Mod,
+    block_text,
+    buttons,
+    ref_in,
+    running,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def slack(db_url: str, db: Database, clock: FakeClock) -> AsyncIterator[Mod]:
+    async with running(db_url, db, clock) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def explicit(db_url: str, db: Database, clock: FakeClock) -> AsyncIterator[Mod]:
+    async with running(db_url, db, clock, consent="explicit") as harness:
+        yield harness
+
+
+async def export_rows(slack: Mod, short_id: str) -> list[dict[str, str]]:
+    async with slack.app.db.transaction() as session:
+        item = await ItemRepository(session).by_short_id(short_id)
+        assert item is not None
+        return await exports.rows(session, item, include_hidden=True)
+
+
+async def test_mydata_then_forget_erases_votes_and_answers(slack: Mod) -> None:
+    poll, poll_card = await slack.publish(POLL)
+    question, ask_card = await slack.publish(ASK)
+    await slack.client.block_action("U0ANN", CHANNEL, poll_card, f"vote:{poll}:2")
+    await slack.client.block_action("U0BOB", CHANNEL, poll_card, f"vote:{poll}:1")
+    await slack.reply("U0ANN", ask_card, "More buses on Sundays")
+    await slack.reply("U0BOB", ask_card, "A covered market")
+    await slack.app.deliverer.drain()
+    posted = len(slack.fake.calls_to("chat.postMessage"))
+
+    (mine,) = await slack.private("U0ANN", "mydata")
+    shown = block_text(mine)
+    assert "What Townhall holds about you" in shown
+    assert "More buses on Sundays" in shown and '"choice": "No"' in shown
+    assert "A covered market" not in shown and '"choice": "Yes"' not in shown
+    assert "*Votes*\n1" in shown and "*Answers*\n1" in shown
+    assert "Send forget to erase all of it." in shown
+
+    (confirm,) = await slack.private("U0ANN", "forget")
+    assert [(b["text"]["text"], b["action_id"]) for b in buttons(confirm)] == [
+        ("Yes, erase it", "forget:confirm"),
+        ("Cancel", "forget:cancel"),
+    ]
+    assert (await slack.tally(poll))["options"][1] == {"label": "No", "votes": 1}
+    done = await slack.click("U0ANN", confirm, "forget:confirm")
+    assert done["text"] == "Done: we erased 1 votes and 1 answers, and forgot who you are."
+    assert buttons(done) == []
+
+    tally = await slack.tally(poll)
+    assert tally["options"] == [
+        {"label": "Yes", "votes": 1},
+        {"label": "No", "votes": 0},
+        {"label": "Only in winter", "votes": 0},
+    ]
+    assert tally["participants"] == 1
+    assert [r["text"] for r in await export_rows(slack, question)] == ["A covered market"]
+    assert await slack.visible_texts(question) == ["A covered market"]
+    (nothing,) = await slack.private("U0ANN", "mydata")
+    assert nothing["text"] == "We hold nothing about you."
+
+    # nothing of this was said in public; the cards in the channel show the new counts
+    await slack.app.deliverer.drain()
+    assert len(slack.fake.calls_to("chat.postMessage")) == posted
+    assert "No (0)" in block_text(slack.fake.message(CHANNEL, poll_card["ts"]))
+
+
+async def test_cancel_erases_nothing(slack: Mod) -> None:
+    poll, card = await slack.publish(POLL)
+    await slack.client.block_action("U0ANN", CHANNEL, card, f"vote:{poll}:3")
+    (confirm,) = await slack.private("U0ANN", "forget")
+    done = await slack.click("U0ANN", confirm, "forget:cancel")
+    assert done["text"] == "Nothing was erased."
+    assert (await slack.tally(poll))["responses"] == 1
+
+
+async def test_a_long_mydata_copy_is_shown_whole(slack: Mod) -> None:
+    _, card = await slack.publish(ASK)
+    written = [f"Idea {n}:" + " more trees and benches along the river path" * 5 for n in range(8)]
+    for text in written:
+        await slack.reply("U0ANN", card, text)
+    (mine,) = await slack.private("U0ANN", "mydata")
+    shown = block_text(mine)
+    assert len(shown) > 3000
+    body = re.search(r"\{.*\}", shown, re.DOTALL)
+    assert body, shown
+    held = json.loads(body.group(0))
+    assert [a["text"] for a in held["answers"]] == written
+
+
+async def test_explicit_consent_before_a_first_thread_answer(explicit: Mod) -> None:
+    slack = explicit
+    question, card = await slack.publish(ASK)
+    reply = await slack.reply("U0ANN", card, "Longer opening hours at the pool")
+    (consent,) = slack.fake.ephemerals_for("U0ANN", CHANNEL)
+    assert consent["thread_ts"] == card["ts"]
+    assert "Before we record your answer" in block_text(consent)
+    assert [(b["text"]["text"], b["action_id"]) for b in buttons(consent)] == [
+        ("I agree", "consent:yes"),
+        ("No thanks", "consent:no"),
+    ]
+    assert (await slack.tally(question, include_hidden=True))["responses"] == 0
+    assert await slack.answers() == []
+    assert await slack.count(PendingAction) == 1
+
+    agreed = await slack.click("U0ANN", consent, "consent:yes")
+    assert agreed["text"].startswith("Thanks, your answer is recorded")
+    assert buttons(agreed) == []
+    assert await slack.visible_texts(question) == ["Longer opening hours at the pool"]
+    (stored,) = await slack.answers()
+    assert (stored.channel_id, stored.message_id) == (CHANNEL, reply["ts"])  # reportable
+    assert await slack.count(PendingAction) == 0
+
+    await slack.reply("U0ANN", card, "And a sauna")
+    said = slack.fake.ephemerals_for("U0ANN", CHANNEL)[-1]
+    assert said["text"].startswith("Thanks, your answer is recorded") and not buttons(said)
+    assert len(await slack.visible_texts(question)) == 2
+
+    await slack.reply("U0BOB", card, "I would rather not be recorded")
+    (declined,) = slack.fake.ephemerals_for("U0BOB", CHANNEL)
+    after = await slack.click("U0BOB", declined, "consent:no")
+    assert after["text"] == "Understood: nothing was recorded."
+    assert len(await slack.visible_texts(question)) == 2
+    assert await slack.count(PendingAction) == 0
+
+
+async def test_explicit_consent_inside_the_answer_modal(explicit: Mod) -> None:
+    slack = explicit
+    question, card = await slack.publish(ASK)
+    modal = await slack.modal_answer("U0ANN", card, "A skate park")
+    assert "Before we record your answer" in block_text(modal)
+    assert [b["action_id"] for b in buttons(modal)] == ["consent:yes", "consent:no"]
+    assert await slack.answers() == []
+
+    clicked = await slack.client.view_block_action("U0ANN", modal["id"], "consent:yes")
+    assert (clicked.status, clicked.body) == (200, "")
+    await slack.adapter.settle()
+    assert await slack.visible_texts(question) == ["A skate park"]
+    (stored,) = await slack.answers()
+    assert stored.channel_id == CHANNEL
+    # the modal the person is looking at now says so, and its buttons are gone
+    shown = slack.fake.view(modal["id"])
+    assert ref_in(block_text(shown)) == f"A{stored.id}"
+    assert "your answer is recorded" in block_text(shown) and buttons(shown) == []
