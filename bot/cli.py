@@ -84,7 +84,12 @@ def run() -> None:
 
     async def serve() -> None:
         app = Townhall(settings, adapters)
-        await app.start()
+        try:
+            await app.start()
+        except ConfigError as exc:
+            await app.stop()
+            click.echo(f"townhall: {exc}", err=True)
+            raise SystemExit(2) from None
         base = f"http://{settings.http_host}:{app.http_port}"
         click.echo(f"Townhall is running on {base}  (health: {base}/healthz)")
         click.echo(f"Database: {_describe_db(settings.database_url)}")

@@ -15,6 +15,7 @@ from storage.moderation import PendingRepository
 from storage.people import PrivacyRepository, pseudonym
 
 router = Router("privacy")
+MYDATA_PART = 3000
 
 PRIVACY = CommandSpec(
     "privacy", "privacy", "Read how your answers are used; give consent.", max_args=0
@@ -25,6 +26,22 @@ MYDATA = CommandSpec(
 FORGET = CommandSpec(
     "forget", "forget", "Erase your identity, votes and answers everywhere.", max_args=0
 )
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def chunk_lines(text: str, size: int) -> list[str]:
+    """Split at line ends into parts of about ``size`` characters (a longer line stands alone)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        if current and len(current) + len(line) > size:
+            parts.append(current)
+            current = ""
+        current += line
+    return [*parts, current] if current else parts
 
 
 def _key(ctx: Context) -> str:
@@ -83,17 +100,21 @@ async def mydata(ctx: Context) -> None:
         **held,
     }
     body = json.dumps(summary, ensure_ascii=False, indent=1)
-    if len(body) > 3500:
-        body = body[:3500] + "\n… (truncated: ask the policy team for a full copy)"
-    ctx.notify(
-        Card(
-            title="What Townhall holds about you",
-            body=body,
-            fields=(("Votes", str(len(held["votes"]))), ("Answers", str(len(held["answers"])))),
-            footer="Send forget to erase all of it.",
-            confidential=True,
+    # Chat messages are short: a long copy comes in numbered parts, whole, never cut.
+    parts = chunk_lines(body, MYDATA_PART)
+    for number, part in enumerate(parts, 1):
+        ctx.notify(
+            Card(
+                title="What Townhall holds about you"
+                + (f" ({number}/{len(parts)})" if len(parts) > 1 else ""),
+                body=part,
+                fields=(("Votes", str(len(held["votes"]))), ("Answers", str(len(held["answers"]))))
+                if number == 1
+                else (),
+                footer="Send forget to erase all of it." if number == len(parts) else "",
+                confidential=True,
+            )
         )
-    )
 
 
 @router.command(FORGET)
@@ -137,8 +158,8 @@ async def forget_confirmed(ctx: Context) -> None:
             await lifecycle.request_refresh(ctx.session, item, ctx.clock())
     ctx.notify(
         ctx.t(
-            "Done: we erased {v} votes and {a} answers, and forgot who you are.",
-            v=erased["votes"],
-            a=erased["answers"],
+            "Done: we erased {v} and {a}, and forgot who you are.",
+            v=plural(erased["votes"], "vote"),
+            a=plural(erased["answers"], "answer"),
         )
     )

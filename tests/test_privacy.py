@@ -81,7 +81,7 @@ async def test_forget_erases_votes_answers_and_identity(app: App, people: People
     assert [b.custom_id for b in asked.notices[0].buttons] == ["forget:confirm", "forget:cancel"]  # type: ignore[union-attr]
     assert (await tally(townhall, poll))["participants"] == 2  # nothing happens before confirm
     done = await townhall.dispatch(people.click_button("ann", "forget", "confirm"))
-    assert "erased 1 votes and 1 answers" in text_of(done.notices)
+    assert "erased 1 vote and 1 answer" in text_of(done.notices)
     assert (await tally(townhall, poll))["options"][0]["votes"] == 1  # type: ignore[index]
     async with townhall.db.transaction() as session:
         item = await ItemRepository(session).by_short_id(q)
