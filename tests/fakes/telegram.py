@@ -1689,14 +1689,16 @@ class FakeTelegram:
         """Queue an update for ``getUpdates`` and wake a pending long poll. Returns the update.
 
         If the update's id is not above every id pushed before, it is renumbered (Telegram's
-        ids only grow; an older id would be lost once a later one is confirmed)."""
+        ids only grow; an older id would be lost once a later one is confirmed). The queue holds
+        a snapshot, so re-pushing the same dict queues a second update with a new id instead of
+        renumbering the one already queued."""
         if int(update["update_id"]) <= self._last_pushed_update_id:
             update["update_id"] = self.next_update_id()
         self._last_pushed_update_id = int(update["update_id"])
         if self.privacy_mode and not self._visible_in_privacy_mode(update):
             self.withheld_updates.append(update)
             return update
-        self._queue.append(update)
+        self._queue.append(copy.deepcopy(update))
         self._poke()
         return update
 

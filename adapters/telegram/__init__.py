@@ -1,0 +1,302 @@
+"""Telegram: a python-telegram-bot ``Application`` that only translates.
+
+Updates arrive by long polling (default) or, when ``TOWNHALL_TELEGRAM_WEBHOOK_URL`` is set, at
+``/telegram/webhook`` on Townhall's own HTTP server. Each update is translated into one core
+event (:mod:`adapters.telegram.translate`), dispatched, and acknowledged only after the core
+committed it: with the notice as the ``answerCallbackQuery`` text for a button click, or as a
+message replying to the person's message otherwise. Cards go out as HTML messages with an
+inline keyboard (:mod:`adapters.telegram.render`); the core's outbox calls :meth:`send` and
+:meth:`edit` and retries what fails (:mod:`adapters.telegram.errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from aiohttp import web
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from adapters.telegram import render, translate
+from adapters.telegram.errors import delivery_error, describe, is_not_modified
+from adapters.telegram.notices import Acknowledger
+from adapters.telegram.ordering import KeyedLocks
+from adapters.telegram.webhook import (
+    WEBHOOK_PATH,
+    NotReady,
+    Unavailable,
+    WebhookReceiver,
+    check_secret,
+    public_url,
+)
+from bot.adapter import Capabilities, Dispatch, Outcome
+from bot.config import Settings
+from bot.errors import DeliveryError
+from bot.events import Event, MessageRef, Target
+from bot.views import View
+
+__all__ = ["TelegramAdapter", "from_settings"]
+
+log = structlog.get_logger("townhall.telegram")
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+PTBApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def from_settings(settings: Settings) -> TelegramAdapter:
+    """Called by ``townhall run`` when ``TOWNHALL_TELEGRAM_TOKEN`` is set."""
+    assert settings.telegram_token is not None
+    secret = settings.telegram_webhook_secret
+    return TelegramAdapter(
+        settings.telegram_token.get_secret_value(),
+        api_url=settings.telegram_api_url,
+        webhook_url=settings.telegram_webhook_url or None,
+        webhook_secret=secret.get_secret_value() if secret is not None else None,
+    )
+
+
+class TelegramAdapter:
+    """The Telegram side of Townhall (see the module docstring)."""
+
+    name = translate.PLATFORM
+    capabilities = Capabilities(
+        buttons=True, modals=False, threads=True, ephemeral=False, edits=True, max_text=4096
+    )
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        poll_timeout: float = 25.0,
+        concurrency: int = 32,
+        retry_delays: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
+    ) -> None:
+        """``retry_delays``: in polling mode Telegram will not send an update again once the
+        next getUpdates confirmed it, so a dispatch that fails (database outage) is retried
+        here, after these pauses, before the person is told it did not work."""
+        self._token = token
+        self._api_url = api_url
+        self._webhook_url = public_url(webhook_url) if webhook_url else None
+        self._receiver = (
+            WebhookReceiver(check_secret(webhook_secret), self._on_webhook_update)
+            if self._webhook_url
+            else None
+        )
+        self._webhook_secret = webhook_secret
+        self._poll_timeout = poll_timeout
+        self._concurrency = concurrency
+        self._retry_delays = tuple(retry_delays)
+        self._app: PTBApplication | None = None
+        self._dispatch: Dispatch | None = None
+        self._me: translate.BotIdentity | None = None
+        self._acks: Acknowledger | None = None
+        self._locks = KeyedLocks()
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self._receiver is not None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def http_routes(self) -> list[web.RouteDef]:
+        if self._receiver is None:
+            return []
+        return [web.post(WEBHOOK_PATH, self._receiver.handle)]
+
+    async def start(self, dispatch: Dispatch) -> None:
+        builder = (
+            ApplicationBuilder()
+            .token(self._token)
+            .base_url(self._api_url)
+            .base_file_url(_file_url(self._api_url))
+            .concurrent_updates(self._concurrency)
+        )
+        if self._receiver is not None:
+            builder = builder.updater(None)
+        app = builder.build()
+        try:
+            await app.initialize()  # getMe
+        except TelegramError as exc:
+            await app.bot.shutdown()  # a failed initialize() leaves PTB's HTTP clients open
+            raise RuntimeError(
+                f"Telegram adapter could not start: getMe failed ({type(exc).__name__}); check "
+                "TOWNHALL_TELEGRAM_TOKEN and TOWNHALL_TELEGRAM_API_URL"
+            ) from None
+        self._me = translate.BotIdentity(app.bot.id, app.bot.username)
+        self._acks = Acknowledger(app.bot)
+        self._dispatch = dispatch
+        app.add_handler(TypeHandler(Update, self._on_polled_update))
+        app.add_error_handler(self._on_error)
+        try:
+            await self._set_commands(app)
+            await app.start()
+            self._app = app  # from here on webhook requests are served
+            if self._webhook_url is not None:
+                await app.bot.set_webhook(
+                    self._webhook_url,
+                    secret_token=self._webhook_secret,
+                    allowed_updates=list(translate.ALLOWED_UPDATES),
+                )
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(  # deleteWebhook, then getUpdates
+                    timeout=dt.timedelta(seconds=self._poll_timeout),
+                    allowed_updates=list(translate.ALLOWED_UPDATES),
+                )
+        except TelegramError as exc:
+            self._app = app
+            await self.stop()
+            raise RuntimeError(f"Telegram adapter could not start: {describe(exc)}") from None
+        log.info("telegram adapter started", mode="webhook" if self.webhook_mode else "polling")
+
+    async def stop(self) -> None:
+        """Stop fetching, finish the updates already fetched, close the HTTP clients.
+
+        The webhook is left registered: other workers may serve it, and Telegram keeps
+        updates for us while we are away.
+        """
+        app, self._app = self._app, None
+        if app is not None:
+            await self._shutdown(app)
+        self._dispatch = self._me = self._acks = None
+
+    @staticmethod
+    async def _shutdown(app: PTBApplication) -> None:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def _set_commands(self, app: PTBApplication) -> None:
+        commands = [BotCommand(name, text) for name, text in translate.COMMANDS]
+        try:
+            await app.bot.set_my_commands(commands)
+        except TelegramError as exc:  # the menu is a convenience; commands work without it
+            log.warning("telegram setMyCommands failed", error=describe(exc))
+
+    # -- outgoing (called by the core's outbox) --------------------------------------------
+    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+        if self._acks is None:
+            raise DeliveryError("telegram adapter is not running")
+        try:
+            message = await self._acks.post(
+                chat_id=chat_id(target.channel_id),
+                payload=render.payload(view),
+                thread_id=int(target.thread_id) if target.thread_id else None,
+                reply_to=int(reply_to) if reply_to else None,
+            )
+        except TelegramError as exc:
+            raise delivery_error(exc) from None
+        return MessageRef(
+            self.name, str(message.chat_id), str(message.message_id), target.thread_id
+        )
+
+    async def edit(self, ref: MessageRef, view: View) -> None:
+        if self._app is None:
+            raise DeliveryError("telegram adapter is not running")
+        payload = render.payload(view)
+        try:
+            await self._app.bot.edit_message_text(
+                payload.text,
+                chat_id=chat_id(ref.channel_id),
+                message_id=int(ref.message_id),
+                parse_mode=payload.parse_mode,
+                reply_markup=payload.keyboard,  # none: Telegram removes the keyboard
+                link_preview_options=render.NO_PREVIEW,
+            )
+        except TelegramError as exc:
+            if is_not_modified(exc):
+                return
+            raise delivery_error(exc) from None
+
+    # -- incoming ------------------------------------------------------------------------
+    async def _on_polled_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        # On Unavailable it was retried, logged and apologised for: Telegram will not send it
+        # again in polling mode, so there is nothing else to do.
+        with contextlib.suppress(Unavailable, NotReady):
+            await self._process(update, retry=True)
+
+    async def _on_webhook_update(self, data: dict[str, Any]) -> None:
+        if self._app is None or self._me is None:
+            raise NotReady
+        try:
+            update = Update.de_json(data, self._app.bot)
+        except Exception as exc:  # an update this library version cannot read: drop it
+            log.warning("telegram update could not be read; dropped", error=type(exc).__name__)
+            return
+        await self._process(update, retry=False)
+
+    async def _process(self, update: Update, *, retry: bool) -> None:
+        """Translate, dispatch (one person's updates in order), then acknowledge.
+
+        Raises :class:`Unavailable` when the event could not be committed.
+        """
+        dispatch, me, acks = self._dispatch, self._me, self._acks
+        if dispatch is None or me is None or acks is None:
+            raise NotReady
+        event = translate.to_event(update, me)
+        if event is None:
+            await acks.dismiss(update)  # e.g. a stray callback: stop the spinner
+            return
+        async with self._locks.hold(event.actor.user_id):
+            try:
+                outcome = await self._dispatch_event(dispatch, event, retry=retry)
+            except Exception:
+                await acks.apologise(update, event, will_retry=not retry)
+                raise Unavailable from None
+        await acks.acknowledge(update, event, outcome)
+
+    async def _dispatch_event(self, dispatch: Dispatch, event: Event, *, retry: bool) -> Outcome:
+        delays = self._retry_delays if retry else ()
+        for attempt, delay in enumerate((*delays, None), start=1):
+            try:
+                return await dispatch(event)
+            except Exception as exc:
+                if delay is None:
+                    log.error(
+                        "telegram update not committed",
+                        kind=event.kind.value,
+                        attempts=attempt,
+                        error=type(exc).__name__,
+                    )
+                    raise
+                log.warning(
+                    "telegram update not committed yet; retrying",
+                    kind=event.kind.value,
+                    attempt=attempt,
+                    retry_in=delay,
+                    error=type(exc).__name__,
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error(
+            "telegram handler error",
+            error=type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__) if error is not None else None,
+        )
+
+
+def chat_id(channel_id: str) -> int | str:
+    """Our channel ids are ``str(chat.id)``; an ``@channelusername`` also works."""
+    return int(channel_id) if channel_id.lstrip("-").isdigit() else channel_id
+
+
+def _file_url(api_url: str) -> str:
+    """``https://api.telegram.org/bot`` -> ``https://api.telegram.org/file/bot`` (same for a
+    self-hosted Bot API server)."""
+    base = api_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return base + "/file/bot"

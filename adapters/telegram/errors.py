@@ -1,0 +1,62 @@
+"""python-telegram-bot errors -> :class:`bot.errors.DeliveryError` the outbox acts on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.errors import DeliveryError
+from bot.logs import redact
+
+# PTB 22 warns, whenever it raises RetryAfter without PTB_TIMEDELTA set, that ``retry_after``
+# will become a timedelta. We read both forms, so the warning says nothing we need to act on.
+warnings.filterwarnings(
+    "ignore", message=r".*`retry_after` will be of type", category=PTBDeprecationWarning
+)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """``RetryAfter.retry_after``: an int, or a timedelta when ``PTB_TIMEDELTA`` is set."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    if isinstance(value, dt.timedelta):
+        return max(0.0, value.total_seconds())
+    return max(0.0, float(value))
+
+
+def is_not_modified(exc: TelegramError) -> bool:
+    """editMessageText with identical content: the message already shows what we want."""
+    return isinstance(exc, BadRequest) and "not modified" in exc.message.lower()
+
+
+def describe(exc: TelegramError) -> str:
+    """A log- and database-safe description (Telegram's words, never a token)."""
+    return redact(f"telegram {type(exc).__name__}: {exc.message}")[:300]
+
+
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """How the outbox should treat a failed send or edit.
+
+    * 429 (RetryAfter): wait as long as Telegram asks.
+    * 403 (Forbidden: the person blocked the bot, the bot was removed from the group) and
+      400 (BadRequest: chat not found, message to edit not found, bad markup) and a group that
+      became a supergroup (ChatMigrated: the stored chat id is dead): it will never work.
+    * Network errors, timeouts, 5xx, conflicts, a token Telegram rejects right now: transient,
+      retried with backoff (a corrected token or a recovered API delivers the backlog).
+    """
+    message = describe(exc)
+    if isinstance(exc, RetryAfter):
+        return DeliveryError(message, retry_after=retry_after_seconds(exc))
+    if isinstance(exc, Forbidden | BadRequest | ChatMigrated):
+        return DeliveryError(message, permanent=True)
+    return DeliveryError(message)

@@ -1,0 +1,92 @@
+"""Core views -> Telegram message payloads (HTML parse mode, inline keyboards)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+
+from bot.views import Button, Card, Notice, Prompt, ResultBar, View, render_text
+
+#: Telegram's limits: message text (4096 UTF-16 units after entity parsing; we keep a margin
+#: for characters outside the BMP) and callback answer text.
+MAX_MESSAGE = 4000
+MAX_CALLBACK_TEXT = 200
+#: Room kept for the title, fields, bars and footer around a card's body.
+MAX_BODY = 3000
+BAR_WIDTH = 10
+#: Questions may contain links; a preview card under a poll only gets in the way.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What sendMessage / editMessageText need for one view."""
+
+    text: str
+    parse_mode: str | None = None
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def payload(view: View) -> Payload:
+    if isinstance(view, Card):
+        return Payload(card_html(view), ParseMode.HTML, keyboard(view.buttons))
+    if isinstance(view, Notice):
+        return Payload(clip(view.text, MAX_MESSAGE) or "…")
+    assert isinstance(view, Prompt)
+    return Payload(clip(render_text(view), MAX_MESSAGE) or "…")
+
+
+def card_html(card: Card) -> str:
+    """A card as Telegram HTML: bold title, body, fields, unicode result bars, italic footer.
+
+    Everything from the core is escaped: questions and options are written by people.
+    """
+    parts = [f"<b>{_e(clip(card.title, 400))}</b>"]
+    if card.body:
+        parts.append(_e(clip(card.body, MAX_BODY)))
+    if card.fields:
+        parts.append("\n".join(f"<b>{_e(n)}:</b> {_e(clip(v, 200))}" for n, v in card.fields))
+    if card.bars:
+        parts.append("\n".join(bar_line(bar) for bar in card.bars))
+    if card.footer:
+        parts.append(f"<i>{_e(clip(card.footer, 300))}</i>")
+    return "\n\n".join(parts)
+
+
+def bar_line(bar: ResultBar) -> str:
+    filled = max(0, min(BAR_WIDTH, round(bar.percent / 100 * BAR_WIDTH)))
+    glyphs = "█" * filled + "░" * (BAR_WIDTH - filled)
+    return f"{glyphs} {bar.percent:.0f}% · {_e(bar.label)} ({bar.votes})"
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """One button per row (long option labels stay readable on phones).
+
+    Every button, including the Answer button that opens a form elsewhere, is a callback
+    button: Telegram has no modals, so the click goes to the core, which explains what to do.
+    """
+    rows = [[InlineKeyboardButton(b.label, callback_data=b.custom_id)] for b in buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def callback_text(notices: Sequence[View]) -> str | None:
+    """The short confirmation shown for a button click (at most 200 characters)."""
+    text = " ".join(_plain(n) for n in notices).strip()
+    return clip(text, MAX_CALLBACK_TEXT) or None
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to ``limit`` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _plain(view: View) -> str:
+    return view.text if isinstance(view, Notice) else render_text(view)
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
