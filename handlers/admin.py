@@ -7,6 +7,7 @@ from bot.errors import UserError
 from bot.grammar import CommandSpec, help_text
 from bot.router import Router, has_role
 from handlers import cards, lifecycle, results
+from handlers.polls import find_item
 
 router = Router("admin")
 policy_only = has_role("policy")
@@ -42,9 +43,7 @@ START = CommandSpec("start", "start", "Say hello.", max_args=1)
 @router.command(CLOSE, filters=[policy_only])
 async def close(ctx: Context) -> None:
     assert ctx.command is not None
-    item = await ctx.items.by_short_id(ctx.command.args[0])
-    if item is None:
-        raise UserError(ctx.t("I can't find item {id}.", id=ctx.command.args[0][:20]))
+    item = await find_item(ctx, ctx.command.args[0])
     if not await lifecycle.close_item(ctx.session, item, ctx.event.subject, ctx.clock()):
         raise UserError(ctx.t("Item {id} is already closed.", id=item.short_id))
     ctx.notify(ctx.t("Closed {id}; results are posted where it was published.", id=item.short_id))
@@ -53,9 +52,7 @@ async def close(ctx: Context) -> None:
 @router.command(RESULTS, filters=[policy_only])
 async def show_results(ctx: Context) -> None:
     assert ctx.command is not None
-    item = await ctx.items.by_short_id(ctx.command.args[0])
-    if item is None:
-        raise UserError(ctx.t("I can't find item {id}.", id=ctx.command.args[0][:20]))
+    item = await find_item(ctx, ctx.command.args[0])
     summary = await results.compute(ctx.session, item, answer_limit=5)
     await ctx.record("item.results", item.short_id)
     ctx.notify(cards.results_card(item, summary, show_answers=True))

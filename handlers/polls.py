@@ -127,11 +127,17 @@ async def ask(ctx: Context) -> None:
     await create_and_publish(ctx, "ask", clean_question(ctx.command.args[0]), [])
 
 
-async def open_item(ctx: Context, short_id: str) -> Item:
-    """The item, if it exists and is still open; a polite refusal otherwise."""
+async def find_item(ctx: Context, short_id: str) -> Item:
+    """The item with this short id; a clear refusal when there is none."""
     item = await ctx.items.by_short_id(short_id)
     if item is None:
         raise UserError(ctx.t("I can't find item {id}.", id=short_id[:20]))
+    return item
+
+
+async def open_item(ctx: Context, short_id: str) -> Item:
+    """The item, if it exists and is still open; a polite refusal otherwise."""
+    item = await find_item(ctx, short_id)
     if item.status != "open":
         raise UserError(ctx.t("Sorry, this has closed. Thank you for taking part."))
     return item
