@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from storage.dialect import rowcount
 from storage.models import Item, Option, Publication
@@ -63,9 +64,11 @@ class ItemRepository:
 
     async def by_short_id(self, short_id: str) -> Item | None:
         result = await self.session.execute(
-            select(Item).where(Item.short_id == short_id.strip().lower())
+            select(Item)
+            .where(Item.short_id == short_id.strip().lower())
+            .options(joinedload(Item.options))  # one round trip on the vote path
         )
-        return result.scalar_one_or_none()
+        return result.unique().scalar_one_or_none()
 
     async def list(self, *, status: str | None = None, limit: int = 50) -> Sequence[Item]:
         query = select(Item).order_by(Item.created_at.desc(), Item.id.desc()).limit(limit)

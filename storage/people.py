@@ -38,6 +38,10 @@ class ParticipantRepository:
     async def ensure(self, platform: str, user_id: str, at: datetime) -> Participant:
         """The participant for this platform user, created on first contact (race-safe)."""
         key = pseudonym(self.secret_key, platform, user_id)
+        found = await self.session.execute(select(Participant).where(Participant.pseudonym == key))
+        existing = found.scalar_one_or_none()
+        if existing is not None:  # the common case on the vote path: one query
+            return existing
         await self.session.execute(
             insert(self.session, Participant)
             .values(pseudonym=key, platform=platform, platform_user_id=user_id, created_at=at)
