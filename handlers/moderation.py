@@ -208,7 +208,15 @@ async def moderate_button(ctx: Context) -> None:
     decision, _, ref = ctx.event.action_value.partition(":")
     if decision not in DECISIONS:
         raise UserError("That button is no longer active.")
-    await decide(ctx, decision, await find_answer(ctx, ref), "")
+    answer = await find_answer(ctx, ref)
+    if not answer.needs_review and answer.reviewed_at is not None:
+        # A queue card clicked again after its decision (platforms may leave it on screen):
+        # say what was decided rather than deciding twice. Commands can still change it.
+        ctx.notify(
+            ctx.t("A{id} was already decided: it is {status}.", id=answer.id, status=answer.status)
+        )
+        return
+    await decide(ctx, decision, answer, "")
 
 
 def _decision_handler(name: str) -> None:

@@ -10,7 +10,7 @@ import structlog
 from discord import app_commands
 
 from adapters.discord import render
-from adapters.discord.commands import build_group
+from adapters.discord.commands import build_group, build_report_menu
 from adapters.discord.interactions import Bridge
 
 log = structlog.get_logger("townhall.discord")
@@ -64,6 +64,7 @@ class TownhallClient(discord.Client):
         self.thread_answers = thread_answers
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(build_group(bridge))
+        self.tree.add_command(build_report_menu(bridge))
         self.synced: list[app_commands.AppCommand] = []
 
     async def setup_hook(self) -> None:
@@ -71,8 +72,9 @@ class TownhallClient(discord.Client):
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
-        """Sync ``/townhall`` to the configured guilds (instant) or globally (may take a while
-        to show up). A failure is logged, not fatal: buttons and forms keep working."""
+        """Sync ``/townhall`` and the report menu to the configured guilds (instant) or
+        globally (may take a while to show up). A failure is logged, not fatal: buttons and
+        forms keep working."""
         try:
             if not self.guild_ids:
                 self.synced = await self.tree.sync()

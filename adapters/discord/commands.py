@@ -1,4 +1,9 @@
-"""The ``/townhall`` application command group: typed options → the core grammar."""
+"""The ``/townhall`` application command group (typed options → the core grammar) and the
+"Report to moderators" message context menu.
+
+Discord allows 25 subcommands per group; ``/townhall`` has 16. Context menus are top-level
+commands (at most 5 message menus per app), so the report gesture is one of its own.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,22 @@ from discord import app_commands
 
 from adapters.discord.translate import command_text, split_options
 
+#: The message context menu's name (what members see under Apps when they right-click).
+REPORT_MENU = "Report to moderators"
+DECISIONS = ("approve", "hide", "redact", "escalate")
 CLOSES = "When it closes: 2d, 6h or 2026-12-01T12:00Z (default: stays open)"
 RESULTS = "Show results live while open, or only once it has closed (default: live)"
+MODERATION = (
+    "strict (default): hold flagged answers for a moderator; lazy: show them and queue them"
+)
+AUTHOR_NOTICES = "Tell authors privately when a moderator hides their answer (default: yes)"
+REF = "The answer's reference, e.g. A12"
+DECISION_HELP = {
+    "approve": "Moderators: publish a held or reported answer",
+    "hide": "Moderators: hide an answer (its author is told privately)",
+    "redact": "Moderators: remove the personal data from an answer and publish the rest",
+    "escalate": "Moderators: pass an answer to the policy team",
+}
 
 
 class CommandSink(Protocol):
@@ -18,10 +37,16 @@ class CommandSink(Protocol):
         self, interaction: discord.Interaction[Any], text: str, *, publishes: bool = False
     ) -> None: ...
 
+    async def report(
+        self, interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None: ...
+
 
 def build_group(sink: CommandSink) -> app_commands.Group:
-    """``/townhall poll|scale|ask|close|results|list|help``, each translated into one line of
-    the shared grammar and handed to ``sink`` (which dispatches it as a COMMAND event)."""
+    """``/townhall poll|scale|ask|close|results|list|help``, the moderators' ``flagged`` and
+    ``approve|hide|redact|escalate``, and everyone's ``report|privacy|mydata|forget``: each
+    translated into one line of the shared grammar and handed to ``sink`` (which dispatches
+    it as a COMMAND event; who may do what is the core's decision)."""
     group = app_commands.Group(
         name="townhall",
         description="Polls, scales and open questions from the policy team",
@@ -64,13 +89,25 @@ def build_group(sink: CommandSink) -> app_commands.Group:
         await sink.command(interaction, text, publishes=True)
 
     @group.command(name="ask", description="Publish an open question (policy team)")
-    @app_commands.describe(question="The question people answer in their own words", closes=CLOSES)
+    @app_commands.describe(
+        question="The question people answer in their own words",
+        closes=CLOSES,
+        moderation=MODERATION,
+        author_notices=AUTHOR_NOTICES,
+    )
     async def ask(
         interaction: discord.Interaction[Any],
         question: app_commands.Range[str, 1, 300],
         closes: app_commands.Range[str, 1, 40] | None = None,
+        moderation: Literal["strict", "lazy"] | None = None,
+        author_notices: bool | None = None,
     ) -> None:
-        text = command_text("ask", [question], options={"closes": closes})
+        notices = None if author_notices is None else ("yes" if author_notices else "no")
+        text = command_text(
+            "ask",
+            [question],
+            options={"closes": closes, "moderation": moderation, "author-notices": notices},
+        )
         await sink.command(interaction, text, publishes=True)
 
     @group.command(name="close", description="Close an item now and post its results")
@@ -98,4 +135,71 @@ def build_group(sink: CommandSink) -> app_commands.Group:
     async def help_(interaction: discord.Interaction[Any]) -> None:
         await sink.command(interaction, command_text("help"))
 
+    _add_moderation(group, sink)
+    _add_privacy(group, sink)
     return group
+
+
+def _add_moderation(group: app_commands.Group, sink: CommandSink) -> None:
+    """``flagged [page]``, ``report ref`` and one subcommand per decision (``approve ref
+    [reason]`` ...), mirroring the shared grammar word for word."""
+
+    @group.command(name="flagged", description="Moderators: answers waiting for a decision")
+    @app_commands.describe(page="Which page of the queue (5 answers a page, oldest first)")
+    async def flagged(
+        interaction: discord.Interaction[Any],
+        page: app_commands.Range[int, 1, 10_000] | None = None,
+    ) -> None:
+        args = [] if page is None else [str(page)]
+        await sink.command(interaction, command_text("flagged", args))
+
+    @group.command(name="report", description="Report an answer to the moderators")
+    @app_commands.describe(ref=REF)
+    async def report(
+        interaction: discord.Interaction[Any], ref: app_commands.Range[str, 1, 40]
+    ) -> None:
+        await sink.command(interaction, command_text("report", [ref]))
+
+    for decision in DECISIONS:
+        group.add_command(_decision_command(decision, sink))
+
+
+def _decision_command(decision: str, sink: CommandSink) -> app_commands.Command[Any, Any, None]:
+    @app_commands.command(name=decision, description=DECISION_HELP[decision])
+    @app_commands.describe(ref=REF, reason="Why (kept in the audit log)")
+    async def decide(
+        interaction: discord.Interaction[Any],
+        ref: app_commands.Range[str, 1, 40],
+        reason: app_commands.Range[str, 1, 300] | None = None,
+    ) -> None:
+        args = [ref, reason] if reason and reason.strip() else [ref]
+        await sink.command(interaction, command_text(decision, args))
+
+    return decide
+
+
+def _add_privacy(group: app_commands.Group, sink: CommandSink) -> None:
+    @group.command(name="privacy", description="How your answers are used; give your consent")
+    async def privacy(interaction: discord.Interaction[Any]) -> None:
+        await sink.command(interaction, command_text("privacy"))
+
+    @group.command(name="mydata", description="A private copy of what Townhall holds about you")
+    async def mydata(interaction: discord.Interaction[Any]) -> None:
+        await sink.command(interaction, command_text("mydata"))
+
+    @group.command(name="forget", description="Erase your votes, answers and identity")
+    async def forget(interaction: discord.Interaction[Any]) -> None:
+        await sink.command(interaction, command_text("forget"))
+
+
+def build_report_menu(sink: CommandSink) -> app_commands.ContextMenu:
+    """Right-click a message → Apps → "Report to moderators" (servers only)."""
+
+    async def report_message(
+        interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None:
+        await sink.report(interaction, message)
+
+    return app_commands.guild_only(
+        app_commands.ContextMenu(name=REPORT_MENU, callback=report_message)
+    )

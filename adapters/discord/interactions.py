@@ -155,6 +155,22 @@ class Bridge:
         )
         await self._run(interaction, event)
 
+    async def report(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        """The "Report to moderators" message menu → ACTION ``report`` ``m:<channel>:<id>``."""
+        if not self._first_delivery(interaction):
+            return
+        me = interaction.client.user
+        channel = interaction.channel or message.channel
+        value = translate.report_value(channel, message.id, me.id if me is not None else 0)
+        event = translate.interaction_event(
+            interaction,
+            EventKind.ACTION,
+            self.policy_role,
+            action_id=translate.REPORT_ACTION,
+            action_value=value,
+        )
+        await self._run(interaction, event)
+
     async def submit(self, interaction: discord.Interaction[Any]) -> None:
         """A modal submission: the Answer form becomes a SUBMIT event."""
         found = translate.modal_answer(interaction.data)

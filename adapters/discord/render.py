@@ -37,8 +37,10 @@ OPEN_COLOUR = discord.Colour.blurple()
 CLOSED_COLOUR = discord.Colour.dark_grey()
 STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
 
-#: Every button the core renders has ``custom_id == f"{action_id}:{value}"``.
-CUSTOM_ID_TEMPLATE = r"(?P<action>[a-z][a-z_]*):(?P<value>[A-Za-z0-9:_-]{1,60})"
+#: Every button the core renders has ``custom_id == f"{action_id}:{value}"`` (at most 64 bytes,
+#: see ``bot.views.MAX_ACTION_BYTES``). The action is the text before the first colon; the value
+#: is the rest and may hold more colons (``mod:approve:12``, ``report:m:<channel>:<message>``).
+CUSTOM_ID_TEMPLATE = r"(?P<action>[a-z][a-z_]*):(?P<value>[A-Za-z0-9:_-]{1,62})"
 #: Actions whose button opens a form (a modal) instead of being dispatched as a click.
 FORM_ACTIONS = frozenset({"answer"})
 

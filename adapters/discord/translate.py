@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,8 @@ PLATFORM = "discord"
 #: Modal custom ids are ``answer:<short id>`` (the Answer button's own custom id).
 ANSWER_ACTION = "answer"
 ANSWER_INPUT = "answer"
+#: The moderation handler's action for a platform's report gesture.
+REPORT_ACTION = "report"
 _MODAL_ID = re.compile(r"(?P<action>[a-z][a-z_]*):(?P<value>[A-Za-z0-9:_-]{1,60})")
 
 # Characters the core's grammar turns into straight quotes before splitting (bot.grammar), so
@@ -92,13 +95,20 @@ def interaction_event(
     action_id: str = "",
     action_value: str = "",
 ) -> Event:
-    """One interaction → one event; the interaction id is the idempotency key."""
+    """One interaction → one event; the interaction id is the idempotency key.
+
+    A form submission is not a message of its own: its target carries no message id (the
+    card the form was opened from is ours, not the answer, and must not be mistaken for it
+    when someone reports that card)."""
+    target = interaction_target(interaction)
+    if kind is EventKind.SUBMIT:
+        target = dataclasses.replace(target, message_id=None)
     return Event(
         PLATFORM,
         str(interaction.id),
         kind,
         actor(interaction.user, policy_role),
-        interaction_target(interaction),
+        target,
         text=text,
         action_id=action_id,
         action_value=action_value,
@@ -146,7 +156,7 @@ def reply_to_of(
     channel = channel or message.channel
     if isinstance(channel, discord.Thread) and _thread_is_ours(channel, bot_id):
         target = Target(
-            channel_id=str(channel.parent_id),
+            channel_id=answer_channel_id(channel, bot_id),
             thread_id=str(channel.id),
             message_id=str(message.id),
         )
@@ -163,6 +173,21 @@ def reply_to_of(
             reference.message_id
         )
     return None
+
+
+def answer_channel_id(channel: discord.abc.Snowflake, bot_id: int) -> str:
+    """The channel an answer written in ``channel`` is filed under: one of our answer threads
+    counts as its parent channel (as in :func:`reply_to_of`), anything else as itself."""
+    if isinstance(channel, discord.Thread) and _thread_is_ours(channel, bot_id):
+        return str(channel.parent_id)
+    return str(channel.id)
+
+
+def report_value(channel: discord.abc.Snowflake, message_id: int, bot_id: int) -> str:
+    """The "Report to moderators" menu on a message → the ``report`` action's value,
+    ``m:<channel id>:<message id>``: the same channel and message ids the answer written as
+    that message was stored with."""
+    return f"m:{answer_channel_id(channel, bot_id)}:{message_id}"
 
 
 def _thread_is_ours(thread: discord.Thread, bot_id: int) -> bool:
