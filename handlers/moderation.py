@@ -167,18 +167,14 @@ async def decide(ctx: Context, decision: str, answer: Answer, reason: str) -> No
         await _refresh(ctx, answer)
     if decision == "hide":
         await _tell_author(ctx, answer)
-    ctx.notify(
-        ctx.t(
-            "A{id}: {done}.",
-            id=answer.id,
-            done={
-                "approve": "approved and visible",
-                "hide": "hidden",
-                "redact": "personal data removed; the rest is visible",
-                "escalate": "escalated to the policy team",
-            }[decision],
-        )
-    )
+    done = {
+        "approve": "approved and visible",
+        "hide": "hidden",
+        "redact": "personal data removed; the rest is visible",
+        "escalate": "escalated to the policy team",
+    }[decision]
+    # Confidential: a decision typed in a group chat must not be announced to the group.
+    ctx.notify(Notice(ctx.t("A{id}: {done}.", id=answer.id, done=done), confidential=True))
 
 
 async def _refresh(ctx: Context, answer: Answer) -> None:

@@ -82,6 +82,11 @@ class PendingRepository:
     async def add(
         self, pseudonym: str, platform: str, payload: dict[str, Any], at: datetime
     ) -> int:
+        """Keep an action until consent; the same action sent again is kept once."""
+        query = select(PendingAction).where(PendingAction.pseudonym == pseudonym)
+        for waiting in (await self.session.execute(query)).scalars():
+            if waiting.payload == payload:
+                return waiting.id
         pending = PendingAction(
             pseudonym=pseudonym, platform=platform, payload=payload, created_at=at
         )

@@ -70,8 +70,26 @@ class Acknowledger:
         if update.callback_query is not None:
             await self._acknowledge_click(update.callback_query, event, outcome.notices)
         elif update.message is not None:
-            for notice in outcome.notices:
-                await self._reply(update.message, event, notice)
+            await self._acknowledge_message(update.message, event, outcome.notices)
+
+    async def _acknowledge_message(
+        self, message: Message, event: Event, notices: Sequence[View]
+    ) -> None:
+        """Reply in place; in a group, what is for one person goes to their private chat and
+        the group hears once that it did (a moderator's queue is several cards)."""
+        notes: list[str] = []
+        for view in notices:
+            if event.target.private or not _for_one_person(view):
+                for part in render.payloads(view):
+                    await self._reply_here(message, event, part)
+                continue
+            if notes and notes[-1] != SENT_PRIVATELY:
+                continue  # the private chat is closed or failing: one note is enough
+            note = await self._send_privately(event, view)
+            if note not in notes:
+                notes.append(note)
+        for note in notes:
+            await self._reply_here(message, event, render.payload(Notice(note)))
 
     async def _acknowledge_click(
         self, query: CallbackQuery, event: Event, notices: Sequence[View]
@@ -102,7 +120,7 @@ class Acknowledger:
             and not will_retry  # in webhook mode Telegram sends it again: say nothing yet
             and event.kind in (EventKind.COMMAND, EventKind.REPLY)
         ):
-            await self._reply(update.message, event, Notice(MESSAGE_FAILED))
+            await self._reply_here(update.message, event, render.payload(Notice(MESSAGE_FAILED)))
 
     async def dismiss(self, update: Update) -> None:
         """A click we do not handle: stop the button's spinner."""
@@ -114,12 +132,6 @@ class Acknowledger:
             await self.bot.answer_callback_query(query.id, text=text, show_alert=alert)
         except TelegramError as exc:  # too old, answered already, rate limited...
             log.warning("telegram callback answer failed", error=describe(exc))
-
-    async def _reply(self, message: Message, event: Event, view: View) -> None:
-        if not event.target.private and _for_one_person(view):
-            await self._reply_privately(message, event, view)
-            return
-        await self._reply_here(message, event, render.payload(view))
 
     async def _reply_here(self, message: Message, event: Event, payload: render.Payload) -> None:
         thread = event.target.thread_id
@@ -133,14 +145,11 @@ class Acknowledger:
         except TelegramError as exc:
             log.warning("telegram notice not delivered", error=describe(exc))
 
-    async def _reply_privately(self, message: Message, event: Event, view: View) -> None:
-        note = await self._send_privately(event, view)
-        await self._reply_here(message, event, render.payload(Notice(note)))
-
     async def _send_privately(self, event: Event, view: View) -> str:
         """Send to the person's private chat; returns what to tell them where they are."""
         try:  # a private chat's id is the user's id
-            await self.post(chat_id=int(event.actor.user_id), payload=render.payload(view))
+            for part in render.payloads(view):
+                await self.post(chat_id=int(event.actor.user_id), payload=part)
         except Forbidden:
             return (
                 "I can't message you privately yet: open a chat with "

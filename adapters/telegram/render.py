@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -29,6 +29,46 @@ class Payload:
     text: str
     parse_mode: str | None = None
     keyboard: InlineKeyboardMarkup | None = None
+
+
+def payloads(view: View) -> list[Payload]:
+    """The messages for a view sent to a person: one, unless its text is longer than a
+    Telegram message can hold. Then the text continues in further messages rather than being
+    cut (a copy of someone's data must arrive whole); fields come with the first part, bars,
+    footer and buttons with the last. :func:`payload` (one message) is for the outbox's
+    cards, whose texts are short."""
+    if isinstance(view, Notice) and len(view.text) > MAX_MESSAGE:
+        return [Payload(part) for part in split_text(view.text, MAX_MESSAGE)]
+    if not isinstance(view, Card) or len(view.body) <= MAX_BODY:
+        return [payload(view)]
+    parts = split_text(view.body, MAX_BODY)
+    last = len(parts) - 1
+    return [
+        payload(
+            replace(
+                view,
+                title=view.title if n == 0 else f"{clip(view.title, 380)} (continued)",
+                body=part,
+                fields=view.fields if n == 0 else (),
+                bars=view.bars if n == last else (),
+                buttons=view.buttons if n == last else (),
+                footer=view.footer if n == last else "",
+            )
+        )
+        for n, part in enumerate(parts)
+    ]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut ``text`` into pieces of at most ``limit`` characters, at a line break or a space
+    where there is one in the second half of the piece."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", limit // 2, limit), text.rfind(" ", limit // 2, limit))
+        cut = cut + 1 if cut > 0 else limit
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text] if text else pieces
 
 
 def payload(view: View) -> Payload:
