@@ -149,7 +149,12 @@ class Context:
         """Show an item where the event happened and remember where it is shown."""
         target = self.event.target
         pub = await self.publications.add(
-            item, self.event.platform, target.channel_id, target.thread_id, self.clock()
+            item,
+            self.event.platform,
+            target.channel_id,
+            target.thread_id,
+            self.clock(),
+            private=target.private,
         )
         await self.outbox.send(
             platform=self.event.platform,

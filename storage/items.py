@@ -118,6 +118,8 @@ class PublicationRepository:
         channel_id: str,
         thread_id: str | None,
         at: datetime,
+        *,
+        private: bool = False,
     ) -> Publication:
         pub = Publication(
             item_id=item.id,
@@ -125,6 +127,7 @@ class PublicationRepository:
             channel_id=channel_id,
             thread_id=thread_id,
             created_at=at,
+            private=private,
         )
         self.session.add(pub)
         await self.session.flush()

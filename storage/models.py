@@ -36,6 +36,7 @@ NAMING = {
 ITEM_KINDS = ("poll", "multi", "scale", "ask")
 ANSWER_STATUSES = ("visible", "held", "hidden")
 ROLES = ("policy", "moderator", "admin")
+DASHBOARD_ROLES = ("admin", "policy", "moderator")
 #: Partial-index predicates; upserts must repeat them word for word (SQLite matches the text).
 SINGLE_CHOICE_WHERE = "NOT multi"
 PENDING_REFRESH_WHERE = "status = 'pending' AND op = 'refresh'"
@@ -145,6 +146,8 @@ class Publication(Base):
     thread_id: Mapped[str | None] = mapped_column(String(100))
     message_id: Mapped[str | None] = mapped_column(String(100))  # set once delivered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Published in a private chat with the bot: never offered as a channel to publish to.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Participant(Base):
@@ -319,3 +322,47 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class DashboardUser(Base):
+    """A policy team member who signs in to the dashboard (email + password)."""
+
+    __tablename__ = "dashboard_users"
+    __table_args__ = (CheckConstraint(_in("role", DASHBOARD_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Theme(Base):
+    """A label the policy team puts on answers to one open question."""
+
+    __tablename__ = "themes"
+    __table_args__ = (UniqueConstraint("item_id", "name", name="uq_themes_item_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AnswerTheme(Base):
+    """One answer tagged with one theme."""
+
+    __tablename__ = "answer_themes"
+
+    answer_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("answers.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    tagged_by: Mapped[str] = mapped_column(String(254))
+    tagged_at: Mapped[datetime] = mapped_column(UTCDateTime())

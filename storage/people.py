@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.dialect import insert, rowcount
 from storage.models import (
     Answer,
+    AnswerTheme,
     Item,
     Option,
     Participant,
@@ -170,6 +171,9 @@ class PrivacyRepository:
         await self.session.execute(delete(Report).where(Report.reporter_id == participant.id))
         own_answers = select(Answer.id).where(Answer.participant_id == participant.id)
         await self.session.execute(delete(Report).where(Report.answer_id.in_(own_answers)))
+        await self.session.execute(
+            delete(AnswerTheme).where(AnswerTheme.answer_id.in_(own_answers))
+        )
         await self.session.execute(delete(Answer).where(Answer.participant_id == participant.id))
         await self.session.execute(delete(Vote).where(Vote.participant_id == participant.id))
         await self.session.execute(delete(Participant).where(Participant.id == participant.id))

@@ -1,0 +1,69 @@
+"""Dashboard accounts: the policy team's email + password sign-in records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import DASHBOARD_ROLES, DashboardUser
+
+
+class AccountExists(Exception):
+    """An account with this email address already exists."""
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared and stored lower-cased, without surrounding whitespace."""
+    return email.strip().lower()
+
+
+class AccountRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, email: str, password_hash: str, role: str, at: datetime) -> DashboardUser:
+        """Create an account; raises AccountExists when the email is taken."""
+        if role not in DASHBOARD_ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        address = normalise_email(email)
+        if await self.by_email(address) is not None:
+            raise AccountExists(address)
+        user = DashboardUser(email=address, password_hash=password_hash, role=role, created_at=at)
+        try:
+            async with self.session.begin_nested():
+                self.session.add(user)
+                await self.session.flush()
+        except IntegrityError as exc:  # a concurrent add won the race
+            raise AccountExists(address) from exc
+        return user
+
+    async def by_email(self, email: str) -> DashboardUser | None:
+        query = select(DashboardUser).where(DashboardUser.email == normalise_email(email))
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def by_id(self, user_id: int) -> DashboardUser | None:
+        return await self.session.get(DashboardUser, user_id)
+
+    async def list(self) -> Sequence[DashboardUser]:
+        query = select(DashboardUser).order_by(DashboardUser.email)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def count(self) -> int:
+        result = await self.session.execute(select(func.count(DashboardUser.id)))
+        return int(result.scalar_one())
+
+    async def remove(self, user: DashboardUser) -> None:
+        await self.session.delete(user)
+        await self.session.flush()
+
+    async def set_password(self, user: DashboardUser, password_hash: str) -> None:
+        user.password_hash = password_hash
+        await self.session.flush()
+
+    async def signed_in(self, user: DashboardUser, at: datetime) -> None:
+        user.last_sign_in_at = at
+        await self.session.flush()
