@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 from aiohttp import web
@@ -24,6 +24,9 @@ from storage.db import Database
 
 log = structlog.get_logger("townhall.app")
 
+#: Adds routes or middleware to the one HTTP server before it starts (e.g. the dashboard).
+WebExtension = Callable[["Townhall", web.Application], None]
+
 
 class Townhall:
     """One running Townhall process: the core plus whichever adapters are configured."""
@@ -35,8 +38,10 @@ class Townhall:
         *,
         db: Database | None = None,
         clock: Clock = utc_now,
+        web_extensions: Sequence[WebExtension] = (),
     ) -> None:
         self.settings = settings
+        self.web_extensions = list(web_extensions)
         self.db = db or Database(settings.database_url)
         self.clock = clock
         self.adapters = {a.name: a for a in adapters}
@@ -76,7 +81,11 @@ class Townhall:
         await self.prepare()
         if serve_http:
             routes = [r for a in self.adapters.values() for r in a.http_routes()]
-            web_app = build_web_app(self.db, list(self.adapters), routes)
+            web_app = build_web_app(
+                self.db, list(self.adapters), routes, assets_dir=self.settings.govuk_assets
+            )
+            for extend in self.web_extensions:
+                extend(self, web_app)
             self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)

@@ -83,7 +83,9 @@ def run() -> None:
     adapters, disabled = configured_adapters(settings)
 
     async def serve() -> None:
-        app = Townhall(settings, adapters)
+        from dashboard import install as dashboard
+
+        app = Townhall(settings, adapters, web_extensions=[dashboard])
         try:
             await app.start()
         except ConfigError as exc:
@@ -92,13 +94,22 @@ def run() -> None:
             raise SystemExit(2) from None
         base = f"http://{settings.http_host}:{app.http_port}"
         click.echo(f"Townhall is running on {base}  (health: {base}/healthz)")
+        click.echo(f"Dashboard: {settings.public_url or base}/")
         click.echo(f"Database: {_describe_db(settings.database_url)}")
         for adapter in adapters:
             click.echo(f"  {adapter.name}: on")
         for off in disabled:
             click.echo(f"  {off.name}: off ({off.reason})")
-        if not adapters:
-            click.echo("No chat platform is configured. Try it locally: townhall chat --as alice")
+        if not any(a.name != "web" for a in adapters):  # the web chat is always on
+            click.echo(
+                "No chat platform is configured: publish to the web chat from the dashboard, "
+                "or try it locally: townhall chat --as alice"
+            )
+        if await _dashboard_accounts(app.db) == 0:
+            click.echo(
+                "No dashboard accounts yet. Create the first one:\n"
+                "  townhall users add you@example.gov.uk --role admin"
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -111,6 +122,13 @@ def run() -> None:
             await app.stop()
 
     _run(serve())
+
+
+async def _dashboard_accounts(db: Database) -> int:
+    from storage.accounts import AccountRepository
+
+    async with db.transaction() as session:
+        return await AccountRepository(session).count()
 
 
 def _describe_db(url: str) -> str:
@@ -224,39 +242,68 @@ def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
 
 
 @main.command()
-@click.argument("item_id")
+@click.argument("item_id", required=False)
+@click.option("--all", "every", is_flag=True, help="Export every item instead of one.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
 )
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write to this file instead of standard output.",
+    help="Write to this file instead of standard output (ODS: needed unless piped).",
 )
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
-def export(item_id: str, fmt: str, output: str | None, include_hidden: bool) -> None:
-    """Export an item's responses (pseudonymous participant ids only)."""
+@click.option("--no-progress", is_flag=True, help="No progress bar, even on a terminal.")
+def export(
+    item_id: str | None,
+    every: bool,
+    fmt: str,
+    output: str | None,
+    include_hidden: bool,
+    no_progress: bool,
+) -> None:
+    """Export an item's responses, or every item's with --all (pseudonymous ids only)."""
+    if every == (item_id is not None):
+        raise click.UsageError("give an ITEM_ID or --all (not both)")
+    stdout = sys.stdout.buffer
+    if fmt == "ods" and not output and stdout.isatty():
+        raise click.UsageError("ODS is binary: use -o FILE, or pipe the output")
     settings = _settings(quiet=True)
 
-    async def go() -> str:
-        async with _session(settings) as session:
-            item = await _item_or_exit(session, item_id)
-            records = await exports.rows(session, item, include_hidden=include_hidden)
-            if fmt == "json":
-                summary = await results_mod.compute(session, item, include_hidden=include_hidden)
-                return json.dumps(
-                    {"item": summary.to_json(), "responses": records}, ensure_ascii=False, indent=2
-                )
-            return "".join(exports.to_csv(records))
+    async def go(out: Any) -> None:
+        from sqlalchemy import select
+        from tqdm import tqdm  # type: ignore[import-untyped]
 
-    text = _run(go())
+        from storage.models import Item
+
+        async with _session(settings) as session:
+            if every:
+                query = select(Item).order_by(Item.created_at, Item.id)
+                items = list((await session.execute(query)).scalars())
+            else:
+                items = [await _item_or_exit(session, item_id or "")]
+            total = await exports.count(session, items, include_hidden=include_hidden)
+            quiet = no_progress or total <= 1000 or not sys.stderr.isatty()
+            with tqdm(total=total, unit="rows", file=sys.stderr, disable=quiet) as bar:
+                await exports.write(
+                    session,
+                    items,
+                    fmt,
+                    out,
+                    include_hidden=include_hidden,
+                    progress=bar.update,
+                    many=every,
+                    at=utc_now(),
+                )
+
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with open(output, "wb") as handle:
+            _run(go(handle))
         click.echo(f"Wrote {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        _run(go(stdout))
+        stdout.flush()
 
 
 @main.command()
@@ -412,6 +459,19 @@ def roles_list(as_json: bool) -> None:
     if not rows:
         click.echo("No roles granted. Example: townhall roles grant console:alice policy")
 
+
+@main.command()
+@click.option("--force", is_flag=True, help="Add the sample even if the database holds items.")
+def demo(force: bool) -> None:
+    """Fill the database with a realistic sample consultation, to try the dashboard."""
+    from bot import demo as sample
+
+    sample.main(_settings(quiet=True), force=force)
+
+
+from bot.users_cli import users  # noqa: E402
+
+main.add_command(users)
 
 if __name__ == "__main__":
     main()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +31,13 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
+
+    #: The externally visible base URL (e.g. https://townhall.example.gov.uk), for absolute
+    #: links such as the web chat embed snippet; an https URL also makes cookies Secure.
+    public_url: str | None = None
+    #: GOV.UK Frontend's files (``npm ci``); default: ./node_modules/govuk-frontend/dist/govuk,
+    #: else the same under the Townhall source directory.
+    assets_dir: Path | None = None
 
     policy_team: str = ""
     moderators: str = ""
@@ -86,6 +95,42 @@ class Settings(BaseSettings):
                 f"{value.split('://', 1)[0]!r})"
             )
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://townhall.example")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value.strip().rstrip("/")
+
+    @field_validator("assets_dir")
+    @classmethod
+    def _check_assets_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory (`npm ci` installs GOV.UK Frontend)")
+        return value
+
+    @property
+    def govuk_assets(self) -> Path | None:
+        """GOV.UK Frontend's directory: the setting, else the first default that exists."""
+        if self.assets_dir is not None:
+            return self.assets_dir
+        source = Path(__file__).resolve().parent.parent
+        for base in (Path.cwd(), source):
+            candidate = base / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+            if candidate.is_dir():
+                return candidate
+        return None
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach this server: the public URL, else the configured host and port."""
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
 
     @field_validator("policy_team", "moderators")
     @classmethod

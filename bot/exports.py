@@ -1,19 +1,34 @@
-"""Exports of an item's responses: CSV and JSON, pseudonymous ids only."""
+"""Exports of responses as CSV, JSON or ODS: pseudonymous ids only, rows streamed in batches.
+
+Used by ``townhall export`` and the dashboard. Held and hidden answers are left out unless
+``include_hidden``; participants appear only as the first 16 characters of their pseudonym.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from typing import Any
+import json
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.exports_ods import Spreadsheet
 from handlers import results
-from storage.models import Answer, Item, Option, Participant, Vote
+from storage.models import Answer, AnswerTheme, Item, Option, Participant, Theme, Vote
 
 PSEUDONYM_CHARS = 16
+BATCH = 2000
+FORMATS = ("csv", "json", "ods")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+#: The original nine columns first (other tools rely on them), then ``answer`` and ``themes``.
 COLUMNS = [
     "item",
     "kind",
@@ -24,56 +39,150 @@ COLUMNS = [
     "option",
     "text",
     "status",
+    "answer",
+    "themes",
 ]
+Progress = Callable[[int], None]
 
 
-async def rows(
-    session: AsyncSession, item: Item, *, include_hidden: bool = False
-) -> list[dict[str, Any]]:
+def filename(item: Item | None, fmt: str, at: datetime) -> str:
+    """``townhall-<id or all>-YYYYMMDD-HHMM.<fmt>`` (UTC)."""
+    stamp = at.astimezone(UTC).strftime("%Y%m%d-%H%M")
+    return f"townhall-{item.short_id if item is not None else 'all'}-{stamp}.{fmt}"
+
+
+def _statuses(include_hidden: bool) -> tuple[str, ...]:
+    return results.ALL_STATUSES if include_hidden else results.PUBLIC_STATUSES
+
+
+async def count(session: AsyncSession, items: Sequence[Item], *, include_hidden: bool) -> int:
+    """How many rows an export of ``items`` has (votes plus answers shown)."""
+    choice = [i.id for i in items if i.is_choice]
+    asks = [i.id for i in items if not i.is_choice]
+    total = 0
+    if choice:
+        query = select(func.count(Vote.id)).where(Vote.item_id.in_(choice))
+        total += int(await session.scalar(query) or 0)
+    if asks:
+        query = select(func.count(Answer.id)).where(
+            Answer.item_id.in_(asks), Answer.status.in_(_statuses(include_hidden))
+        )
+        total += int(await session.scalar(query) or 0)
+    return total
+
+
+async def batches(
+    session: AsyncSession, item: Item, *, include_hidden: bool = False, size: int | None = None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The item's rows, oldest first, ``size`` at a time from one streamed query.
+
+    ``created_at`` stays a datetime here; CSV and JSON write it as ISO 8601 text.
+    """
+    size = size or BATCH
     base = {"item": item.short_id, "kind": item.kind, "question": item.question}
-    out: list[dict[str, Any]] = []
     if item.is_choice:
-        query = (
+        votes = (
             select(Vote.platform, Vote.created_at, Option.label, Participant.pseudonym)
             .join(Option, Option.id == Vote.option_id)
             .join(Participant, Participant.id == Vote.participant_id)
             .where(Vote.item_id == item.id)
             .order_by(Vote.created_at, Vote.id)
         )
-        for platform, created, label, who in (await session.execute(query)).all():
-            out.append(
+        async for rows in _stream(session, votes, size):
+            yield [
                 {
                     **base,
                     "participant": who[:PSEUDONYM_CHARS],
                     "platform": platform,
-                    "created_at": created.isoformat(),
+                    "created_at": created,
                     "option": label,
                     "text": "",
                     "status": "visible",
+                    "answer": "",
+                    "themes": [],
                 }
-            )
-        return out
-    statuses = results.ALL_STATUSES if include_hidden else results.PUBLIC_STATUSES
-    answers = (
+                for platform, created, label, who in rows
+            ]
+        return
+    themes = await _answer_themes(session, item)  # tags are few: read before streaming
+    query = (
         select(
-            Answer.platform, Answer.created_at, Answer.text, Answer.status, Participant.pseudonym
+            Answer.id,
+            Answer.platform,
+            Answer.created_at,
+            Answer.text,
+            Answer.status,
+            Participant.pseudonym,
         )
         .join(Participant, Participant.id == Answer.participant_id)
-        .where(Answer.item_id == item.id, Answer.status.in_(statuses))
+        .where(Answer.item_id == item.id, Answer.status.in_(_statuses(include_hidden)))
         .order_by(Answer.created_at, Answer.id)
     )
-    for platform, created, text, status, who in (await session.execute(answers)).all():
-        out.append(
+    async for rows in _stream(session, query, size):
+        yield [
             {
                 **base,
                 "participant": who[:PSEUDONYM_CHARS],
                 "platform": platform,
-                "created_at": created.isoformat(),
+                "created_at": created,
                 "option": "",
                 "text": text,
                 "status": status,
+                "answer": f"A{answer_id}",
+                "themes": themes.get(answer_id, []),
             }
-        )
+            for answer_id, platform, created, text, status, who in rows
+        ]
+
+
+async def _stream(
+    session: AsyncSession, query: Executable, size: int
+) -> AsyncIterator[Sequence[Any]]:
+    result = await session.stream(query.execution_options(yield_per=size))
+    try:
+        async for rows in result.partitions(size):
+            yield rows
+    finally:
+        await result.close()
+
+
+async def _answer_themes(session: AsyncSession, item: Item) -> dict[int, list[str]]:
+    query = (
+        select(AnswerTheme.answer_id, Theme.name)
+        .join(Theme, Theme.id == AnswerTheme.theme_id)
+        .where(Theme.item_id == item.id)
+    )
+    found: dict[int, list[str]] = {}
+    for answer_id, name in (await session.execute(query)).all():
+        found.setdefault(answer_id, []).append(name)
+    for names in found.values():
+        names.sort(key=str.casefold)
+    return found
+
+
+async def rows(
+    session: AsyncSession, item: Item, *, include_hidden: bool = False
+) -> list[dict[str, Any]]:
+    """Every row of one item as JSON-ready dicts (small items; exports stream instead)."""
+    out: list[dict[str, Any]] = []
+    async for batch in batches(session, item, include_hidden=include_hidden):
+        out.extend(_plain(record) for record in batch)
+    return out
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    created = record["created_at"]
+    return (
+        {**record, "created_at": created.isoformat()} if isinstance(created, datetime) else record
+    )
+
+
+def _csv_cells(record: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in _plain(record).items():
+        if isinstance(value, list):
+            value = "; ".join(value)
+        out[key] = _safe_cell(value)
     return out
 
 
@@ -82,7 +191,7 @@ def to_csv(records: list[dict[str, Any]]) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
     for record in records:
-        writer.writerow({k: _safe_cell(v) for k, v in record.items()})
+        writer.writerow(_csv_cells(record))
     yield buffer.getvalue()
 
 
@@ -91,3 +200,167 @@ def _safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+async def build(
+    session: AsyncSession,
+    items: Sequence[Item],
+    fmt: str,
+    *,
+    include_hidden: bool,
+    progress: Progress | None = None,
+    many: bool | None = None,
+    at: datetime | None = None,
+) -> bytes:
+    """The whole export as bytes; see :func:`write`."""
+    out = io.BytesIO()
+    await write(
+        session, items, fmt, out, include_hidden=include_hidden, progress=progress, many=many, at=at
+    )
+    return out.getvalue()
+
+
+async def write(
+    session: AsyncSession,
+    items: Sequence[Item],
+    fmt: str,
+    out: IO[bytes],
+    *,
+    include_hidden: bool,
+    progress: Progress | None = None,
+    many: bool | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Write the export of ``items`` to ``out``, calling ``progress(rows)`` after each batch.
+
+    JSON is ``{"item", "responses"}`` for one item and ``{"exported_at", "items": [...]}`` when
+    ``many`` (default: unless exactly one item is given). CSV is one table for any number.
+    """
+    many = len(items) != 1 if many is None else many
+    report = progress or (lambda _n: None)
+    if fmt == "csv":
+        await _write_csv(session, items, out, include_hidden, report)
+    elif fmt == "json":
+        exported_at = (at or datetime.now(UTC)).isoformat()
+        await _write_json(session, items, out, include_hidden, report, many, exported_at)
+    elif fmt == "ods":
+        await _write_ods(session, items, out, include_hidden, report)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+async def _write_csv(
+    session: AsyncSession,
+    items: Sequence[Item],
+    out: IO[bytes],
+    include_hidden: bool,
+    progress: Progress,
+) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for item in items:
+        async for batch in batches(session, item, include_hidden=include_hidden):
+            writer.writerows(_csv_cells(record) for record in batch)
+            out.write(buffer.getvalue().encode("utf-8"))
+            buffer.seek(0)
+            buffer.truncate()
+            progress(len(batch))
+    out.write(buffer.getvalue().encode("utf-8"))
+
+
+def _dump(value: Any, level: int) -> str:
+    """``json.dumps(indent=2)`` of ``value`` as it appears nested ``level`` deep."""
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * level)
+
+
+async def _write_item_json(
+    session: AsyncSession,
+    item: Item,
+    out: IO[bytes],
+    include_hidden: bool,
+    progress: Progress,
+    level: int,
+) -> None:
+    """``{"item": summary, "responses": [...]}`` exactly as ``json.dumps(indent=2)`` lays it out."""
+    pad = "  " * level
+    summary = await results.compute(session, item, include_hidden=include_hidden)
+    out.write(f'{{\n{pad}  "item": {_dump(summary.to_json(), level + 1)},\n'.encode())
+    out.write(f'{pad}  "responses": ['.encode())
+    first = True
+    async for batch in batches(session, item, include_hidden=include_hidden):
+        chunk = [
+            ("\n" if first and i == 0 else ",\n") + f"{pad}    " + _dump(_plain(r), level + 2)
+            for i, r in enumerate(batch)
+        ]
+        first = first and not batch
+        out.write("".join(chunk).encode("utf-8"))
+        progress(len(batch))
+    out.write((f"]\n{pad}}}" if first else f"\n{pad}  ]\n{pad}}}").encode())
+
+
+async def _write_json(
+    session: AsyncSession,
+    items: Sequence[Item],
+    out: IO[bytes],
+    include_hidden: bool,
+    progress: Progress,
+    many: bool,
+    exported_at: str,
+) -> None:
+    if not many:
+        (item,) = items
+        await _write_item_json(session, item, out, include_hidden, progress, 0)
+        return
+    out.write(f'{{\n  "exported_at": {json.dumps(exported_at)},\n  "items": ['.encode())
+    for index, item in enumerate(items):
+        out.write(b"\n    " if index == 0 else b",\n    ")
+        await _write_item_json(session, item, out, include_hidden, progress, 2)
+    out.write(b"\n  ]\n}" if items else b"]\n}")
+
+
+async def _write_ods(
+    session: AsyncSession,
+    items: Sequence[Item],
+    out: IO[bytes],
+    include_hidden: bool,
+    progress: Progress,
+) -> None:
+    sheet = Spreadsheet(COLUMNS)
+    for item in items:
+        async for batch in batches(session, item, include_hidden=include_hidden):
+            sheet.add_rows(batch)
+            progress(len(batch))
+        for row in await summary_rows(session, item, include_hidden=include_hidden):
+            sheet.add_summary(row)
+    whole = io.BytesIO()  # seekable: no data descriptors, "mimetype" at byte 38 as ODF wants
+    sheet.save(whole)
+    out.write(whole.getvalue())
+
+
+async def summary_rows(
+    session: AsyncSession, item: Item, *, include_hidden: bool
+) -> list[tuple[str, str, str, str, int, float | None]]:
+    """(item, kind, question, option, count, share) rows: one per option of a choice item;
+    for an open question, all answers shown and then one row per theme ("Theme: name")."""
+    head = (item.short_id, item.kind, item.question)
+    if item.is_choice:
+        summary = await results.compute(session, item, include_hidden=include_hidden)
+        return [(*head, o.label, o.votes, round(o.percent / 100, 4)) for o in summary.options]
+    statuses = _statuses(include_hidden)
+    answers = select(func.count(Answer.id)).where(
+        Answer.item_id == item.id, Answer.status.in_(statuses)
+    )
+    total = int(await session.scalar(answers) or 0)
+    tagged = (
+        select(Theme.name, func.count(Answer.id))
+        .outerjoin(AnswerTheme, AnswerTheme.theme_id == Theme.id)
+        .outerjoin(Answer, and_(Answer.id == AnswerTheme.answer_id, Answer.status.in_(statuses)))
+        .where(Theme.item_id == item.id)
+        .group_by(Theme.id, Theme.name)
+    )
+    themes = sorted((await session.execute(tagged)).all(), key=lambda r: r[0].casefold())
+    out: list[tuple[str, str, str, str, int, float | None]] = [(*head, "", total, None)]
+    for name, n in themes:
+        out.append((*head, f"Theme: {name}", int(n), round(n / total, 4) if total else 0.0))
+    return out

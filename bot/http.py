@@ -1,14 +1,23 @@
-"""Townhall's one aiohttp server: webhooks, ``/healthz`` and ``/metrics``."""
+"""Townhall's one aiohttp server: webhooks, ``/healthz``, ``/metrics`` and the web foundation.
+
+The foundation is shared by the web chat (``/c/``) and the dashboard: security headers on every
+response, GOV.UK Frontend's assets at ``/assets/`` and the dashboard's own files at ``/static/``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
+import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from sqlalchemy import text
 
 from storage.db import Database
+
+log = structlog.get_logger("townhall.http")
 
 EVENTS = Counter(
     "townhall_events_total", "Platform events dispatched", ["platform", "kind", "outcome"]
@@ -17,11 +26,117 @@ DELIVERIES = Counter(
     "townhall_deliveries_total", "Outbox deliveries attempted", ["platform", "result"]
 )
 
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; "
+    "frame-ancestors 'none'"
+)
+#: Every response gets these unless its handler set them already.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+#: Only the web chat may be framed (its embed snippet); it sets its own CSP.
+FRAMEABLE_PREFIX = "/c/"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "static"
+LONG_CACHE = "public, max-age=31536000, immutable"
+SHORT_CACHE = "public, max-age=3600"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def security_headers_for(path: str) -> dict[str, str]:
+    headers = dict(SECURITY_HEADERS)
+    if path == FRAMEABLE_PREFIX.rstrip("/") or path.startswith(FRAMEABLE_PREFIX):
+        del headers["X-Frame-Options"]
+    return headers
+
+
+def _apply(request: web.Request, response: web.StreamResponse) -> None:
+    if response.prepared:
+        return
+    for name, value in security_headers_for(request.path).items():
+        response.headers.setdefault(name, value)
+
+
+@web.middleware
+async def security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Add the security headers to every response, errors included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _apply(request, exc)
+        raise
+    except Exception:  # aiohttp's own 500 page would go out without the headers
+        log.exception("request failed", path=request.path, method=request.method)
+        response = web.Response(status=500, text="500 Internal Server Error")
+    _apply(request, response)
+    return response
+
+
+def file_handler(path: Path, cache: str) -> Handler:
+    async def serve(_request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(path, headers={"Cache-Control": cache})
+
+    return serve
+
+
+def asset_routes(assets_dir: Path | None) -> list[web.RouteDef]:
+    """GOV.UK Frontend at /assets/ (fonts and images cached long) and our files at /static/."""
+    routes: list[web.RouteDef] = []
+    if assets_dir is None or not (assets_dir / "govuk-frontend.min.css").is_file():
+        log.warning(
+            "GOV.UK Frontend assets not found: run `npm ci` in the Townhall directory "
+            "(or set TOWNHALL_ASSETS_DIR); pages will render unstyled",
+            assets_dir=str(assets_dir) if assets_dir else None,
+        )
+    else:
+        root = assets_dir.resolve()
+
+        for name in ("govuk-frontend.min.css", "govuk-frontend.min.js"):
+            routes.append(web.get(f"/assets/{name}", file_handler(root / name, SHORT_CACHE)))
+        routes.append(
+            web.get(
+                "/assets/manifest.json",
+                file_handler(root / "assets" / "manifest.json", SHORT_CACHE),
+            )
+        )
+        for sub in ("fonts", "images"):
+            routes.append(web.get(f"/assets/{sub}/{{name}}", _directory(root / "assets" / sub)))
+    routes.append(web.get("/static/{name}", _directory(STATIC_DIR, cache=SHORT_CACHE)))
+    return routes
+
+
+def _directory(
+    folder: Path, cache: str = LONG_CACHE
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Serve plain files from one folder (no subfolders, no dotfiles, no traversal)."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name.startswith(".") or "/" in name or "\\" in name:
+            raise web.HTTPNotFound()
+        path = folder / name
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": cache})
+
+    return serve
+
 
 def build_web_app(
-    db: Database, adapters_on: Sequence[str], routes: Sequence[web.RouteDef]
+    db: Database,
+    adapters_on: Sequence[str],
+    routes: Sequence[web.RouteDef],
+    *,
+    assets_dir: Path | None = None,
+    middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[security_headers, *middlewares])
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
@@ -39,4 +154,5 @@ def build_web_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_routes(routes)
+    app.router.add_routes(asset_routes(assets_dir))
     return app

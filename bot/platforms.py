@@ -31,4 +31,13 @@ def configured_adapters(settings: Settings) -> tuple[list[Adapter], list[Disable
             off.append(Disabled(name, "adapter not available in this version"))
             continue
         on.append(module.from_settings(settings))
+    on.append(_web_chat(settings))  # always on: /c/<item id> needs no credentials
     return on, off
+
+
+def _web_chat(settings: Settings) -> Adapter:
+    """The web chat, reading items through its own connection to the configured database."""
+    from adapters.web import WebChatAdapter
+    from bot.webchat import OwnDatabaseLoader
+
+    return WebChatAdapter(settings, pages=OwnDatabaseLoader(settings))

@@ -201,6 +201,16 @@ async def _tell_author(ctx: Context, answer: Answer) -> None:
 
 @router.action("mod", filters=[moderators])
 async def moderate_button(ctx: Context) -> None:
+    await _decide_from_queue(ctx, "")
+
+
+@router.submit("mod", filters=[moderators])
+async def moderate_form(ctx: Context) -> None:
+    """A queue decision with a free-text reason (the dashboard's form): value as the button's."""
+    await _decide_from_queue(ctx, " ".join(ctx.event.text.split())[:500])
+
+
+async def _decide_from_queue(ctx: Context, reason: str) -> None:
     decision, _, ref = ctx.event.action_value.partition(":")
     if decision not in DECISIONS:
         raise UserError("That button is no longer active.")
@@ -212,7 +222,7 @@ async def moderate_button(ctx: Context) -> None:
             ctx.t("A{id} was already decided: it is {status}.", id=answer.id, status=answer.status)
         )
         return
-    await decide(ctx, decision, answer, "")
+    await decide(ctx, decision, answer, reason)
 
 
 def _decision_handler(name: str) -> None:

@@ -1,0 +1,58 @@
+"""The web chat's templates: GOV.UK Frontend macros (govuk-frontend-jinja) plus our own pages."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: GOV.UK Frontend as the shared web foundation serves it.
+STYLESHEETS = ("/assets/govuk-frontend.min.css",)
+SCRIPTS: tuple[str, ...] = ()
+MODULE_SCRIPTS: tuple[str, ...] = ()
+#: Pages under /c/ may be framed by any website (the embed snippet); nothing else may.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; "
+        "frame-ancestors *"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(TEMPLATES),
+            jinja2.PrefixLoader(
+                {"govuk_frontend_jinja": jinja2.PackageLoader("govuk_frontend_jinja")}
+            ),
+        ]
+    )
+    return jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_page(request: web.Request, template: str, context: dict[str, Any]) -> str:
+    return (
+        environment()
+        .get_template(template)
+        .render(
+            stylesheets=STYLESHEETS,
+            scripts=SCRIPTS,
+            module_scripts=MODULE_SCRIPTS,
+            **context,
+        )
+    )

@@ -1,0 +1,234 @@
+"""The web chat's HTTP handlers: show an item, take a vote, an answer or a button press.
+
+POST-redirect-GET: a form is dispatched as core events, the outcome's notices go into the
+visitor's cookie and the browser is sent back to the page, which shows them once. A form the
+core should not see (no option chosen, an empty answer) is shown again with GOV.UK error
+messages and nothing dispatched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from aiohttp import web
+
+from adapters.web import render, translate
+from adapters.web.html import SECURITY_HEADERS, render_page
+from adapters.web.identity import Visitor, new_token
+from adapters.web.limits import client_address
+from adapters.web.links import chat_path
+from adapters.web.model import ChatPage
+from bot.events import Event
+from bot.views import Notice, View
+
+if TYPE_CHECKING:
+    from adapters.web import WebChatAdapter
+
+log = structlog.get_logger("townhall.web")
+
+MAX_ANSWER = 4000
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclass
+class FormErrors:
+    """GOV.UK error summary entries: (field id, message)."""
+
+    items: list[tuple[str, str]] = field(default_factory=list)
+    answer_text: str = ""
+
+    def add(self, field_id: str, message: str) -> None:
+        self.items.append((field_id, message))
+
+    @property
+    def error_list(self) -> list[dict[str, str]]:
+        return [{"text": message, "href": f"#{field_id}"} for field_id, message in self.items]
+
+    def message_for(self, field_id: str) -> str:
+        return next((m for f, m in self.items if f == field_id), "")
+
+
+class ChatViews:
+    def __init__(self, adapter: WebChatAdapter) -> None:
+        self.adapter = adapter
+        self.identities = adapter.identities
+
+    # -- GET /c/{item_id} ----------------------------------------------------------------
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        visitor = self.identities.read(request)
+        page = await self._load(request, visitor)
+        if page is None:
+            return self._not_found(request, visitor)
+        shown = visitor.flash + self.adapter.mailbox.take(visitor.id)
+        if visitor.flash:
+            visitor.flash = []
+            visitor.changed = True
+        return self._page(request, visitor, page, shown)
+
+    # -- POST /c/{item_id} ---------------------------------------------------------------
+    async def submit(self, request: web.Request) -> web.StreamResponse:
+        visitor = self.identities.read(request)
+        address = client_address(request)
+        wait = self.adapter.limit_client.hit(address) or self.adapter.limit_visitor.hit(
+            f"{address} {visitor.id}"
+        )
+        if wait is not None:
+            log.info("web chat rate limited", retry_after=round(wait, 1))
+            response = self._message(request, visitor, "rate_limited", status=429)
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
+        form = await request.post()
+        if not self.identities.csrf_ok(visitor, str(form.get("csrf", ""))):
+            log.info("web chat form refused", reason="csrf", known=visitor.known)
+            return self._refused(request, visitor)
+        page = await self._load(request, visitor)
+        if page is None:
+            return self._not_found(request, visitor)
+        try:
+            events, errors = self._events(visitor, page, form)
+        except translate.FormError:
+            log.info("web chat form refused", reason="malformed")
+            return self._message(request, visitor, "bad_request", status=400)
+        if errors.items:
+            return self._page(request, visitor, page, [], errors=errors, status=400)
+        notices: list[View] = []
+        dispatch = self.adapter.dispatch
+        if dispatch is None:
+            return self._message(request, visitor, "unavailable", status=503)
+        try:
+            for event in events:
+                outcome = await dispatch(event)
+                notices.extend(outcome.notices)
+        except Exception:
+            # The database did not answer: nothing is acknowledged, the visitor tries again.
+            log.exception("web chat dispatch failed")
+            return self._message(request, visitor, "unavailable", status=503)
+        if not events:
+            notices.append(Notice("Nothing changed: your choices are as before."))
+        elif not notices:  # every event was a duplicate: this form was sent before
+            notices.append(Notice("We already have that: the form was sent twice."))
+        visitor.say(notices)
+        if not self.identities.fits(visitor):
+            # Too much to carry in a cookie (e.g. a copy of what we hold): show it now.
+            fresh = await self._load(request, visitor) or page
+            visitor.flash = []
+            return self._page(request, visitor, fresh, notices)
+        response = web.Response(
+            status=303, headers={"Location": chat_path(page.item_id), **NO_STORE}
+        )
+        self.identities.write(response, request, visitor)
+        return response
+
+    def _events(
+        self, visitor: Visitor, page: ChatPage, form: Any
+    ) -> tuple[list[Event], FormErrors]:
+        errors = FormErrors()
+        sub = str(form.get("sub", ""))
+        intent = str(form.get("intent", ""))
+        item = page.item_id
+        if intent == "button":
+            return [translate.button(visitor.id, sub, item, str(form.get("button", "")))], errors
+        if intent == "command":
+            return [translate.command(visitor.id, sub, item, str(form.get("command", "")))], errors
+        if not page.is_open:  # the page changed under the visitor: the core says it closed
+            return [translate.vote(visitor.id, sub, item, 1)], errors
+        if intent == "answer" and page.kind == "ask":
+            text = str(form.get("answer", "")).strip()
+            errors.answer_text = text
+            if not text:
+                errors.add("answer", "Enter your answer")
+            elif len(text) > MAX_ANSWER:
+                errors.add("answer", f"Your answer must be {MAX_ANSWER} characters or fewer")
+            return [translate.answer(visitor.id, sub, item, text)], errors
+        if intent == "vote" and page.kind != "ask":
+            count = len(page.options)
+            chosen = translate.positions(form.getall("choice", []), count)
+            if page.kind == "multi":
+                if not chosen and not page.chosen:
+                    errors.add("choice", "Select at least one option")
+                return translate.toggles(visitor.id, sub, item, chosen, page.chosen), errors
+            if len(chosen) != 1:
+                errors.add("choice", "Select one option")
+                return [], errors
+            return [translate.vote(visitor.id, sub, item, chosen[0])], errors
+        raise translate.FormError("unknown intent")
+
+    # -- helpers -------------------------------------------------------------------------
+    async def _load(self, request: web.Request, visitor: Visitor) -> ChatPage | None:
+        loader = self.adapter.pages
+        if loader is None:
+            raise web.HTTPServiceUnavailable(text="The web chat is not connected to a database.")
+        return await loader(request.match_info["item_id"].lower(), visitor.id)
+
+    def _page(
+        self,
+        request: web.Request,
+        visitor: Visitor,
+        page: ChatPage,
+        shown: list[View],
+        *,
+        errors: FormErrors | None = None,
+        status: int = 200,
+    ) -> web.StreamResponse:
+        settings = self.adapter.settings
+        context = {
+            "page": page,
+            "card": page.card,
+            "bars": render.bars(page.card),
+            "body": render.paragraphs(page.card.body),
+            "messages": [render.message(v) for v in shown],
+            "errors": errors or FormErrors(),
+            "csrf": self.identities.csrf_token(visitor),
+            "new_sub": new_token,
+            "action": chat_path(page.item_id),
+            "privacy_notice": settings.privacy_notice,
+            "privacy_url": settings.privacy_url,
+            "explicit_consent": settings.consent_mode == "explicit",
+            "max_answer": MAX_ANSWER,
+        }
+        return self._html(request, visitor, "webchat/item.html", context, status)
+
+    def _not_found(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        return self._message(request, visitor, "not_found", status=404)
+
+    def _refused(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        return self._message(request, visitor, "refused", status=403)
+
+    def _message(
+        self, request: web.Request, visitor: Visitor, kind: str, *, status: int
+    ) -> web.StreamResponse:
+        context = {
+            "kind": kind,
+            "item_url": str(request.rel_url.path),
+            "privacy_url": self.adapter.settings.privacy_url,
+        }
+        return self._html(request, visitor, "webchat/message.html", context, status)
+
+    def _html(
+        self,
+        request: web.Request,
+        visitor: Visitor,
+        template: str,
+        context: dict[str, Any],
+        status: int,
+    ) -> web.StreamResponse:
+        html = render_page(request, template, context)
+        response = web.Response(
+            text=html,
+            status=status,
+            content_type="text/html",
+            headers={**NO_STORE, **SECURITY_HEADERS},
+        )
+        self.identities.write(response, request, visitor)
+        return response
+
+
+def routes(adapter: WebChatAdapter) -> list[web.RouteDef]:
+    views = ChatViews(adapter)
+    return [
+        web.get("/c/{item_id}", views.show, name="webchat"),
+        web.post("/c/{item_id}", views.submit),
+    ]

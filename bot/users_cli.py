@@ -1,0 +1,190 @@
+"""``townhall users``: dashboard accounts (email + password) for the policy team."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import logs
+from bot.config import ConfigError, Settings, load_settings
+from bot.context import utc_now
+from storage import migrate
+from storage.accounts import AccountExists, AccountRepository, normalise_email
+from storage.db import Database
+from storage.ledger import AuditLog
+from storage.models import DASHBOARD_ROLES
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> SystemExit:
+    click.echo(f"townhall: {message}", err=True)
+    return SystemExit(1)
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        click.echo(f"townhall: {exc}", err=True)
+        raise SystemExit(2) from None
+    level = settings.log_level if "TOWNHALL_LOG_LEVEL" in os.environ else "WARNING"
+    logs.configure(level, settings.log_format)
+    return settings
+
+
+def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction on the configured database (migrated if configured)."""
+    settings = _settings()
+
+    async def go() -> T:
+        db = Database(settings.database_url)
+        try:
+            if settings.auto_migrate:
+                await migrate.upgrade(db)
+            async with db.transaction() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def email_problem(email: str) -> str | None:
+    """A loose check: one @, something before it, a dot inside the domain, no spaces."""
+    local, at, domain = email.partition("@")
+    if len(email) > 254 or any(c.isspace() for c in email):
+        return "not a valid email address"
+    if not (local and at and "." in domain.strip(".")) or "@" in domain:
+        return "not a valid email address"
+    return None
+
+
+def _email(raw: str) -> str:
+    address = normalise_email(raw)
+    problem = email_problem(address)
+    if problem:
+        raise _fail(f"{raw!r} is {problem}")
+    return address
+
+
+def _read_password() -> str:
+    """Prompted twice on a terminal; otherwise the first line of standard input."""
+    from dashboard.passwords import password_problem
+
+    if sys.stdin.isatty():
+        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password)
+    if problem:
+        raise _fail(f"{problem.lower()} (the password was not saved)")
+    return password
+
+
+@click.group()
+def users() -> None:
+    """Dashboard accounts: who can sign in to the policy team's pages."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(DASHBOARD_ROLES), required=True)
+def users_add(email: str, role: str) -> None:
+    """Create an account for EMAIL; the password is prompted for (or read from stdin)."""
+    from dashboard.passwords import hash_password
+
+    address = _email(email)
+    password_hash = hash_password(_read_password())
+
+    async def work(session: AsyncSession) -> bool:
+        now = utc_now()
+        try:
+            await AccountRepository(session).add(address, password_hash, role, now)
+        except AccountExists:
+            return False
+        await AuditLog(session).record("cli", "user.add", f"dashboard:{address}", now, role=role)
+        return True
+
+    if not _in_session(work):
+        raise _fail(f"an account for {address} already exists")
+    click.echo(f"Added {address} ({role}).")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def users_list(as_json: bool) -> None:
+    """Every dashboard account with its role and last sign-in."""
+
+    async def work(session: AsyncSession) -> list[dict[str, str | None]]:
+        return [
+            {
+                "email": u.email,
+                "role": u.role,
+                "created_at": u.created_at.isoformat(),
+                "last_sign_in_at": u.last_sign_in_at.isoformat() if u.last_sign_in_at else None,
+            }
+            for u in await AccountRepository(session).list()
+        ]
+
+    rows = _in_session(work)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        seen = row["last_sign_in_at"] or "never signed in"
+        click.echo(f"{row['email']:<40} {row['role']:<10} {seen}")
+    if not rows:
+        click.echo(
+            "No dashboard accounts. Example: townhall users add you@example.gov.uk --role admin"
+        )
+
+
+@users.command("remove")
+@click.argument("email")
+def users_remove(email: str) -> None:
+    """Delete the account for EMAIL."""
+    address = normalise_email(email)
+
+    async def work(session: AsyncSession) -> bool:
+        repo = AccountRepository(session)
+        user = await repo.by_email(address)
+        if user is None:
+            return False
+        await repo.remove(user)
+        await AuditLog(session).record("cli", "user.remove", f"dashboard:{address}", utc_now())
+        return True
+
+    if not _in_session(work):
+        raise _fail(f"no account for {address}")
+    click.echo(f"Removed {address}.")
+
+
+@users.command("set-password")
+@click.argument("email")
+def users_set_password(email: str) -> None:
+    """Give EMAIL a new password (prompted for, or read from stdin)."""
+    from dashboard.passwords import hash_password
+
+    address = normalise_email(email)
+    password_hash = hash_password(_read_password())
+
+    async def work(session: AsyncSession) -> bool:
+        repo = AccountRepository(session)
+        user = await repo.by_email(address)
+        if user is None:
+            return False
+        await repo.set_password(user, password_hash)
+        await AuditLog(session).record("cli", "user.password", f"dashboard:{address}", utc_now())
+        return True
+
+    if not _in_session(work):
+        raise _fail(f"no account for {address}")
+    click.echo(f"Changed the password of {address}.")

@@ -1,0 +1,91 @@
+"""The web chat's read side: what ``/c/<item id>`` shows one visitor.
+
+Writes go through the dispatcher like every platform's; a page view only reads. The web adapter
+never touches the database itself: it is handed :func:`page_loader` and renders the
+:class:`~adapters.web.model.ChatPage` it returns (the same item card every platform shows).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from adapters.web.model import ChatPage, PageLoader
+from bot.config import Settings
+from handlers import cards, results
+from storage.db import Database
+from storage.items import SHORT_ID_ALPHABET, SHORT_ID_LENGTH, ItemRepository
+from storage.models import Answer, Option, Vote
+from storage.people import ParticipantRepository
+
+PLATFORM = "web"
+_SHORT_ID = re.compile(f"^[{SHORT_ID_ALPHABET}]{{{SHORT_ID_LENGTH}}}$")
+
+
+def page_loader(db: Database, settings: Settings) -> PageLoader:
+    """A loader reading through ``db``; pseudonyms keyed with the settings' secret."""
+    secret = settings.secret_key.get_secret_value()
+
+    async def load(item_id: str, visitor_id: str) -> ChatPage | None:
+        if not _SHORT_ID.match(item_id):
+            return None  # not an id we ever issue: no query
+        async with db.transaction() as session:
+            item = await ItemRepository(session).by_short_id(item_id)
+            if item is None:
+                return None
+            summary = await results.compute(session, item, answer_limit=0)
+            card = cards.item_card(item, summary)
+            participant = await ParticipantRepository(session, secret).find(PLATFORM, visitor_id)
+            chosen: frozenset[int] = frozenset()
+            mine = 0
+            if participant is not None:
+                if item.is_choice:
+                    rows = await session.execute(
+                        select(Option.position)
+                        .join(Vote, Vote.option_id == Option.id)
+                        .where(Vote.item_id == item.id, Vote.participant_id == participant.id)
+                    )
+                    chosen = frozenset(rows.scalars().all())
+                else:
+                    count = await session.execute(
+                        select(func.count(Answer.id)).where(
+                            Answer.item_id == item.id, Answer.participant_id == participant.id
+                        )
+                    )
+                    mine = int(count.scalar_one())
+            return ChatPage(
+                item_id=item.short_id,
+                kind=item.kind,
+                is_open=item.status == "open",
+                card=card,
+                chosen=chosen,
+                my_answers=mine,
+                consented=participant is not None and participant.consented_at is not None,
+            )
+
+    return load
+
+
+class OwnDatabaseLoader:
+    """A page loader with its own engine on the configured database, opened on first use.
+
+    ``townhall run`` makes the adapters before the app's database exists; this gives the web
+    chat its read side without reaching into the app. :meth:`aclose` disposes the engine.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._db: Database | None = None
+        self._load: PageLoader | None = None
+
+    async def __call__(self, item_id: str, visitor_id: str) -> ChatPage | None:
+        if self._load is None:
+            self._db = Database(self.settings.database_url)
+            self._load = page_loader(self._db, self.settings)
+        return await self._load(item_id, visitor_id)
+
+    async def aclose(self) -> None:
+        if self._db is not None:
+            await self._db.dispose()
+            self._db, self._load = None, None

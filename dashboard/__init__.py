@@ -1,0 +1,28 @@
+"""The policy team's web pages: sign-in, results, tagging, moderation, exports.
+
+:func:`install` adds them to Townhall's one HTTP server (``Townhall(web_extensions=[install])``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from dashboard import auth
+from dashboard.core import DASHBOARD, Dashboard
+from dashboard.pages import item, items, moderation
+
+if TYPE_CHECKING:
+    from bot.app import Townhall
+
+
+def routes() -> list[web.RouteDef]:
+    """Every dashboard route: sign-in, then the page modules (``/items/new`` before items)."""
+    return [*auth.routes(), *items.routes(), *item.routes(), *moderation.routes()]
+
+
+def install(townhall: Townhall, web_app: web.Application) -> None:
+    """Serve the dashboard from ``web_app`` on behalf of ``townhall``."""
+    web_app[DASHBOARD] = Dashboard(townhall)
+    web_app.router.add_routes(routes())

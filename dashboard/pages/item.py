@@ -1,0 +1,350 @@
+"""One item's page for the policy team: results, responses over time, answers and their themes.
+
+Also the exports (one item or all items) as CSV, JSON or ODS. Reads and writes go through
+storage repositories; every tag, untag and export is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import exports
+from dashboard.core import DASHBOARD, Dashboard, Staff, require
+from dashboard.pages.item_charts import (
+    bar_chart,
+    choose_bucket,
+    column_chart,
+    embed_snippet,
+    pagination,
+    query_string,
+)
+from handlers import results
+from storage.insights import InsightsRepository
+from storage.items import ItemRepository, PublicationRepository
+from storage.ledger import AuditLog
+from storage.models import Answer, Item, Theme
+from storage.themes import ThemeRepository
+
+PER_PAGE = 20
+STATUSES = ("all", "visible", "held", "hidden")
+KIND_NAMES = {
+    "poll": "Poll (one choice)",
+    "multi": "Poll (several choices)",
+    "scale": "Scale (1 to 5)",
+    "ask": "Open question",
+}
+PLATFORM_NAMES = {"slack": "Slack", "telegram": "Telegram", "discord": "Discord", "web": "Web chat"}
+FILTER_KEYS = ("q", "platform", "status", "theme", "page")
+
+
+def platform_name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform.title())
+
+
+def small_int(value: str, digits: int = 9) -> int | None:
+    """A non-negative integer from a form or query value, None unless plain ASCII digits."""
+    return int(value) if re.fullmatch(f"[0-9]{{1,{digits}}}", value) else None
+
+
+def when(at: datetime | None) -> str:
+    return f"{at.day} {at:%B %Y at %H:%M} UTC" if at else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The answers list's GET form: search text, platform, status, theme and page."""
+
+    q: str = ""
+    platform: str = ""
+    status: str = "all"
+    theme: int | None = None
+    page: int = 1
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> Filters:
+        status = query.get("status", "all")
+        page = small_int(query.get("page", "1"), 6) or 1
+        return cls(
+            q=query.get("q", "").strip()[:200],
+            platform=query.get("platform", "").strip()[:20],
+            status=status if status in STATUSES else "all",
+            theme=small_int(query.get("theme", "")),
+            page=page,
+        )
+
+    def params(self) -> dict[str, str | int | None]:
+        """Query parameters worth keeping in links (defaults left out)."""
+        return {
+            "q": self.q,
+            "platform": self.platform,
+            "status": None if self.status == "all" else self.status,
+            "theme": self.theme,
+            "page": None if self.page == 1 else self.page,
+        }
+
+
+def _dashboard(request: web.Request) -> Dashboard:
+    return request.app[DASHBOARD]
+
+
+def base_url(request: web.Request, dash: Dashboard) -> str:
+    """Townhall's public address when configured, else the address this request came to."""
+    configured = getattr(dash.townhall.settings, "public_url", None)
+    return str(configured).rstrip("/") if configured else f"{request.scheme}://{request.host}"
+
+
+async def _item(session: AsyncSession, request: web.Request) -> Item | None:
+    return await ItemRepository(session).by_short_id(request.match_info["short_id"])
+
+
+def _missing(request: web.Request) -> web.Response:
+    return _dashboard(request).render(
+        request,
+        "dashboard/item_missing.html",
+        {"title": "Page not found", "short_id": request.match_info.get("short_id", "")},
+        status=404,
+    )
+
+
+@require("policy")
+async def item_page(request: web.Request, staff: Staff) -> web.StreamResponse:
+    dash = _dashboard(request)
+    filters = Filters.parse(request.query)
+    async with dash.townhall.db.transaction() as session:
+        item = await _item(session, request)
+        if item is None:
+            return _missing(request)
+        context = await _item_context(session, dash, item, filters)
+    path = f"/items/{item.short_id}"
+    context.update(
+        title=item.question,
+        staff_can_hide=staff.can("moderator"),
+        embed=embed_snippet(base_url(request, dash), item.short_id, item.question),
+        chat_path=f"/c/{item.short_id}",
+        path=path,
+        here=query_string(filters.params()),
+        paging=pagination(path, filters.params(), filters.page, context["total"], PER_PAGE),
+    )
+    return dash.render(request, "dashboard/item.html", context)
+
+
+async def _item_context(
+    session: AsyncSession, dash: Dashboard, item: Item, filters: Filters
+) -> dict[str, Any]:
+    summary = await results.compute(session, item, answer_limit=0)
+    publications = await PublicationRepository(session).for_item(item.id)
+    places = sorted({(platform_name(p.platform), p.channel_id) for p in publications})
+    insights = InsightsRepository(session)
+    bucket = choose_bucket(item.created_at, dash.townhall.clock())
+    timeline = column_chart(await insights.over_time(item, bucket), bucket)
+    noun = "people" if item.kind == "multi" else "votes"
+    chart = bar_chart([(o.label, o.votes, o.percent) for o in summary.options], noun=noun)
+    context: dict[str, Any] = {
+        "item": item,
+        "kind_name": KIND_NAMES.get(item.kind, item.kind),
+        "created": when(item.created_at),
+        "deadline": when(item.closes_at),
+        "closed": when(item.closed_at),
+        "places": places,
+        "summary": summary,
+        "by_platform": sorted(
+            ((platform_name(p), n) for p, n in summary.by_platform.items()), key=lambda r: r[0]
+        ),
+        "chart": chart,
+        "timeline": timeline,
+        "bucket": bucket,
+        "filters": filters,
+        "statuses": STATUSES,
+        "total": 0,
+        "answers": [],
+        "themes": [],
+        "formats": exports.FORMATS,
+    }
+    if item.is_choice:
+        return context
+    themes = await ThemeRepository(session).for_item(item.id)
+    rows, total = await insights.answers(
+        item,
+        q=filters.q or None,
+        platform=filters.platform or None,
+        status=None if filters.status == "all" else filters.status,
+        theme_id=filters.theme,
+        page=filters.page,
+        per_page=PER_PAGE,
+    )
+    platforms = sorted(set(summary.by_platform) | {p.platform for p in publications})
+    context.update(
+        themes=themes,
+        theme_names={t.id: t.name for t, _ in themes},
+        platforms=[(p, platform_name(p)) for p in platforms],
+        answers=[
+            {
+                "id": row.answer.id,
+                "text": row.answer.text,
+                "platform": platform_name(row.answer.platform),
+                "when": when(row.answer.created_at),
+                "status": row.answer.status,
+                "themes": row.themes,
+                "reports": row.reports,
+            }
+            for row in rows
+        ],
+        total=total,
+        first=(filters.page - 1) * PER_PAGE + 1,
+    )
+    return context
+
+
+def _back(short_id: str, request: web.Request, answer_id: int) -> str:
+    """The item page with the answers list's filters kept, scrolled to the answer."""
+    kept = Filters.parse(request.query).params()
+    return f"/items/{short_id}{query_string(kept)}#answer-{answer_id}"
+
+
+async def _answer(session: AsyncSession, item: Item, request: web.Request) -> Answer | None:
+    answer = await session.get(Answer, int(request.match_info["answer_id"]))
+    return answer if answer is not None and answer.item_id == item.id else None
+
+
+@require("policy")
+async def tag_answer(request: web.Request, staff: Staff) -> web.StreamResponse:
+    dash = _dashboard(request)
+    form = await request.post()
+    new_name = str(form.get("new_theme", "")).strip()
+    chosen = str(form.get("theme_id", ""))
+    now = dash.townhall.clock()
+    async with dash.townhall.db.transaction() as session:
+        item = await _item(session, request)
+        answer = await _answer(session, item, request) if item is not None else None
+        if item is None or answer is None:
+            return _missing(request)
+        themes = ThemeRepository(session)
+        problem: str | None = None
+        theme: Theme | None = None
+        if new_name:
+            try:
+                theme = await themes.create(item, new_name, staff.email, now)
+            except ValueError:
+                problem = "Enter a theme name of 60 characters or fewer."
+        elif (theme_id := small_int(chosen)) is not None:
+            theme = await themes.get(theme_id)
+            if theme is None or theme.item_id != item.id:
+                problem = "Choose one of this question's themes."
+        else:
+            problem = "Choose a theme or enter a new theme name."
+        if theme is not None and problem is None:
+            added = await themes.tag(answer.id, theme.id, staff.email, now)
+            if added:
+                await AuditLog(session).record(
+                    staff.subject,
+                    "answer.tag",
+                    f"A{answer.id}",
+                    now,
+                    item=item.short_id,
+                    theme=theme.name,
+                )
+            text = f"Answer A{answer.id} is tagged “{theme.name}”."
+            dash.flash(request, text if added else f"Answer A{answer.id} already had that theme.")
+    if problem:
+        dash.flash(request, problem, "error")
+    return dash.redirect(request, _back(item.short_id, request, answer.id))
+
+
+@require("policy")
+async def untag_answer(request: web.Request, staff: Staff) -> web.StreamResponse:
+    dash = _dashboard(request)
+    now = dash.townhall.clock()
+    async with dash.townhall.db.transaction() as session:
+        item = await _item(session, request)
+        answer = await _answer(session, item, request) if item is not None else None
+        if item is None or answer is None:
+            return _missing(request)
+        themes = ThemeRepository(session)
+        theme = await themes.get(int(request.match_info["theme_id"]))
+        if theme is None or theme.item_id != item.id:
+            return _missing(request)
+        if await themes.untag(answer.id, theme.id):
+            await AuditLog(session).record(
+                staff.subject,
+                "answer.untag",
+                f"A{answer.id}",
+                now,
+                item=item.short_id,
+                theme=theme.name,
+            )
+            dash.flash(request, f"Removed the theme “{theme.name}” from answer A{answer.id}.")
+    return dash.redirect(request, _back(item.short_id, request, answer.id))
+
+
+async def _export(request: web.Request, staff: Staff, short_id: str | None) -> web.StreamResponse:
+    dash = _dashboard(request)
+    fmt = request.match_info["fmt"]
+    include_hidden = request.query.get("include_hidden", "") in ("1", "true", "yes")
+    if include_hidden and not staff.can("moderator"):
+        return dash.render(
+            request,
+            "dashboard/item_forbidden.html",
+            {"title": "You cannot export held or hidden answers"},
+            status=403,
+        )
+    now = dash.townhall.clock()
+    async with dash.townhall.db.transaction() as session:
+        if short_id is None:
+            query = select(Item).order_by(Item.created_at, Item.id)
+            items = list((await session.execute(query)).scalars().all())
+            item = None
+        else:
+            item = await _item(session, request)
+            if item is None:
+                return _missing(request)
+            items = [item]
+        body = await exports.build(session, items, fmt, include_hidden=include_hidden)
+        await AuditLog(session).record(
+            staff.subject,
+            "export",
+            item.short_id if item is not None else "all",
+            now,
+            format=fmt,
+            include_hidden=include_hidden,
+            items=len(items),
+        )
+    name = exports.filename(item, fmt, now)
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": exports.CONTENT_TYPES[fmt],
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@require("policy", "moderator")
+async def export_item(request: web.Request, staff: Staff) -> web.StreamResponse:
+    return await _export(request, staff, request.match_info["short_id"])
+
+
+@require("policy", "moderator")
+async def export_all(request: web.Request, staff: Staff) -> web.StreamResponse:
+    return await _export(request, staff, None)
+
+
+def routes() -> list[web.RouteDef]:
+    fmt = "{fmt:csv|json|ods}"
+    answer = "/items/{short_id}/answers/{answer_id:[0-9]{1,18}}/themes"
+    return [
+        web.get("/items/{short_id}", item_page),
+        web.post(answer, tag_answer),
+        web.post(answer + "/{theme_id:[0-9]{1,9}}/remove", untag_answer),
+        web.get("/items/{short_id}/export." + fmt, export_item),
+        web.get("/export." + fmt, export_all),
+    ]

@@ -1,0 +1,271 @@
+"""The items overview (``/items``) and the form that creates and publishes one (``/items/new``).
+
+Publishing goes through the same command handlers as chat: the form becomes a core-grammar
+command dispatched as the signed-in officer, so validation, audit and delivery are the chat's.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.errors import UserError
+from bot.events import Actor, Event, EventKind, Target
+from bot.grammar import _QUOTES
+from bot.timeparse import parse_deadline
+from dashboard.core import DASHBOARD, Staff, require
+from storage.insights import InsightsRepository
+from storage.models import Item
+
+PER_PAGE = 25
+MAX_QUESTION = 300
+MAX_OPTIONS = 10
+KINDS = {
+    "poll": "Poll (one choice)",
+    "multi": "Poll (several choices)",
+    "scale": "Scale (agree to disagree)",
+    "ask": "Open question",
+}
+STATUSES = {"open": "Open", "closed": "Closed"}
+PLATFORMS = {"slack": "Slack", "telegram": "Telegram", "discord": "Discord", "web": "Web chat"}
+WEB_CHANNEL = "web|public|"
+
+
+def platform_name(platform: str) -> str:
+    return PLATFORMS.get(platform, platform.title())
+
+
+def when(at: datetime | None) -> str:
+    return f"{at.day} {at:%b %Y %H:%M} UTC" if at else ""
+
+
+def quote_arg(value: str) -> str:
+    """One argument for the core grammar's tokenizer, whatever the officer typed."""
+    value = " ".join(value.translate(_QUOTES).split())
+    if value.startswith("-"):
+        value = " " + value  # not an option: the handlers collapse whitespace again
+    return shlex.quote(value)
+
+
+@require("policy")
+async def overview(request: web.Request, staff: Staff) -> web.StreamResponse:
+    dash = request.app[DASHBOARD]
+    query = request.query
+    filters = {
+        "status": query.get("status", "") if query.get("status") in STATUSES else "",
+        "kind": query.get("kind", "") if query.get("kind") in KINDS else "",
+        "platform": query.get("platform", "") if query.get("platform") in PLATFORMS else "",
+        "q": query.get("q", "").strip()[:100],
+    }
+    raw_page = query.get("page", "1")
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() else 1
+    page = max(1, min(page, 100_000))
+    async with dash.townhall.db.transaction() as session:
+        rows, total = await InsightsRepository(session).overview(
+            status=filters["status"] or None,
+            kind=filters["kind"] or None,
+            platform=filters["platform"] or None,
+            q=filters["q"] or None,
+            limit=PER_PAGE,
+            offset=(page - 1) * PER_PAGE,
+        )
+    pages = max(1, math.ceil(total / PER_PAGE))
+    active = {k: v for k, v in filters.items() if v}
+
+    def page_href(number: int) -> str:
+        return "/items?" + urlencode({**active, "page": number})
+
+    table = [
+        {
+            "short_id": row.item.short_id,
+            "question": row.item.question,
+            "kind": KINDS.get(row.item.kind, row.item.kind),
+            "status": row.item.status,
+            "places": [(platform_name(p), c) for p, c in row.publications],
+            "respondents": row.respondents,
+            "waiting": row.answers_waiting,
+            "deadline": when(row.item.closes_at),
+        }
+        for row in rows
+    ]
+    context = {
+        "title": "Items",
+        "rows": table,
+        "total": total,
+        "filters": filters,
+        "filtered": bool(active),
+        "kinds": KINDS,
+        "statuses": STATUSES,
+        "platforms": PLATFORMS,
+        "pagination": {
+            "previous": {"href": page_href(page - 1)} if page > 1 else None,
+            "next": {"href": page_href(page + 1)} if page < pages else None,
+            "page": page,
+            "pages": pages,
+        },
+    }
+    return dash.render(request, "dashboard/items.html", context)
+
+
+@dataclass
+class NewItemForm:
+    kind: str = "poll"
+    question: str = ""
+    options: str = ""
+    closes: str = ""
+    results: str = "live"
+    moderation: str = "strict"
+    channel: str = WEB_CHANNEL
+
+    def option_lines(self) -> list[str]:
+        return [line.strip() for line in self.options.splitlines() if line.strip()]
+
+
+async def _channels(request: web.Request) -> list[dict[str, str]]:
+    dash = request.app[DASHBOARD]
+    async with dash.townhall.db.transaction() as session:
+        known = await InsightsRepository(session).known_channels()
+    choices = [{"value": WEB_CHANNEL, "text": "Web chat (public page)"}]
+    for channel in known:
+        value = f"{channel.platform}|{channel.channel_id}|{channel.thread_id or ''}"
+        if value == WEB_CHANNEL or any(c["value"] == value for c in choices):
+            continue
+        label = f"{platform_name(channel.platform)}: {channel.channel_id}"
+        if channel.thread_id:
+            label += f" (thread {channel.thread_id})"
+        choices.append({"value": value, "text": label})
+    return choices
+
+
+def _render_form(
+    request: web.Request,
+    form: NewItemForm,
+    channels: list[dict[str, str]],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    errors = errors or {}
+    summary = [{"text": text, "href": f"#{field}"} for field, text in errors.items()]
+    context = {
+        "title": "Create and publish an item",
+        "form": form,
+        "kinds": KINDS,
+        "channels": channels,
+        "errors": errors,
+        "error_summary": summary,
+    }
+    return request.app[DASHBOARD].render(request, "dashboard/new_item.html", context, status=status)
+
+
+@require("policy")
+async def new_item_page(request: web.Request, staff: Staff) -> web.StreamResponse:
+    return _render_form(request, NewItemForm(), await _channels(request))
+
+
+def _validate(form: NewItemForm, channels: list[dict[str, str]], now: datetime) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if form.kind not in KINDS:
+        errors["kind"] = "Select what kind of item to publish"
+    question = " ".join(form.question.split())
+    if not question:
+        errors["question"] = "Enter the question or statement"
+    elif len(question) > MAX_QUESTION:
+        errors["question"] = f"The question must be {MAX_QUESTION} characters or fewer"
+    if form.kind in ("poll", "multi"):
+        lines = form.option_lines()
+        if not 2 <= len(lines) <= MAX_OPTIONS:
+            errors["options"] = f"Enter between 2 and {MAX_OPTIONS} options, one on each line"
+        elif len({" ".join(o.split()).casefold() for o in lines}) != len(lines):
+            errors["options"] = "Each option must be different"
+    if form.closes.strip():
+        try:
+            parse_deadline(form.closes, now)
+        except UserError:
+            errors["closes"] = (
+                "Enter when it closes as a time from now, like 6h or 2d, or a date and time "
+                "in the future, like 2026-12-01T12:00Z"
+            )
+    if form.kind != "ask" and form.results not in ("live", "closed"):
+        errors["results"] = "Select when people see the results"
+    if form.kind == "ask" and form.moderation not in ("strict", "lazy"):
+        errors["moderation"] = "Select how answers are moderated"
+    if form.channel not in {c["value"] for c in channels}:
+        errors["channel"] = "Select where to publish it"
+    return errors
+
+
+def command_for(form: NewItemForm) -> str:
+    """The chat command that publishes this form's item."""
+    question = quote_arg(form.question)
+    if form.kind in ("poll", "multi"):
+        parts = ["poll", question, *(quote_arg(o) for o in form.option_lines())]
+        if form.kind == "multi":
+            parts.append("--multi")
+    elif form.kind == "scale":
+        parts = ["scale", question]
+    else:
+        parts = ["ask", question, "--moderation", form.moderation]
+    if form.kind != "ask":
+        parts += ["--results", form.results]
+    if form.closes.strip():
+        parts += ["--closes", quote_arg(form.closes)]
+    return " ".join(parts)
+
+
+@require("policy")
+async def create_item(request: web.Request, staff: Staff) -> web.StreamResponse:
+    dash = request.app[DASHBOARD]
+    posted = await request.post()
+    fields: dict[str, Any] = {
+        name: str(posted.get(name, "")) for name in NewItemForm.__dataclass_fields__
+    }
+    form = NewItemForm(**{k: v for k, v in fields.items() if v or k in ("question", "options")})
+    channels = await _channels(request)
+    errors = _validate(form, channels, dash.townhall.clock())
+    if errors:
+        return _render_form(request, form, channels, errors, status=400)
+    platform, channel_id, thread_id = form.channel.split("|", 2)
+    event = Event(
+        platform=platform,
+        event_id=f"dashboard-{uuid.uuid4()}",
+        kind=EventKind.COMMAND,
+        actor=Actor(
+            user_id=staff.subject, display_name=staff.email, platform_roles=frozenset({"policy"})
+        ),
+        target=Target(channel_id, thread_id or None),
+        text=command_for(form),
+    )
+    async with dash.townhall.db.transaction() as session:
+        before = (await session.execute(select(func.max(Item.id)))).scalar() or 0
+    outcome = await dash.townhall.dispatch(event)
+    async with dash.townhall.db.transaction() as session:
+        created = (
+            await session.execute(
+                select(Item.short_id)
+                .where(Item.id > before, Item.created_by == event.subject)
+                .order_by(Item.id.desc())
+                .limit(1)
+            )
+        ).scalar()
+    if created is None:
+        said = " ".join(str(getattr(n, "text", "")) for n in outcome.notices).strip()
+        message = said or "The item could not be published. Try again."
+        return _render_form(request, form, channels, {"question": message}, status=400)
+    dash.flash(request, f"Published {KINDS[form.kind].lower()} {created}.")
+    return dash.redirect(request, f"/items/{created}")
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/items", overview),
+        web.get("/items/new", new_item_page),
+        web.post("/items/new", create_item),
+    ]

@@ -1,0 +1,100 @@
+"""``townhall users`` as an administrator runs it: real processes, the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from sqlalchemy import select
+
+from bot.users_cli import email_problem
+from dashboard.passwords import verify_password
+from storage.accounts import AccountRepository
+from storage.db import Database
+from storage.models import AuditEntry
+
+PASSWORD = "correct horse battery staple"
+
+
+def townhall(db: Database, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+    env.update(TOWNHALL_DATABASE_URL=db.url, TOWNHALL_SECRET_KEY="cli-test-secret-key-0123456789")
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "users", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_add_list_set_password_remove(db: Database) -> None:
+    added = townhall(db, "add", "Olivia@Example.gov.UK", "--role", "admin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert "olivia@example.gov.uk" in added.stdout
+
+    listed = townhall(db, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(r["email"], r["role"], r["last_sign_in_at"]) for r in rows] == [
+        ("olivia@example.gov.uk", "admin", None)
+    ]
+    async with db.transaction() as session:
+        user = await AccountRepository(session).by_email("OLIVIA@example.gov.uk")
+        assert user is not None and verify_password(user.password_hash, PASSWORD)
+
+    changed = townhall(db, "set-password", "olivia@example.gov.uk", stdin="another long secret\n")
+    assert changed.returncode == 0, changed.stderr
+    async with db.transaction() as session:
+        user = await AccountRepository(session).by_email("olivia@example.gov.uk")
+        assert user is not None and verify_password(user.password_hash, "another long secret")
+
+    removed = townhall(db, "remove", "OLIVIA@example.gov.uk")
+    assert removed.returncode == 0, removed.stderr
+    again = townhall(db, "remove", "olivia@example.gov.uk")
+    assert again.returncode == 1 and again.stderr.count("\n") == 1
+    assert json.loads(townhall(db, "list", "--json").stdout) == []
+
+    async with db.transaction() as session:
+        entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars()
+        log = [(e.actor, e.action, e.target, e.details) for e in entries]
+    assert log == [
+        ("cli", "user.add", "dashboard:olivia@example.gov.uk", {"role": "admin"}),
+        ("cli", "user.password", "dashboard:olivia@example.gov.uk", {}),
+        ("cli", "user.remove", "dashboard:olivia@example.gov.uk", {}),
+    ]
+    assert PASSWORD not in repr(log) and "another long secret" not in repr(log)
+
+
+async def test_weak_password_duplicate_and_bad_email_are_refused(db: Database) -> None:
+    weak = townhall(db, "add", "a@example.org", "--role", "policy", stdin="short\n")
+    assert weak.returncode == 1
+    assert weak.stderr.startswith("townhall: ") and weak.stderr.count("\n") == 1
+    assert "12 characters" in weak.stderr
+
+    assert townhall(db, "add", "a@example.org", "--role", "policy", stdin=PASSWORD).returncode == 0
+    dup = townhall(db, "add", "A@Example.org", "--role", "moderator", stdin=PASSWORD + "\n")
+    assert dup.returncode == 1 and dup.stderr.count("\n") == 1
+    assert "already exists" in dup.stderr
+
+    refused = townhall(db, "add", "a@localhost", "--role", "policy", stdin=PASSWORD + "\n")
+    assert refused.returncode == 1 and "not a valid email address" in refused.stderr
+
+    unknown = townhall(db, "set-password", "nobody@example.org", stdin=PASSWORD + "\n")
+    assert unknown.returncode == 1 and "no account" in unknown.stderr
+
+    async with db.transaction() as session:
+        accounts = await AccountRepository(session).list()
+        assert [(u.email, u.role) for u in accounts] == [("a@example.org", "policy")]
+
+
+def test_emails_are_checked_loosely() -> None:
+    for good in ["a@example.org", "olivia.smith+x@council.gov.uk"]:
+        assert email_problem(good) is None
+    for bad in ["no-at-sign", "two@@example.org", "a@localhost", "@example.org", "a b@x.org"]:
+        assert email_problem(bad) is not None, bad
+    assert email_problem("a@" + "x" * 250 + ".org") is not None
