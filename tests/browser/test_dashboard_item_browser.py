@@ -1,0 +1,111 @@
+"""The item page in headless Chromium: results, tagging, downloads, axe, and a web chat vote."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import DashboardApp, assert_accessible, sign_in
+from tests.dashboard_support import DashApp
+from tests.support import People
+
+
+@pytest.fixture
+def dash(dashboard_app: DashboardApp) -> DashboardApp:
+    return dashboard_app
+
+
+@pytest.fixture
+def page(new_page: Page) -> Page:
+    return new_page
+
+
+async def create(dash: DashApp, command: str) -> str:
+    outcome = await dash.app.dispatch(People().command("officer", command))
+    text = " ".join(getattr(n, "text", "") for n in outcome.notices)
+    found = re.search(r"Published \w+ (\w{6})", text)
+    assert found, text
+    await dash.app.deliverer.drain()
+    return found.group(1)
+
+
+async def answer(dash: DashApp, short_id: str, platform: str, user: str, text: str) -> str:
+    outcome = await dash.app.dispatch(People(platform).submit(user, short_id, text))
+    said = " ".join(getattr(n, "text", "") for n in outcome.notices)
+    found = re.search(r"ref (A\d+)", said)
+    assert found, said
+    return found.group(1)
+
+
+async def test_policy_officer_reads_the_results_of_a_poll(dash: DashApp, page: Page) -> None:
+    poll = await create(dash, 'poll "Open the library on Sundays?" "Yes" "No"')
+    for platform, user, choice in [
+        ("slack", "ann", 1),
+        ("slack", "bob", 2),
+        ("telegram", "cat", 1),
+    ]:
+        await dash.app.dispatch(People(platform).click(user, poll, choice))
+    await sign_in(page, dash, "policy")
+    await page.goto(f"{dash.base}/items/{poll}")
+    await expect(
+        page.get_by_role("heading", level=1, name="Open the library on Sundays?")
+    ).to_be_visible()
+    await expect(page.get_by_role("row", name="Yes 2 66.7%")).to_be_visible()
+    await expect(page.get_by_role("row", name="No 1 33.3%")).to_be_visible()
+    await expect(page.get_by_role("row", name="Slack 2")).to_be_visible()
+    await expect(page.get_by_role("row", name="Telegram 1")).to_be_visible()
+    chart = page.get_by_role("img", name=re.compile("^Bar chart of results. Yes: 2 votes"))
+    await expect(chart).to_be_visible()
+    await expect(page.locator("iframe")).to_have_count(0)  # the snippet is text
+    await expect(page.get_by_text(f'<iframe src="{dash.base}/c/{poll}"')).to_be_visible()
+    await assert_accessible(page)
+
+
+async def test_each_export_downloads_and_parses(dash: DashApp, page: Page, tmp_path: Path) -> None:
+    question = await create(dash, 'ask "Ideas for the park?"')
+    await answer(dash, question, "web", "ann", "A pond with ducks")
+    await sign_in(page, dash, "policy")
+    await page.goto(f"{dash.base}/items/{question}")
+    saved: dict[str, bytes] = {}
+    for fmt, label in [("csv", "CSV"), ("json", "JSON"), ("ods", "ODS (spreadsheet)")]:
+        async with page.expect_download() as info:
+            await page.get_by_role("link", name=f"Download {label}").click()
+        download = await info.value
+        assert download.suggested_filename.endswith(f".{fmt}")
+        target = tmp_path / download.suggested_filename
+        await download.save_as(target)
+        saved[fmt] = target.read_bytes()
+    rows = list(csv.DictReader(io.StringIO(saved["csv"].decode("utf-8-sig"))))
+    assert "A pond with ducks" in {r.get("text") for r in rows}
+    assert "A pond with ducks" in json.dumps(json.loads(saved["json"]), ensure_ascii=False)
+    with zipfile.ZipFile(io.BytesIO(saved["ods"])) as ods:
+        assert "A pond with ducks" in ods.read("content.xml").decode()
+
+
+async def test_a_web_chat_vote_shows_on_the_dashboard(dash: DashApp, page: Page) -> None:
+    poll = await create(dash, 'poll "Open the library on Sundays?" "Yes" "No"')
+    await sign_in(page, dash, "policy")
+    await page.goto(f"{dash.base}/items/{poll}")
+    await expect(page.get_by_role("row", name="Yes 0 0.0%")).to_be_visible()
+
+    citizen = await page.context.browser.new_context()  # type: ignore[union-attr]
+    try:
+        chat = await citizen.new_page()
+        await chat.goto(f"{dash.base}/c/{poll}")
+        await chat.get_by_label("Yes").check()
+        await chat.get_by_role("button", name="Send my vote").click()
+        await expect(chat.get_by_text("Thanks, your vote for “Yes” is recorded.")).to_be_visible()
+    finally:
+        await citizen.close()
+
+    await page.reload()
+    await expect(page.get_by_role("row", name="Yes 1 100.0%")).to_be_visible()
+    await expect(page.get_by_role("row", name="Web chat 1")).to_be_visible()
+    await assert_accessible(page)

@@ -1,0 +1,170 @@
+"""The moderation queue and the audit log over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import Settings
+from dashboard.pages.moderation import subject_label
+from storage.db import Database
+from storage.models import Answer, AuditEntry, OutboxMessage
+from tests.conftest import SECRET
+from tests.dashboard_support import DashApp, start_dashboard
+from tests.support import FakeClock, People
+
+HELD = "Email me at bob@example.com, it's about the pond"
+
+
+@pytest.fixture
+async def dash(settings: Settings, db: Database, clock: FakeClock) -> AsyncIterator[DashApp]:
+    async for running in start_dashboard(settings, db, clock):
+        yield running
+
+
+def plain(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+async def create(dash: DashApp, command: str) -> str:
+    outcome = await dash.app.dispatch(People().command("officer", command))
+    text = " ".join(getattr(n, "text", "") for n in outcome.notices)
+    found = re.search(r"Published \w+ (\w{6})", text)
+    assert found, text
+    await dash.app.deliverer.drain()
+    return found.group(1)
+
+
+async def answer(dash: DashApp, short_id: str, user: str, text: str) -> int:
+    outcome = await dash.app.dispatch(People().submit(user, short_id, text))
+    said = " ".join(getattr(n, "text", "") for n in outcome.notices)
+    found = re.search(r"ref A(\d+)", said)
+    assert found, said
+    return int(found.group(1))
+
+
+async def load(dash: DashApp, answer_id: int) -> Answer:
+    async with dash.app.db.transaction() as session:
+        found = await session.get(Answer, answer_id)
+        assert found is not None
+        return found
+
+
+async def audit(dash: DashApp) -> list[AuditEntry]:
+    async with dash.app.db.transaction() as session:
+        rows = await session.execute(select(AuditEntry).order_by(AuditEntry.id))
+        return list(rows.scalars().all())
+
+
+async def test_each_decision_changes_the_answer_and_names_the_staff_member(dash: DashApp) -> None:
+    q = await create(dash, 'ask "How can we improve the parks?"')
+    ids = [
+        await answer(dash, q, "ann", HELD),
+        await answer(dash, q, "bob", "My email is bob@example.com"),
+        await answer(dash, q, "cat", "Ring me on 020 7946 0958 about the benches"),
+        await answer(dash, q, "dan", "Contact dan@example.com, I'm the warden"),
+    ]
+    moderator = await dash.sign_in("moderator")
+    page = await moderator.get("/moderation")
+    assert page.status == 200
+    text = plain(page.text)
+    assert "4 answers are waiting" in text
+    assert [f"A{i}" for i in ids] == re.findall(r"Answer (A\d+)", text)  # oldest first
+    assert "personal:email" in text and "Held" in text and "Test" in text
+    # A moderator may not open item pages, so the question is not a link for them.
+    assert f'href="/items/{q}"' not in page.text
+    csrf = await moderator.csrf("/moderation")
+
+    reasons = {
+        "approve": "It's the user's own address -- fine",
+        "hide": "Not about parks",
+        "redact": "Phone number",
+        "escalate": 'Needs the policy team\'s view: "warden"',
+    }
+    for answer_id, (decision, reason) in zip(ids, reasons.items(), strict=True):
+        response = await moderator.post(
+            f"/moderation/{answer_id}",
+            {"csrf": csrf, "decision": decision, "reason": reason},
+            follow=False,
+        )
+        assert response.status == 303 and response.location == "/moderation"
+    approved, hidden, redacted, escalated = [await load(dash, i) for i in ids]
+    assert (approved.status, approved.needs_review) == ("visible", False)
+    assert (hidden.status, hidden.needs_review) == ("hidden", False)
+    assert redacted.text == "Ring me on [phone removed] about the benches"
+    assert (redacted.status, redacted.redacted) == ("visible", True)
+    assert escalated.escalated and escalated.needs_review
+    assert {a.reviewed_by for a in (approved, hidden, redacted, escalated)} == {
+        "dashboard:moderator@example.gov.uk"
+    }
+
+    entries = [e for e in await audit(dash) if e.action.startswith("answer.")]
+    assert [(e.actor, e.action, e.target, e.details["why"]) for e in entries] == [
+        ("dashboard:moderator@example.gov.uk", f"answer.{d}", f"A{i}", r)
+        for i, (d, r) in zip(ids, reasons.items(), strict=True)
+    ]
+    # The hidden answer's author is told on their own platform, as from the chat buttons.
+    async with dash.app.db.transaction() as session:
+        sent = (await session.execute(select(OutboxMessage))).scalars().all()
+        assert any(f"hidden your answer A{ids[1]}" in str(m.view) for m in sent)
+
+    page = await moderator.get("/moderation")
+    text = plain(page.text)
+    assert f"A{ids[3]}: escalated to the policy team." in text  # the flash
+    assert re.findall(r"Answer (A\d+)", text) == [f"A{ids[3]}"]
+    assert "Escalated" in text
+
+
+async def test_a_decided_answer_is_not_decided_twice(dash: DashApp) -> None:
+    q = await create(dash, 'ask "Ideas?"')
+    held = await answer(dash, q, "ann", HELD)
+    moderator = await dash.sign_in("moderator")
+    csrf = await moderator.csrf("/moderation")
+    await moderator.post(f"/moderation/{held}", {"csrf": csrf, "decision": "approve"})
+    page = await moderator.post(f"/moderation/{held}", {"csrf": csrf, "decision": "hide"})
+    assert f"A{held} was already decided: it is visible." in plain(page.text)
+    assert (await load(dash, held)).status == "visible"
+    missing = await moderator.post("/moderation/999999", {"csrf": csrf, "decision": "hide"})
+    assert "can't find that answer" in plain(missing.text)
+    wrong = await moderator.post(f"/moderation/{held}", {"csrf": csrf, "decision": "delete"})
+    assert "Choose Approve, Hide, Redact or Escalate" in plain(wrong.text)
+    assert [e.action for e in await audit(dash)].count("answer.approve") == 1
+
+
+async def test_policy_accounts_and_forged_posts_are_refused(dash: DashApp) -> None:
+    q = await create(dash, 'ask "Ideas?"')
+    held = await answer(dash, q, "ann", HELD)
+    officer = await dash.sign_in("policy")
+    assert (await officer.get("/moderation")).status == 403
+    assert (await officer.get("/audit")).status == 403
+    csrf = await officer.csrf(f"/items/{q}")
+    refused = await officer.post(f"/moderation/{held}", {"csrf": csrf, "decision": "approve"})
+    assert refused.status == 403
+
+    moderator = await dash.sign_in("moderator")
+    assert (await moderator.get("/items")).status == 403
+    no_csrf = await moderator.post(f"/moderation/{held}", {"decision": "approve"})
+    assert no_csrf.status == 403
+    forged = await moderator.post(f"/moderation/{held}", {"csrf": "x" * 40, "decision": "hide"})
+    assert forged.status == 403
+    still = await load(dash, held)
+    assert (still.status, still.needs_review, still.reviewed_by) == ("held", True, None)
+    assert not [e for e in await audit(dash) if e.action.startswith("answer.")]
+
+    admin = await dash.sign_in("admin")
+    page = await admin.get("/moderation")
+    assert page.status == 200 and f'href="/items/{q}"' in page.text
+
+
+def test_subject_labels_hide_chat_identities() -> None:
+    assert subject_label(SECRET, "dashboard:a@example.gov.uk") == "dashboard:a@example.gov.uk"
+    assert subject_label(SECRET, "cli") == "cli"
+    assert subject_label(SECRET, "system:scheduler") == "system:scheduler"
+    assert subject_label(SECRET, "participant:0123456789ab") == "participant:0123456789ab"
+    label = subject_label(SECRET, "slack:U024BE7LH")
+    assert re.fullmatch(r"slack user [0-9a-f]{12}", label) and "U024BE7LH" not in label
+    assert subject_label(SECRET, "A12") == "A12"
