@@ -63,6 +63,19 @@ def plain(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
+def theme_counts(markup: str) -> dict[str, int]:
+    """The themes table as {name: answers}, without the links' visually hidden suffix."""
+    table = re.search(r'<table[^>]*id="themes-table".*?</table>', markup, re.S)
+    if table is None:
+        return {}
+    seen = re.sub(r'<span class="govuk-visually-hidden">.*?</span>', "", table.group(0))
+    counts = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", seen.split("<tbody", 1)[1], re.S):
+        name, count = plain(row).rsplit(" ", 1)
+        counts[name] = int(count)
+    return counts
+
+
 async def test_results_of_a_poll_voted_from_two_platforms(dash: DashApp) -> None:
     poll = await create(dash, 'poll "Open the library on Sundays?" "Yes" "No" "Unsure"')
     await vote(dash, poll, "slack", "ann", 1)
@@ -115,6 +128,46 @@ async def test_tagging_without_csrf_is_refused(dash: DashApp) -> None:
     assert await audit(dash, "answer.tag") == []
 
 
+async def test_tag_and_untag_answers(dash: DashApp) -> None:
+    question = await create(dash, 'ask "What would improve the high street?"')
+    first = await answer(dash, question, "web", "ann", "More benches")
+    second = await answer(dash, question, "slack", "bob", "Somewhere to sit")
+    officer = await dash.sign_in("policy")
+    where = f"/items/{question}"
+    csrf = await officer.csrf(where)
+
+    tagged = await officer.post(
+        f"{where}/answers/{first}/themes", {"csrf": csrf, "new_theme": "Seating"}
+    )
+    assert tagged.status == 200
+    assert f"Answer A{first} is tagged “Seating”." in plain(tagged.text)
+    assert theme_counts(tagged.text) == {"Seating": 1}
+    theme_id = re.search(r'<option value="(\d+)">Seating</option>', tagged.text)
+    assert theme_id, tagged.text
+
+    again = {"csrf": csrf, "theme_id": theme_id.group(1)}
+    page = await officer.post(f"{where}/answers/{second}/themes", again)
+    assert theme_counts(page.text) == {"Seating": 2}
+    page = await officer.post(f"{where}/answers/{second}/themes", again)
+    assert f"Answer A{second} already had that theme." in plain(page.text)
+    assert theme_counts(page.text) == {"Seating": 2}
+    filtered = plain((await officer.get(f"{where}?theme={theme_id.group(1)}")).text)
+    assert "Showing answers 1 to 2 of 2" in filtered
+
+    remove = f"{where}/answers/{first}/themes/{theme_id.group(1)}/remove"
+    page = await officer.post(remove, {"csrf": csrf})
+    assert page.status == 200
+    assert f"Removed the theme “Seating” from answer A{first}." in plain(page.text)
+    assert theme_counts(page.text) == {"Seating": 1}
+
+    assert [(e.actor, e.target, e.details["theme"]) for e in await audit(dash, "answer.tag")] == [
+        (officer.subject, f"A{first}", "Seating"),
+        (officer.subject, f"A{second}", "Seating"),
+    ]
+    untags = await audit(dash, "answer.untag")
+    assert [(e.actor, e.target) for e in untags] == [(officer.subject, f"A{first}")]
+
+
 async def test_answers_are_filtered_and_paged(dash: DashApp) -> None:
     question = await create(dash, 'ask "Ideas for the park?"')
     ids = []
@@ -162,12 +215,14 @@ async def test_export_permissions_and_contents(dash: DashApp) -> None:
     assert refused.status == 403
     everything = await officer.raw("/export.json")
     assert everything.status == 200
-    json.loads(everything.body)
+    # One item exists, yet the all-items export keeps its many-items shape.
+    assert [i["item"]["id"] for i in json.loads(everything.body)["items"]] == [question]
 
     moderator = await dash.sign_in("moderator")
     assert (await moderator.get(f"/items/{question}")).status == 403
     full = await moderator.raw(f"/items/{question}/export.json?include_hidden=1")
     assert full.status == 200 and "Hidden idea" in full.body.decode()
+    assert json.loads(full.body)["item"]["id"] == question
     ods = await moderator.raw(f"/items/{question}/export.ods")
     assert ods.status == 200 and ods.body[:2] == b"PK"
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from dashboard.pages.moderation import subject_label
+from dashboard.pages.moderation import PER_PAGE, subject_label
 from storage.db import Database
 from storage.models import Answer, AuditEntry, OutboxMessage
 from tests.conftest import SECRET
@@ -119,6 +120,35 @@ async def test_each_decision_changes_the_answer_and_names_the_staff_member(dash:
     assert "Escalated" in text
 
 
+async def test_queue_pages(dash: DashApp) -> None:
+    q = await create(dash, 'ask "Ideas?"')
+    ids = [await answer(dash, q, f"person{n}", HELD) for n in range(PER_PAGE + 2)]
+    moderator = await dash.sign_in("moderator")
+
+    first = await moderator.get("/moderation")
+    assert f"{PER_PAGE + 2} answers are waiting" in plain(first.text)
+    assert re.findall(r"Answer (A\d+)", plain(first.text)) == [f"A{i}" for i in ids[:PER_PAGE]]
+    assert 'href="/moderation?page=2"' in first.text
+    second = await moderator.get("/moderation?page=2")
+    assert re.findall(r"Answer (A\d+)", plain(second.text)) == [f"A{i}" for i in ids[PER_PAGE:]]
+    assert 'href="/moderation?page=1"' in second.text
+    # Past the end shows the last page; nonsense shows the first.
+    assert plain((await moderator.get("/moderation?page=99")).text) == plain(second.text)
+    assert f"Answer A{ids[0]}" in plain((await moderator.get("/moderation?page=x")).text)
+
+    # Deciding from page 2 returns to page 2.
+    csrf = await moderator.csrf("/moderation?page=2")
+    form = {"csrf": csrf, "decision": "approve", "page": "2"}
+    decided = await moderator.post(f"/moderation/{ids[-1]}", form, follow=False)
+    assert decided.status == 303 and decided.location == "/moderation?page=2"
+    forged = {**form, "page": "//evil.example"}
+    decided = await moderator.post(f"/moderation/{ids[-2]}", forged, follow=False)
+    assert decided.location == "/moderation"
+    after = (await moderator.get("/moderation")).text
+    assert f"{PER_PAGE} answers are waiting" in plain(after)
+    assert "?page=2" not in after  # one page left, so no pagination
+
+
 async def test_a_decided_answer_is_not_decided_twice(dash: DashApp) -> None:
     q = await create(dash, 'ask "Ideas?"')
     held = await answer(dash, q, "ann", HELD)
@@ -158,6 +188,48 @@ async def test_policy_accounts_and_forged_posts_are_refused(dash: DashApp) -> No
     admin = await dash.sign_in("admin")
     page = await admin.get("/moderation")
     assert page.status == 200 and f'href="/items/{q}"' in page.text
+
+
+async def test_audit_log_filters_and_pseudonyms(dash: DashApp) -> None:
+    q = await create(dash, 'ask "Ideas?"')
+    first = await answer(dash, q, "ann", HELD)
+    second = await answer(dash, q, "bob", "Write to bob@example.com")
+    # A moderator in the chat ("test:mod" in settings) decides one; the dashboard the other.
+    await dash.app.dispatch(People().command("mod", f"hide A{first} spam"))
+    moderator = await dash.sign_in("moderator")
+    csrf = await moderator.csrf("/moderation")
+    await moderator.post(f"/moderation/{second}", {"csrf": csrf, "decision": "approve"})
+
+    page = await moderator.get("/audit")
+    assert page.status == 200
+    text = plain(page.text)
+    chat_label = subject_label(SECRET, "test:mod")
+    assert chat_label.startswith("test user ") and chat_label in text
+    assert "test:mod" not in text and "test:officer" not in text
+    assert moderator.subject in text
+    assert "Time (UTC)" in text
+    # Newest first.
+    assert text.index(f"answer.approve A{second}") < text.index(f"answer.hide A{first}")
+
+    async def filtered(**params: str) -> str:
+        found = await moderator.get("/audit?" + urlencode(params))
+        assert found.status == 200
+        return plain(found.text)
+
+    # The pseudonym shown is accepted back as a filter; so is the dashboard subject.
+    by_chat = await filtered(actor=chat_label)
+    assert f"answer.hide A{first}" in by_chat and f"answer.approve A{second}" not in by_chat
+    assert "1 entry, filtered" in by_chat and "Clear filters" in by_chat
+    by_staff = await filtered(actor=moderator.subject)
+    assert f"answer.approve A{second}" in by_staff and f"answer.hide A{first}" not in by_staff
+    by_target = await filtered(target=f"A{second}")
+    assert f"answer.approve A{second}" in by_target and f"answer.hide A{first}" not in by_target
+    items_only = await filtered(action="item.")
+    assert "item.create" in items_only and "answer." not in items_only
+    assert "No entries match these filters." in await filtered(actor="nobody@example.gov.uk")
+    # An unknown action is ignored rather than matched as a prefix.
+    unknown = await filtered(action="a")
+    assert f"answer.approve A{second}" in unknown and "Clear filters" not in unknown
 
 
 def test_subject_labels_hide_chat_identities() -> None:

@@ -306,7 +306,9 @@ async def _export(request: web.Request, staff: Staff, short_id: str | None) -> w
             if item is None:
                 return _missing(request)
             items = [item]
-        body = await exports.build(session, items, fmt, include_hidden=include_hidden)
+        body = await exports.build(
+            session, items, fmt, include_hidden=include_hidden, many=short_id is None
+        )
         await AuditLog(session).record(
             staff.subject,
             "export",

@@ -109,3 +109,34 @@ async def test_a_web_chat_vote_shows_on_the_dashboard(dash: DashApp, page: Page)
     await expect(page.get_by_role("row", name="Yes 1 100.0%")).to_be_visible()
     await expect(page.get_by_role("row", name="Web chat 1")).to_be_visible()
     await assert_accessible(page)
+
+
+async def test_tag_an_answer_and_the_theme_count_changes(dash: DashApp, page: Page) -> None:
+    question = await create(dash, 'ask "What would improve the high street?"')
+    first = await answer(dash, question, "web", "ann", "More benches")
+    second = await answer(dash, question, "slack", "bob", "Somewhere to sit")
+    await sign_in(page, dash, "policy")
+    await page.goto(f"{dash.base}/items/{question}")
+    await expect(page.get_by_text("No themes yet.")).to_be_visible()
+
+    await page.get_by_label(f"New theme for answer {first}").fill("Seating")
+    await page.get_by_role("button", name=f"Tag answer {first}").click()
+    await expect(page.get_by_text(f"Answer {first} is tagged “Seating”.")).to_be_visible()
+    seating = page.locator("#themes-table tbody tr").filter(has_text="Seating")
+    await expect(seating.locator("td")).to_have_text("1")
+
+    # The second answer picks the theme that now exists, by keyboard.
+    await page.get_by_label(f"Theme for answer {second}", exact=True).select_option(label="Seating")
+    await page.get_by_role("button", name=f"Tag answer {second}").press("Enter")
+    await expect(seating.locator("td")).to_have_text("2")
+    themes = page.get_by_role("list", name=f"Themes of answer {second}")
+    await expect(themes).to_contain_text("Seating")
+    await assert_accessible(page)
+
+    await page.get_by_role("link", name=re.compile(r"^Seating\s*: show its answers$")).click()
+    await expect(page.locator("#answers-count")).to_have_text("Showing answers 1 to 2 of 2.")
+
+    await page.get_by_role("button", name=f"Remove theme Seating from answer {first}").click()
+    removed = page.get_by_text(f"Removed the theme “Seating” from answer {first}.")
+    await expect(removed).to_be_visible()
+    await expect(seating.locator("td")).to_have_text("1")
