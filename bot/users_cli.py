@@ -149,21 +149,28 @@ def users_list(as_json: bool) -> None:
 
 @users.command("remove")
 @click.argument("email")
-def users_remove(email: str) -> None:
-    """Delete the account for EMAIL."""
+@click.option("--force", is_flag=True, help="Remove the account even if it is the last admin.")
+def users_remove(email: str, force: bool) -> None:
+    """Delete the account for EMAIL (not the last admin, unless --force)."""
     address = normalise_email(email)
 
-    async def work(session: AsyncSession) -> bool:
+    async def work(session: AsyncSession) -> str | None:
         repo = AccountRepository(session)
         user = await repo.by_email(address)
         if user is None:
-            return False
+            return f"no account for {address}"
+        if user.role == "admin" and not force and await repo.count_with_role("admin") == 1:
+            return (
+                f"{address} is the last admin; add another admin first, "
+                "or use --force to remove it anyway"
+            )
         await repo.remove(user)
         await AuditLog(session).record("cli", "user.remove", f"dashboard:{address}", utc_now())
-        return True
+        return None
 
-    if not _in_session(work):
-        raise _fail(f"no account for {address}")
+    problem = _in_session(work)
+    if problem:
+        raise _fail(problem)
     click.echo(f"Removed {address}.")
 
 

@@ -56,6 +56,10 @@ class AccountRepository:
         result = await self.session.execute(select(func.count(DashboardUser.id)))
         return int(result.scalar_one())
 
+    async def count_with_role(self, role: str) -> int:
+        query = select(func.count(DashboardUser.id)).where(DashboardUser.role == role)
+        return int((await self.session.execute(query)).scalar_one())
+
     async def remove(self, user: DashboardUser) -> None:
         await self.session.delete(user)
         await self.session.flush()

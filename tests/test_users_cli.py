@@ -53,7 +53,10 @@ async def test_add_list_set_password_remove(db: Database) -> None:
         user = await AccountRepository(session).by_email("olivia@example.gov.uk")
         assert user is not None and verify_password(user.password_hash, "another long secret")
 
-    removed = townhall(db, "remove", "OLIVIA@example.gov.uk")
+    last = townhall(db, "remove", "OLIVIA@example.gov.uk")
+    assert last.returncode == 1 and last.stderr.count("\n") == 1
+    assert "olivia@example.gov.uk is the last admin" in last.stderr
+    removed = townhall(db, "remove", "OLIVIA@example.gov.uk", "--force")
     assert removed.returncode == 0, removed.stderr
     again = townhall(db, "remove", "olivia@example.gov.uk")
     assert again.returncode == 1 and again.stderr.count("\n") == 1
@@ -83,6 +86,14 @@ async def test_weak_password_duplicate_and_bad_email_are_refused(db: Database) -
 
     refused = townhall(db, "add", "a@localhost", "--role", "policy", stdin=PASSWORD + "\n")
     assert refused.returncode == 1 and "not a valid email address" in refused.stderr
+
+    # With a second admin, the first can go without --force; the second then cannot.
+    for address in ["b@example.org", "c@example.org"]:
+        made = townhall(db, "add", address, "--role", "admin", stdin=PASSWORD + "\n")
+        assert made.returncode == 0, made.stderr
+    assert townhall(db, "remove", "b@example.org").returncode == 0
+    assert "last admin" in townhall(db, "remove", "c@example.org").stderr
+    assert townhall(db, "remove", "c@example.org", "--force").returncode == 0
 
     unknown = townhall(db, "set-password", "nobody@example.org", stdin=PASSWORD + "\n")
     assert unknown.returncode == 1 and "no account" in unknown.stderr
