@@ -112,8 +112,9 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
                 if needs_rehash(found.password_hash):
                     await accounts.set_password(found, hash_password(password))
                 await accounts.signed_in(found, now)
+                subject = f"dashboard:{found.email}"
                 await AuditLog(session).record(
-                    f"dashboard:{found.email}", "staff.sign_in", found.email, now, role=found.role
+                    subject, "staff.sign_in", subject, now, role=found.role
                 )
                 user = found
     if user is None:
@@ -137,7 +138,7 @@ async def sign_out(request: web.Request, staff: Staff) -> web.StreamResponse:
     dash = request.app[DASHBOARD]
     now = dash.townhall.clock()
     async with dash.townhall.db.transaction() as session:
-        await AuditLog(session).record(staff.subject, "staff.sign_out", staff.email, now)
+        await AuditLog(session).record(staff.subject, "staff.sign_out", staff.subject, now)
     dash.flash(request, "You have signed out.")
     response = dash.redirect(request, "/sign-in")
     dash.clear_session(request, response)
