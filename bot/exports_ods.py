@@ -27,7 +27,7 @@ PERCENT_STYLE = "TownhallPercent"
 SUMMARY_COLUMNS = ["item", "kind", "question", "option", "count", "share"]
 #: XML 1.0 forbids most control characters; they cannot appear in a cell.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_SPACES = re.compile(r"( +|\t|\n)")
+_SPACES = re.compile(r"( +|\t)")
 
 
 class _RawXml(_OdfText):  # type: ignore[misc]
@@ -43,17 +43,23 @@ class _RawXml(_OdfText):  # type: ignore[misc]
 
 
 def paragraph_xml(value: str) -> str:
-    """``<text:p>`` for ``value``, keeping runs of spaces, tabs and line breaks."""
+    """``<text:p>`` elements for ``value``: one per line, keeping runs of spaces and tabs.
+
+    Lines are separate paragraphs, as LibreOffice writes them: Calc drops a
+    ``<text:line-break/>`` inside a cell when it opens the file.
+    """
     value = _INVALID_XML.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    pieces = _SPACES.split(value)  # text, separator, text, ... (always odd length)
+    return "".join(_one_paragraph(line) for line in value.split("\n"))
+
+
+def _one_paragraph(line: str) -> str:
+    pieces = _SPACES.split(line)  # text, separator, text, ... (always odd length)
     parts: list[str] = []
     for i, piece in enumerate(pieces):
         if i % 2 == 0:
             parts.append(escape(piece))
         elif piece == "\t":
             parts.append("<text:tab/>")
-        elif piece == "\n":
-            parts.append("<text:line-break/>")
         elif piece == " " and pieces[i - 1] and pieces[i + 1]:
             parts.append(" ")  # one space between words survives ODF whitespace collapsing
         else:

@@ -6,6 +6,8 @@ import asyncio
 import csv
 import io
 import json
+import os
+import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -292,6 +294,70 @@ async def test_ods_one_item_with_hidden(db: Database) -> None:
         ("Theme: Bins", "2"),
         ("Theme: parking", "1"),
     ]
+
+
+SOFFICE = shutil.which("soffice")
+#: LibreOffice's CSV filter: comma, double quote, UTF-8, from row 1, cells as shown, one file
+#: per sheet (-1).
+CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+@pytest.mark.skipif(
+    SOFFICE is None and not os.environ.get("CI"),
+    reason="LibreOffice (soffice) is not installed; .ci/run installs it",
+)
+async def test_ods_opens_in_libreoffice_calc(db: Database, tmp_path: Path) -> None:
+    """A spreadsheet program reads every cell back as written, and evaluates no formula."""
+    assert SOFFICE, "CI must have LibreOffice: apt-get install libreoffice-calc-nogui"
+    world = await seed(db)
+    items = [world.ask, world.poll, world.empty]
+    async with db.transaction() as session:
+        data = await exports.build(session, items, "ods", include_hidden=True)
+        expected = [
+            r for item in items for r in await exports.rows(session, item, include_hidden=True)
+        ]
+    (tmp_path / "export.ods").write_bytes(data)
+    process = await asyncio.create_subprocess_exec(
+        SOFFICE,
+        f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+        "--headless",
+        "--convert-to",
+        CSV_FILTER,
+        "--outdir",
+        str(tmp_path / "out"),
+        str(tmp_path / "export.ods"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, (out, err)
+
+    def read(name: str) -> list[list[str]]:
+        path = tmp_path / "out" / f"export-{name}.csv"
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.reader(f))
+
+    responses = read("Responses")
+    assert responses[0] == exports.COLUMNS
+    assert len(responses) == 1 + len(expected) == 8
+    for shown, record in zip(responses[1:], expected, strict=True):
+        for column, cell in zip(exports.COLUMNS, shown, strict=True):
+            value = record[column]
+            if column == "created_at":  # a real date cell, shown to the second
+                stamp = datetime.fromisoformat(value).astimezone(UTC)
+                assert cell == f"{stamp:%Y-%m-%d %H:%M:%S}"
+            else:
+                # Calc keeps a tab as <text:tab/> in its own files, but its CSV filter drops it.
+                written = "; ".join(value) if isinstance(value, list) else value
+                assert cell == written.replace("\t", ""), column
+    texts = [row[7] for row in responses[1:]]
+    assert INJECTION in texts  # kept as text, never evaluated
+    assert "  two  spacesand a tab\nnew line" in texts[1]  # two lines in one cell
+
+    summary = read("Summary")
+    assert summary[0] == ["item", "kind", "question", "option", "count", "share"]
+    poll = [row[3:] for row in summary[1:] if row[0] == world.poll.short_id]
+    assert poll == [["Yes", "2", "66.7%"], ["No", "1", "33.3%"]]
 
 
 async def test_rows_stream_in_batches_with_progress(db: Database, monkeypatch: Any) -> None:
