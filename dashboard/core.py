@@ -24,6 +24,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.http import SECURITY_HEADERS
 from bot.limits import FailureLimiter
+from bot.templating import govuk_environment
 from storage.accounts import AccountRepository
 
 if TYPE_CHECKING:
@@ -89,21 +90,7 @@ Wrapped = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    loader = jinja2.ChoiceLoader(
-        [
-            jinja2.FileSystemLoader(TEMPLATES),
-            jinja2.PrefixLoader(
-                {"govuk_frontend_jinja": jinja2.PackageLoader("govuk_frontend_jinja")}
-            ),
-        ]
-    )
-    return jinja2.Environment(
-        loader=loader,
-        autoescape=True,
-        undefined=jinja2.ChainableUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return govuk_environment(TEMPLATES)
 
 
 def fingerprint(secret: bytes, password_hash: str) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bot.templating import govuk_environment
+
 TEMPLATES = Path(__file__).parent / "templates"
 #: GOV.UK Frontend as the shared web foundation serves it.
 STYLESHEETS = ("/assets/govuk-frontend.min.css",)
@@ -28,21 +30,7 @@ SECURITY_HEADERS = {
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    loader = jinja2.ChoiceLoader(
-        [
-            jinja2.FileSystemLoader(TEMPLATES),
-            jinja2.PrefixLoader(
-                {"govuk_frontend_jinja": jinja2.PackageLoader("govuk_frontend_jinja")}
-            ),
-        ]
-    )
-    return jinja2.Environment(
-        loader=loader,
-        autoescape=True,
-        undefined=jinja2.ChainableUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return govuk_environment(TEMPLATES)
 
 
 def render_page(request: web.Request, template: str, context: dict[str, Any]) -> str:
