@@ -272,15 +272,13 @@ def export(
     settings = _settings(quiet=True)
 
     async def go(out: Any) -> None:
-        from sqlalchemy import select
         from tqdm import tqdm  # type: ignore[import-untyped]
 
-        from storage.models import Item
+        from storage.items import ItemRepository
 
         async with _session(settings) as session:
             if every:
-                query = select(Item).order_by(Item.created_at, Item.id)
-                items = list((await session.execute(query)).scalars())
+                items = list(await ItemRepository(session).all_oldest_first())
             else:
                 items = [await _item_or_exit(session, item_id or "")]
             total = await exports.count(session, items, include_hidden=include_hidden)

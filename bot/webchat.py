@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
-
 from adapters.web.model import ChatPage, PageLoader
 from bot.config import Settings
 from handlers import cards, results
 from storage.db import Database
 from storage.items import SHORT_ID_ALPHABET, SHORT_ID_LENGTH, ItemRepository
-from storage.models import Answer, Option, Vote
 from storage.people import ParticipantRepository
+from storage.responses import AnswerRepository, VoteRepository
 
 PLATFORM = "web"
 _SHORT_ID = re.compile(f"^[{SHORT_ID_ALPHABET}]{{{SHORT_ID_LENGTH}}}$")
@@ -41,19 +39,9 @@ def page_loader(db: Database, settings: Settings) -> PageLoader:
             mine = 0
             if participant is not None:
                 if item.is_choice:
-                    rows = await session.execute(
-                        select(Option.position)
-                        .join(Vote, Vote.option_id == Option.id)
-                        .where(Vote.item_id == item.id, Vote.participant_id == participant.id)
-                    )
-                    chosen = frozenset(rows.scalars().all())
+                    chosen = await VoteRepository(session).positions_chosen(item, participant.id)
                 else:
-                    count = await session.execute(
-                        select(func.count(Answer.id)).where(
-                            Answer.item_id == item.id, Answer.participant_id == participant.id
-                        )
-                    )
-                    mine = int(count.scalar_one())
+                    mine = await AnswerRepository(session).count_by(item, participant.id)
             return ChatPage(
                 item_id=item.short_id,
                 kind=item.kind,

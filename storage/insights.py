@@ -246,6 +246,19 @@ class InsightsRepository:
         )
         return list((await self.session.execute(query)).scalars().all()), int(total or 0)
 
+    async def audit_subjects(
+        self, field: Literal["actor", "target"], platform: str, *, limit: int = 5000
+    ) -> list[str]:
+        """Distinct actors (or targets) in the audit log shaped ``<platform>:...``."""
+        column = AuditEntry.actor if field == "actor" else AuditEntry.target
+        query = (
+            select(column)
+            .distinct()
+            .where(column.startswith(f"{platform}:", autoescape=True))
+            .limit(limit)
+        )
+        return [str(value) for value in (await self.session.execute(query)).scalars()]
+
     async def known_channels(self) -> list[Channel]:
         """Each distinct public place items were published to, most recently used first."""
         last = func.max(Publication.created_at)

@@ -82,6 +82,15 @@ class VoteRepository:
         )
         return "added"
 
+    async def positions_chosen(self, item: Item, participant_id: int) -> frozenset[int]:
+        """The option positions this participant has chosen on ``item``."""
+        rows = await self.session.execute(
+            select(Option.position)
+            .join(Vote, Vote.option_id == Option.id)
+            .where(Vote.item_id == item.id, Vote.participant_id == participant_id)
+        )
+        return frozenset(rows.scalars().all())
+
     async def tally(self, item: Item) -> Tally:
         by_option_q = (
             select(Option.position, func.count(Vote.id))
@@ -158,6 +167,13 @@ class AnswerRepository:
         if limit is not None:
             query = query.limit(limit)
         return (await self.session.execute(query)).scalars().all()
+
+    async def count_by(self, item: Item, participant_id: int) -> int:
+        """How many answers this participant has given to ``item``, whatever their status."""
+        query = select(func.count(Answer.id)).where(
+            Answer.item_id == item.id, Answer.participant_id == participant_id
+        )
+        return int(await self.session.scalar(query) or 0)
 
     async def tally(self, item: Item, *, statuses: Sequence[str] = ("visible",)) -> Tally:
         query = (

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import exports
@@ -298,8 +297,7 @@ async def _export(request: web.Request, staff: Staff, short_id: str | None) -> w
     now = dash.townhall.clock()
     async with dash.townhall.db.transaction() as session:
         if short_id is None:
-            query = select(Item).order_by(Item.created_at, Item.id)
-            items = list((await session.execute(query)).scalars().all())
+            items = list(await ItemRepository(session).all_oldest_first())
             item = None
         else:
             item = await _item(session, request)

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.errors import UserError
 from bot.events import Actor, Event, EventKind, Target
@@ -23,7 +22,7 @@ from bot.grammar import _QUOTES
 from bot.timeparse import parse_deadline
 from dashboard.core import DASHBOARD, Staff, require
 from storage.insights import InsightsRepository
-from storage.models import Item
+from storage.items import ItemRepository
 
 PER_PAGE = 25
 MAX_QUESTION = 300
@@ -244,17 +243,10 @@ async def create_item(request: web.Request, staff: Staff) -> web.StreamResponse:
         text=command_for(form),
     )
     async with dash.townhall.db.transaction() as session:
-        before = (await session.execute(select(func.max(Item.id)))).scalar() or 0
+        before = await ItemRepository(session).newest_id()
     outcome = await dash.townhall.dispatch(event)
     async with dash.townhall.db.transaction() as session:
-        created = (
-            await session.execute(
-                select(Item.short_id)
-                .where(Item.id > before, Item.created_by == event.subject)
-                .order_by(Item.id.desc())
-                .limit(1)
-            )
-        ).scalar()
+        created = await ItemRepository(session).created_since(before, event.subject)
     if created is None:
         said = " ".join(str(getattr(n, "text", "")) for n in outcome.notices).strip()
         message = said or "The item could not be published. Try again."

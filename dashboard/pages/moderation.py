@@ -11,18 +11,16 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.events import Actor, Event, EventKind, Target
 from bot.views import Notice
 from dashboard.core import DASHBOARD, Staff, require
 from handlers.moderation import DECISIONS
 from storage.insights import InsightsRepository
-from storage.models import AuditEntry
 from storage.moderation import ModerationRepository
 from storage.people import pseudonym
 
@@ -186,16 +184,17 @@ def subject_label(secret: str, subject: str) -> str:
     return f"{platform} user {pseudonym(secret, platform, user_id)[:12]}"
 
 
-async def resolve(session: Any, secret: str, column: Any, value: str) -> str:
+async def resolve(
+    repo: InsightsRepository, secret: str, field: Literal["actor", "target"], value: str
+) -> str:
     """A filter as typed (maybe a pseudonymised label) -> the stored subject to match."""
     match = LABEL.match(value.strip().lower())
     if match is None:
         return value.strip()
     platform, key = match.groups()
-    query = select(column).distinct().where(column.startswith(f"{platform}:", autoescape=True))
-    for (stored,) in (await session.execute(query.limit(5000))).all():
-        if pseudonym(secret, platform, str(stored).partition(":")[2]).startswith(key):
-            return str(stored)
+    for stored in await repo.audit_subjects(field, platform):
+        if pseudonym(secret, platform, stored.partition(":")[2]).startswith(key):
+            return stored
     return value.strip()
 
 
@@ -220,9 +219,9 @@ async def audit_page(request: web.Request, staff: Staff) -> web.StreamResponse:
     async with dashboard.townhall.db.transaction() as session:
         repo = InsightsRepository(session)
         entries, total = await repo.audit(
-            actor=await resolve(session, secret, AuditEntry.actor, actor) if actor else None,
+            actor=await resolve(repo, secret, "actor", actor) if actor else None,
             action=action or None,
-            target=await resolve(session, secret, AuditEntry.target, target) if target else None,
+            target=await resolve(repo, secret, "target", target) if target else None,
             page=page,
             per_page=AUDIT_PER_PAGE,
         )
