@@ -83,9 +83,10 @@ def run() -> None:
     adapters, disabled = configured_adapters(settings)
 
     async def serve() -> None:
+        from bot.webchat import connect as web_chat
         from dashboard import install as dashboard
 
-        app = Townhall(settings, adapters, web_extensions=[dashboard])
+        app = Townhall(settings, adapters, web_extensions=[web_chat, dashboard])
         try:
             await app.start()
         except ConfigError as exc:

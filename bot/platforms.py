@@ -36,8 +36,7 @@ def configured_adapters(settings: Settings) -> tuple[list[Adapter], list[Disable
 
 
 def _web_chat(settings: Settings) -> Adapter:
-    """The web chat, reading items through its own connection to the configured database."""
+    """The web chat; ``bot.webchat.connect`` gives it the app's database once the app exists."""
     from adapters.web import WebChatAdapter
-    from bot.webchat import OwnDatabaseLoader
 
-    return WebChatAdapter(settings, pages=OwnDatabaseLoader(settings))
+    return WebChatAdapter(settings)

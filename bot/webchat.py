@@ -8,7 +8,11 @@ never touches the database itself: it is handed :func:`page_loader` and renders 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
+from aiohttp import web
+
+from adapters.web import WebChatAdapter
 from adapters.web.model import ChatPage, PageLoader
 from bot.config import Settings
 from handlers import cards, results
@@ -16,6 +20,9 @@ from storage.db import Database
 from storage.items import SHORT_ID_ALPHABET, SHORT_ID_LENGTH, ItemRepository
 from storage.people import ParticipantRepository
 from storage.responses import AnswerRepository, VoteRepository
+
+if TYPE_CHECKING:
+    from bot.app import Townhall
 
 PLATFORM = "web"
 _SHORT_ID = re.compile(f"^[{SHORT_ID_ALPHABET}]{{{SHORT_ID_LENGTH}}}$")
@@ -55,25 +62,8 @@ def page_loader(db: Database, settings: Settings) -> PageLoader:
     return load
 
 
-class OwnDatabaseLoader:
-    """A page loader with its own engine on the configured database, opened on first use.
-
-    ``townhall run`` makes the adapters before the app's database exists; this gives the web
-    chat its read side without reaching into the app. :meth:`aclose` disposes the engine.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._db: Database | None = None
-        self._load: PageLoader | None = None
-
-    async def __call__(self, item_id: str, visitor_id: str) -> ChatPage | None:
-        if self._load is None:
-            self._db = Database(self.settings.database_url)
-            self._load = page_loader(self._db, self.settings)
-        return await self._load(item_id, visitor_id)
-
-    async def aclose(self) -> None:
-        if self._db is not None:
-            await self._db.dispose()
-            self._db, self._load = None, None
+def connect(townhall: Townhall, web_app: web.Application) -> None:
+    """Web extension: the web chat reads pages through the running app's own database."""
+    adapter = townhall.adapters.get(PLATFORM)
+    if isinstance(adapter, WebChatAdapter):
+        adapter.attach(page_loader(townhall.db, townhall.settings))

@@ -180,6 +180,9 @@ def free_port() -> int:
 
 
 def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, str]) -> None:
+    made = run(["chat", "--as", "olivia"], env, 'poll "Open on Sundays?" "Yes" "No"\n').stdout
+    found = re.search(r"Published poll (\w{6})", made)
+    assert found, made
     port = free_port()
     proc = subprocess.Popen(
         [*TOWNHALL, "run"],
@@ -201,6 +204,10 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
         assert body == {"status": "ok", "database": "ok", "adapters": ["web"]}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             assert b"townhall_events_total" in r.read()
+        # The web chat serves the item from the app's database.
+        chat = f"http://127.0.0.1:{port}/c/{found.group(1)}"
+        with urllib.request.urlopen(chat, timeout=5) as r:
+            assert "Open on Sundays?" in r.read().decode()
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
