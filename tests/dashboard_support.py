@@ -62,6 +62,11 @@ class Client:
         return html.unescape(found.group(1))
 
 
+def plain(markup: str) -> str:
+    """The text a reader sees: tags removed, entities decoded, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
 @dataclass
 class DashApp:
     running: DashboardApp
@@ -75,6 +80,13 @@ class DashApp:
     @property
     def base(self) -> str:
         return self.running.base
+
+    async def create(self, command: str) -> str:
+        return await self.running.create(command)
+
+    async def answer(self, short_id: str, text: str, user: str, platform: str = "test") -> int:
+        """A citizen's answer; its id (the bot's reference without the A)."""
+        return int((await self.running.answer(short_id, text, user, platform))[1:])
 
     def anonymous(self) -> Client:
         jar = aiohttp.CookieJar(unsafe=True)

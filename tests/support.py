@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -13,6 +16,9 @@ from bot.adapter import Capabilities, Dispatch
 from bot.errors import DeliveryError
 from bot.events import Actor, Event, EventKind, MessageRef, Target
 from bot.views import Card, View
+
+if TYPE_CHECKING:
+    from bot.app import Townhall
 
 
 class FakeClock:
@@ -116,3 +122,29 @@ class People:
 
     def reply(self, user: str, message_id: str, text: str, event_id: str | None = None) -> Event:
         return self._event(user, EventKind.REPLY, event_id, text=text, reply_to=message_id)
+
+
+def said(notices: Iterable[object]) -> str:
+    """What the bot said back, as one string."""
+    return " ".join(str(getattr(n, "text", "")) for n in notices)
+
+
+async def publish(
+    app: Townhall, command: str, user: str = "officer", people: People | None = None
+) -> str:
+    """Publish an item with a chat command as a policy officer; its short id (outbox drained)."""
+    outcome = await app.dispatch((people or People()).command(user, command))
+    found = re.search(r"Published \w+ (\w{6})", said(outcome.notices))
+    assert found, said(outcome.notices)
+    await app.deliverer.drain()
+    return found.group(1)
+
+
+async def answer_ref(
+    app: Townhall, short_id: str, text: str, user: str, platform: str = "test"
+) -> str:
+    """Answer an open question from ``platform``; the reference the bot gives (``A12``)."""
+    outcome = await app.dispatch(People(platform).submit(user, short_id, text))
+    found = re.search(r"ref (A\d+)", said(outcome.notices))
+    assert found, said(outcome.notices)
+    return found.group(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
@@ -16,7 +15,7 @@ from bot.config import Settings
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry
-from tests.dashboard_support import DashApp, start_dashboard
+from tests.dashboard_support import DashApp, plain, start_dashboard
 from tests.support import FakeClock, People
 
 
@@ -26,26 +25,8 @@ async def dash(settings: Settings, db: Database, clock: FakeClock) -> AsyncItera
         yield running
 
 
-async def create(dash: DashApp, command: str) -> str:
-    outcome = await dash.app.dispatch(People().command("officer", command))
-    text = " ".join(getattr(n, "text", "") for n in outcome.notices)
-    found = re.search(r"Published \w+ (\w{6})", text)
-    assert found, text
-    await dash.app.deliverer.drain()
-    return found.group(1)
-
-
 async def vote(dash: DashApp, short_id: str, platform: str, user: str, position: int) -> None:
     await dash.app.dispatch(People(platform).click(user, short_id, position))
-
-
-async def answer(dash: DashApp, short_id: str, platform: str, user: str, text: str) -> int:
-    await dash.app.dispatch(People(platform).submit(user, short_id, text))
-    async with dash.app.db.transaction() as session:
-        found = await session.execute(
-            select(Answer.id).where(Answer.text == text).order_by(Answer.id.desc()).limit(1)
-        )
-        return int(found.scalar_one())
 
 
 async def set_status(dash: DashApp, answer_id: int, status: str) -> None:
@@ -57,10 +38,6 @@ async def audit(dash: DashApp, action: str) -> list[AuditEntry]:
     async with dash.app.db.transaction() as session:
         query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
         return list((await session.execute(query)).scalars().all())
-
-
-def plain(markup: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
 def theme_counts(markup: str) -> dict[str, int]:
@@ -77,7 +54,7 @@ def theme_counts(markup: str) -> dict[str, int]:
 
 
 async def test_results_of_a_poll_voted_from_two_platforms(dash: DashApp) -> None:
-    poll = await create(dash, 'poll "Open the library on Sundays?" "Yes" "No" "Unsure"')
+    poll = await dash.create('poll "Open the library on Sundays?" "Yes" "No" "Unsure"')
     await vote(dash, poll, "slack", "ann", 1)
     await vote(dash, poll, "slack", "bob", 1)
     await vote(dash, poll, "telegram", "cat", 2)
@@ -103,9 +80,9 @@ async def test_results_of_a_poll_voted_from_two_platforms(dash: DashApp) -> None
 
 
 async def test_unknown_ids_are_404(dash: DashApp) -> None:
-    question = await create(dash, 'ask "What would improve the high street?"')
-    other = await create(dash, 'ask "Anything else?"')
-    elsewhere = await answer(dash, other, "web", "ann", "Benches")
+    question = await dash.create('ask "What would improve the high street?"')
+    other = await dash.create('ask "Anything else?"')
+    elsewhere = await dash.answer(other, "Benches", "ann", "web")
     officer = await dash.sign_in("policy")
     assert (await officer.get("/items/nosuch")).status == 404
     assert (await officer.get("/items/nosuch/export.csv")).status == 404
@@ -118,8 +95,8 @@ async def test_unknown_ids_are_404(dash: DashApp) -> None:
 
 
 async def test_tagging_without_csrf_is_refused(dash: DashApp) -> None:
-    question = await create(dash, 'ask "Ideas?"')
-    first = await answer(dash, question, "web", "ann", "Longer opening hours")
+    question = await dash.create('ask "Ideas?"')
+    first = await dash.answer(question, "Longer opening hours", "ann", "web")
     officer = await dash.sign_in("policy")
     where = f"/items/{question}/answers/{first}/themes"
     assert (await officer.post(where, {"new_theme": "Hours"})).status == 403
@@ -129,9 +106,9 @@ async def test_tagging_without_csrf_is_refused(dash: DashApp) -> None:
 
 
 async def test_tag_and_untag_answers(dash: DashApp) -> None:
-    question = await create(dash, 'ask "What would improve the high street?"')
-    first = await answer(dash, question, "web", "ann", "More benches")
-    second = await answer(dash, question, "slack", "bob", "Somewhere to sit")
+    question = await dash.create('ask "What would improve the high street?"')
+    first = await dash.answer(question, "More benches", "ann", "web")
+    second = await dash.answer(question, "Somewhere to sit", "bob", "slack")
     officer = await dash.sign_in("policy")
     where = f"/items/{question}"
     csrf = await officer.csrf(where)
@@ -169,11 +146,11 @@ async def test_tag_and_untag_answers(dash: DashApp) -> None:
 
 
 async def test_answers_are_filtered_and_paged(dash: DashApp) -> None:
-    question = await create(dash, 'ask "Ideas for the park?"')
+    question = await dash.create('ask "Ideas for the park?"')
     ids = []
     for n in range(25):
         platform = "slack" if n % 2 else "telegram"
-        ids.append(await answer(dash, question, platform, f"user{n}", f"Idea number {n:02d}"))
+        ids.append(await dash.answer(question, f"Idea number {n:02d}", f"user{n}", platform))
     await set_status(dash, ids[0], "held")
     await set_status(dash, ids[1], "hidden")
     officer = await dash.sign_in("policy")
@@ -197,9 +174,9 @@ async def test_answers_are_filtered_and_paged(dash: DashApp) -> None:
 
 
 async def test_export_permissions_and_contents(dash: DashApp) -> None:
-    question = await create(dash, 'ask "Ideas?"')
-    shown = await answer(dash, question, "web", "ann", "Shown idea")
-    hidden = await answer(dash, question, "web", "bob", "Hidden idea")
+    question = await dash.create('ask "Ideas?"')
+    shown = await dash.answer(question, "Shown idea", "ann", "web")
+    hidden = await dash.answer(question, "Hidden idea", "bob", "web")
     await set_status(dash, hidden, "hidden")
     assert shown != hidden
     officer = await dash.sign_in("policy")
@@ -240,7 +217,7 @@ async def test_export_permissions_and_contents(dash: DashApp) -> None:
 
 
 async def test_signed_out_people_are_sent_to_sign_in(dash: DashApp) -> None:
-    question = await create(dash, 'ask "Ideas?"')
+    question = await dash.create('ask "Ideas?"')
     anonymous = dash.anonymous()
     response = await anonymous.get(f"/items/{question}", follow=False)
     assert response.status == 303 and response.location.startswith("/sign-in?next=")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
@@ -15,7 +14,7 @@ from dashboard.pages.moderation import PER_PAGE, subject_label
 from storage.db import Database
 from storage.models import Answer, AuditEntry, OutboxMessage
 from tests.conftest import SECRET
-from tests.dashboard_support import DashApp, start_dashboard
+from tests.dashboard_support import DashApp, plain, start_dashboard
 from tests.support import FakeClock, People
 
 HELD = "Email me at bob@example.com, it's about the pond"
@@ -25,27 +24,6 @@ HELD = "Email me at bob@example.com, it's about the pond"
 async def dash(settings: Settings, db: Database, clock: FakeClock) -> AsyncIterator[DashApp]:
     async for running in start_dashboard(settings, db, clock):
         yield running
-
-
-def plain(markup: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
-
-
-async def create(dash: DashApp, command: str) -> str:
-    outcome = await dash.app.dispatch(People().command("officer", command))
-    text = " ".join(getattr(n, "text", "") for n in outcome.notices)
-    found = re.search(r"Published \w+ (\w{6})", text)
-    assert found, text
-    await dash.app.deliverer.drain()
-    return found.group(1)
-
-
-async def answer(dash: DashApp, short_id: str, user: str, text: str) -> int:
-    outcome = await dash.app.dispatch(People().submit(user, short_id, text))
-    said = " ".join(getattr(n, "text", "") for n in outcome.notices)
-    found = re.search(r"ref A(\d+)", said)
-    assert found, said
-    return int(found.group(1))
 
 
 async def load(dash: DashApp, answer_id: int) -> Answer:
@@ -62,12 +40,12 @@ async def audit(dash: DashApp) -> list[AuditEntry]:
 
 
 async def test_each_decision_changes_the_answer_and_names_the_staff_member(dash: DashApp) -> None:
-    q = await create(dash, 'ask "How can we improve the parks?"')
+    q = await dash.create('ask "How can we improve the parks?"')
     ids = [
-        await answer(dash, q, "ann", HELD),
-        await answer(dash, q, "bob", "My email is bob@example.com"),
-        await answer(dash, q, "cat", "Ring me on 020 7946 0958 about the benches"),
-        await answer(dash, q, "dan", "Contact dan@example.com, I'm the warden"),
+        await dash.answer(q, HELD, "ann"),
+        await dash.answer(q, "My email is bob@example.com", "bob"),
+        await dash.answer(q, "Ring me on 020 7946 0958 about the benches", "cat"),
+        await dash.answer(q, "Contact dan@example.com, I'm the warden", "dan"),
     ]
     moderator = await dash.sign_in("moderator")
     page = await moderator.get("/moderation")
@@ -121,8 +99,8 @@ async def test_each_decision_changes_the_answer_and_names_the_staff_member(dash:
 
 
 async def test_queue_pages(dash: DashApp) -> None:
-    q = await create(dash, 'ask "Ideas?"')
-    ids = [await answer(dash, q, f"person{n}", HELD) for n in range(PER_PAGE + 2)]
+    q = await dash.create('ask "Ideas?"')
+    ids = [await dash.answer(q, HELD, f"person{n}") for n in range(PER_PAGE + 2)]
     moderator = await dash.sign_in("moderator")
 
     first = await moderator.get("/moderation")
@@ -150,8 +128,8 @@ async def test_queue_pages(dash: DashApp) -> None:
 
 
 async def test_a_decided_answer_is_not_decided_twice(dash: DashApp) -> None:
-    q = await create(dash, 'ask "Ideas?"')
-    held = await answer(dash, q, "ann", HELD)
+    q = await dash.create('ask "Ideas?"')
+    held = await dash.answer(q, HELD, "ann")
     moderator = await dash.sign_in("moderator")
     csrf = await moderator.csrf("/moderation")
     await moderator.post(f"/moderation/{held}", {"csrf": csrf, "decision": "approve"})
@@ -166,8 +144,8 @@ async def test_a_decided_answer_is_not_decided_twice(dash: DashApp) -> None:
 
 
 async def test_policy_accounts_and_forged_posts_are_refused(dash: DashApp) -> None:
-    q = await create(dash, 'ask "Ideas?"')
-    held = await answer(dash, q, "ann", HELD)
+    q = await dash.create('ask "Ideas?"')
+    held = await dash.answer(q, HELD, "ann")
     officer = await dash.sign_in("policy")
     assert (await officer.get("/moderation")).status == 403
     assert (await officer.get("/audit")).status == 403
@@ -191,9 +169,9 @@ async def test_policy_accounts_and_forged_posts_are_refused(dash: DashApp) -> No
 
 
 async def test_audit_log_filters_and_pseudonyms(dash: DashApp) -> None:
-    q = await create(dash, 'ask "Ideas?"')
-    first = await answer(dash, q, "ann", HELD)
-    second = await answer(dash, q, "bob", "Write to bob@example.com")
+    q = await dash.create('ask "Ideas?"')
+    first = await dash.answer(q, HELD, "ann")
+    second = await dash.answer(q, "Write to bob@example.com", "bob")
     # A moderator in the chat ("test:mod" in settings) decides one; the dashboard the other.
     await dash.app.dispatch(People().command("mod", f"hide A{first} spam"))
     moderator = await dash.sign_in("moderator")

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.webchat import page_loader
 from storage.db import Database
 from tests.conftest import SECRET
-from tests.support import FakeClock, People, RecordingAdapter
+from tests.support import FakeClock, People, RecordingAdapter, publish
 
 
 def chat_settings(db_url: str, **overrides: object) -> Settings:
@@ -46,12 +46,7 @@ class ChatApp:
         return f"http://127.0.0.1:{self.app.http_port}"
 
     async def create(self, command: str) -> str:
-        outcome = await self.app.dispatch(self.people.command("officer", command))
-        text = " ".join(getattr(n, "text", "") for n in outcome.notices)
-        found = re.search(r"Published \w+ (\w{6})", text)
-        assert found, text
-        await self.app.deliverer.drain()
-        return found.group(1)
+        return await publish(self.app, command, people=self.people)
 
     async def results(self, short_id: str, include_hidden: bool = False) -> dict[str, object]:
         from handlers import results

@@ -16,7 +16,7 @@ from bot.app import Townhall
 from bot.config import Settings
 from bot.webchat import page_loader
 from storage.db import Database
-from tests.support import FakeClock, People, RecordingAdapter
+from tests.support import FakeClock, People, RecordingAdapter, answer_ref, publish
 from tests.test_web_chat_support import chat_settings
 
 CHROMIUM_ARGS = [
@@ -48,12 +48,11 @@ class DashboardApp:
 
     async def create(self, command: str, user: str = "officer") -> str:
         """Publish an item as a policy officer in chat; its short id."""
-        outcome = await self.app.dispatch(self.people.command(user, command))
-        text = " ".join(getattr(n, "text", "") for n in outcome.notices)
-        found = re.search(r"Published \w+ (\w{6})", text)
-        assert found, text
-        await self.app.deliverer.drain()
-        return found.group(1)
+        return await publish(self.app, command, user, self.people)
+
+    async def answer(self, short_id: str, text: str, user: str, platform: str = "test") -> str:
+        """A citizen's answer from ``platform``; its reference (``A12``)."""
+        return await answer_ref(self.app, short_id, text, user, platform)
 
     async def account(self, role: str, email: str | None = None, password: str = PASSWORD) -> str:
         """Create a dashboard account; its email address."""

@@ -13,7 +13,6 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import DashboardApp, assert_accessible, sign_in
-from tests.dashboard_support import DashApp
 from tests.support import People
 
 
@@ -27,25 +26,8 @@ def page(new_page: Page) -> Page:
     return new_page
 
 
-async def create(dash: DashApp, command: str) -> str:
-    outcome = await dash.app.dispatch(People().command("officer", command))
-    text = " ".join(getattr(n, "text", "") for n in outcome.notices)
-    found = re.search(r"Published \w+ (\w{6})", text)
-    assert found, text
-    await dash.app.deliverer.drain()
-    return found.group(1)
-
-
-async def answer(dash: DashApp, short_id: str, platform: str, user: str, text: str) -> str:
-    outcome = await dash.app.dispatch(People(platform).submit(user, short_id, text))
-    said = " ".join(getattr(n, "text", "") for n in outcome.notices)
-    found = re.search(r"ref (A\d+)", said)
-    assert found, said
-    return found.group(1)
-
-
-async def test_policy_officer_reads_the_results_of_a_poll(dash: DashApp, page: Page) -> None:
-    poll = await create(dash, 'poll "Open the library on Sundays?" "Yes" "No"')
+async def test_policy_officer_reads_the_results_of_a_poll(dash: DashboardApp, page: Page) -> None:
+    poll = await dash.create('poll "Open the library on Sundays?" "Yes" "No"')
     for platform, user, choice in [
         ("slack", "ann", 1),
         ("slack", "bob", 2),
@@ -68,9 +50,11 @@ async def test_policy_officer_reads_the_results_of_a_poll(dash: DashApp, page: P
     await assert_accessible(page)
 
 
-async def test_each_export_downloads_and_parses(dash: DashApp, page: Page, tmp_path: Path) -> None:
-    question = await create(dash, 'ask "Ideas for the park?"')
-    await answer(dash, question, "web", "ann", "A pond with ducks")
+async def test_each_export_downloads_and_parses(
+    dash: DashboardApp, page: Page, tmp_path: Path
+) -> None:
+    question = await dash.create('ask "Ideas for the park?"')
+    await dash.answer(question, "A pond with ducks", "ann", "web")
     await sign_in(page, dash, "policy")
     await page.goto(f"{dash.base}/items/{question}")
     saved: dict[str, bytes] = {}
@@ -89,8 +73,8 @@ async def test_each_export_downloads_and_parses(dash: DashApp, page: Page, tmp_p
         assert "A pond with ducks" in ods.read("content.xml").decode()
 
 
-async def test_a_web_chat_vote_shows_on_the_dashboard(dash: DashApp, page: Page) -> None:
-    poll = await create(dash, 'poll "Open the library on Sundays?" "Yes" "No"')
+async def test_a_web_chat_vote_shows_on_the_dashboard(dash: DashboardApp, page: Page) -> None:
+    poll = await dash.create('poll "Open the library on Sundays?" "Yes" "No"')
     await sign_in(page, dash, "policy")
     await page.goto(f"{dash.base}/items/{poll}")
     await expect(page.get_by_role("row", name="Yes 0 0.0%")).to_be_visible()
@@ -111,10 +95,10 @@ async def test_a_web_chat_vote_shows_on_the_dashboard(dash: DashApp, page: Page)
     await assert_accessible(page)
 
 
-async def test_tag_an_answer_and_the_theme_count_changes(dash: DashApp, page: Page) -> None:
-    question = await create(dash, 'ask "What would improve the high street?"')
-    first = await answer(dash, question, "web", "ann", "More benches")
-    second = await answer(dash, question, "slack", "bob", "Somewhere to sit")
+async def test_tag_an_answer_and_the_theme_count_changes(dash: DashboardApp, page: Page) -> None:
+    question = await dash.create('ask "What would improve the high street?"')
+    first = await dash.answer(question, "More benches", "ann", "web")
+    second = await dash.answer(question, "Somewhere to sit", "bob", "slack")
     await sign_in(page, dash, "policy")
     await page.goto(f"{dash.base}/items/{question}")
     await expect(page.get_by_text("No themes yet.")).to_be_visible()

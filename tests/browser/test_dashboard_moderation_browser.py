@@ -7,15 +7,6 @@ import re
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import DashboardApp, assert_accessible, sign_in
-from tests.support import People
-
-
-async def answer(dash: DashboardApp, short_id: str, user: str, text: str) -> str:
-    outcome = await dash.app.dispatch(People().submit(user, short_id, text))
-    said = " ".join(getattr(n, "text", "") for n in outcome.notices)
-    found = re.search(r"ref (A\d+)", said)
-    assert found, said
-    return found.group(1)
 
 
 async def public_answers(dash: DashboardApp, short_id: str) -> list[str]:
@@ -32,9 +23,9 @@ async def public_answers(dash: DashboardApp, short_id: str) -> list[str]:
 async def test_moderator_approves_and_redacts(dashboard_app: DashboardApp, new_page: Page) -> None:
     dash, page = dashboard_app, new_page
     q = await dash.create('ask "How can we improve the parks?"')
-    await answer(dash, q, "ann", "More benches near the pond")
-    held = await answer(dash, q, "bob", "Email me at bob@example.com about the benches")
-    phone = await answer(dash, q, "cat", "Potholes by the gate, ring 020 7946 0958")
+    await dash.answer(q, "More benches near the pond", "ann")
+    held = await dash.answer(q, "Email me at bob@example.com about the benches", "bob")
+    phone = await dash.answer(q, "Potholes by the gate, ring 020 7946 0958", "cat")
     assert await public_answers(dash, q) == ["More benches near the pond"]
 
     email = await sign_in(page, dash, "moderator")
