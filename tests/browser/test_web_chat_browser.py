@@ -22,12 +22,8 @@ async def chat(db_url: str, db: Database, clock: FakeClock) -> AsyncIterator[Cha
 
 
 @pytest.fixture
-async def page(chromium: Browser) -> AsyncIterator[Page]:
-    context = await chromium.new_context()
-    page = await context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    await context.close()
+def page(new_page: Page) -> Page:
+    return new_page
 
 
 async def votes(chat: ChatApp, short_id: str) -> list[int]:
