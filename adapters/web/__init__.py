@@ -65,9 +65,6 @@ class WebChatAdapter:
 
     async def stop(self) -> None:
         self.dispatch = None
-        close = getattr(self.pages, "aclose", None)
-        if close is not None:
-            await close()
 
     def http_routes(self) -> list[web.RouteDef]:
         from adapters.web.pages import routes
