@@ -8,11 +8,13 @@ FROM python:3.11-slim
 WORKDIR /app
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY adapters ./adapters
-COPY handlers ./handlers
 COPY storage ./storage
+COPY bot ./bot
+COPY services ./services
+COPY handlers ./handlers
+COPY adapters ./adapters
 COPY dashboard ./dashboard
+COPY townhall ./townhall
 COPY --from=assets /assets/node_modules/govuk-frontend/dist/govuk /app/govuk-frontend
 RUN pip install --no-cache-dir . && useradd --create-home townhall
 USER townhall

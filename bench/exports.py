@@ -4,7 +4,7 @@
 
 Seeds one open question with N answers (and one theme on every tenth), then times (a) the
 baseline — the export's SELECT with every row fetched, nothing written — and (b) the export to
-CSV, JSON and ODS through ``bot.exports.build`` (rows streamed in batches). Prints seconds,
+CSV, JSON and ODS through ``services.exports.build`` (rows streamed in batches). Prints seconds,
 rows/s, output size and the process's peak memory so far. Figures only; nothing asserts on time.
 """
 
@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from bot import exports
+from services import exports
 from storage import migrate
 from storage.db import Database
 from storage.items import ItemRepository, NewItem

@@ -12,8 +12,8 @@ import csv
 import time
 from pathlib import Path
 
-from bot.screen_cli import evaluate, format_report
-from handlers import screening
+from services import screening
+from townhall.screen_cli import evaluate, format_report
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "screening.csv"
 

@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from bot.app import Townhall
 from bot.config import Settings
 from bot.events import Actor, Event, EventKind, Target
-from handlers import results
+from services import results
 from storage.db import Database
 from storage.items import ItemRepository, NewItem
+from townhall.app import Townhall
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import structlog
 from aiohttp import web
 
-from adapters.web.limits import client_address
+from bot.ratelimit import client_address
 from dashboard.core import DASHBOARD, PRESESSION_COOKIE, Dashboard, Staff, require
 from dashboard.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 from storage.accounts import AccountRepository

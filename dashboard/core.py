@@ -28,7 +28,7 @@ from bot.templating import govuk_environment
 from storage.accounts import AccountRepository
 
 if TYPE_CHECKING:
-    from bot.app import Townhall
+    from townhall.app import Townhall
 
 TEMPLATES = Path(__file__).parent / "templates"
 SESSION_COOKIE = "townhall_session"

@@ -6,8 +6,8 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec, help_text
 from bot.router import Router, has_role
-from handlers import cards, lifecycle, results
 from handlers.polls import find_item
+from services import cards, lifecycle, results
 
 router = Router("admin")
 policy_only = has_role("policy")

@@ -7,7 +7,7 @@ from bot.errors import UserError
 from bot.grammar import CommandSpec
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
-from handlers import lifecycle, screening
+from services import lifecycle, screening
 from storage.models import Answer, Item, Participant
 from storage.moderation import ModerationRepository
 

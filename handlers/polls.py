@@ -7,7 +7,7 @@ from bot.errors import UserError
 from bot.grammar import CommandSpec
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
-from handlers import cards, lifecycle, results
+from services import cards, lifecycle, results
 from storage.items import NewItem
 from storage.models import Item
 

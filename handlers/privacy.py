@@ -8,8 +8,8 @@ from bot.context import Context
 from bot.grammar import CommandSpec
 from bot.router import Router
 from bot.views import Button, Card, Notice
-from handlers import lifecycle
 from handlers.questions import apply_pending, consent_card, privacy_text
+from services import lifecycle
 from storage.models import Item
 from storage.moderation import PendingRepository
 from storage.people import PrivacyRepository, pseudonym

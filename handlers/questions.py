@@ -11,8 +11,8 @@ from bot.errors import UserError
 from bot.events import EventKind
 from bot.router import Router
 from bot.views import Button, Card
-from handlers import lifecycle, screening
 from handlers.polls import open_item
+from services import lifecycle, screening
 from storage.models import Item, Participant
 from storage.moderation import ModerationRepository, PendingRepository
 from storage.people import pseudonym

@@ -17,12 +17,12 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from bot.app import Townhall
 from bot.config import Settings
 from storage import migrate
 from storage.db import Database
 from storage.models import Base
 from tests.support import FakeClock, People, RecordingAdapter
+from townhall.app import Townhall
 
 PG_ADMIN_URL = os.environ.get(
     "TOWNHALL_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -18,7 +18,7 @@ from bot.events import Actor, Event, EventKind, MessageRef, Target
 from bot.views import Card, View
 
 if TYPE_CHECKING:
-    from bot.app import Townhall
+    from townhall.app import Townhall
 
 
 class FakeClock:

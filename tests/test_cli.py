@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-TOWNHALL = [sys.executable, "-m", "bot.cli"]
+TOWNHALL = [sys.executable, "-m", "townhall.cli"]
 
 
 def run(

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.demo import PLATFORMS, DemoRefused, populate
-from handlers import results
+from services import results
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry, OutboxMessage, Publication, Vote
 from storage.outbox import OutboxRepository
 from tests.conftest import SECRET
+from townhall.demo import PLATFORMS, DemoRefused, populate
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -117,7 +117,7 @@ def test_cli_demo_prints_next_steps_and_refuses_twice(db_url: str, db: Database)
 
     def demo(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "demo", *args],
+            [sys.executable, "-m", "townhall.cli", "demo", *args],
             capture_output=True,
             text=True,
             env=env,

@@ -132,7 +132,7 @@ async def test_officer_poll_30_members_duplicates_and_results_agree(
     assert embed_of(private)["title"].startswith("Results: Open the library")
     cli = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "bot.cli", "results", short_id, "--json"],
+        [sys.executable, "-m", "townhall.cli", "results", short_id, "--json"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import exports
-from handlers import results
+from services import exports, results
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry

@@ -35,7 +35,7 @@ def free_port() -> int:
 async def cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "townhall.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -61,7 +61,7 @@ async def test_townhall_run_with_env_vars_only(db_url: str, db: Database, tmp_pa
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bot.cli",
+                "townhall.cli",
                 "run",
                 cwd=tmp_path,
                 env=env,

@@ -10,9 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from adapters.discord import DiscordAdapter, from_settings
-from bot.app import Townhall
 from bot.config import Settings
-from handlers import results
+from services import results
 from storage.db import Database
 from storage.items import ItemRepository
 from tests.conftest import SECRET
@@ -25,6 +24,7 @@ from tests.fakes.discord import (
     FakeRole,
     FakeUser,
 )
+from townhall.app import Townhall
 
 Payload = dict[str, Any]
 

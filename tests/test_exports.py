@@ -25,16 +25,15 @@ from odf.text import P
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import exports
-from bot.cli import main
-from bot.exports_ods import PERCENT_STYLE
-from handlers import results
+from services import exports, results
+from services.exports_ods import PERCENT_STYLE
 from storage import migrate
 from storage.db import Database
 from storage.items import ItemRepository, NewItem
 from storage.models import Answer, Base, Item, Participant, Vote
 from storage.people import ParticipantRepository
 from storage.themes import ThemeRepository
+from townhall.cli import main
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 SECRET = "export-test-secret-0123456789abcdef"

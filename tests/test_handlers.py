@@ -7,13 +7,13 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import Townhall
 from bot.errors import DeliveryError
 from bot.views import Card, Notice
-from handlers import results
+from services import results
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry, OutboxMessage, ProcessedEvent, Vote
 from tests.support import FakeClock, People, RecordingAdapter
+from townhall.app import Townhall
 
 App = tuple[Townhall, RecordingAdapter]
 

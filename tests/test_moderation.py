@@ -6,11 +6,11 @@ import re
 
 from sqlalchemy import select
 
-from bot.app import Townhall
 from bot.views import Card
 from storage.models import Answer, AuditEntry
 from tests.support import FakeClock, People, RecordingAdapter
 from tests.test_handlers import create, tally, text_of
+from townhall.app import Townhall
 
 App = tuple[Townhall, RecordingAdapter]
 

@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.app import Townhall
-from bot.exports import rows
 from bot.views import Card, Notice
+from services.exports import rows
 from storage.items import ItemRepository
 from storage.models import AuditEntry, Participant, PendingAction
 from storage.people import PrivacyRepository
 from tests.support import FakeClock, People, RecordingAdapter
 from tests.test_handlers import create, tally, text_of
+from townhall.app import Townhall
 
 App = tuple[Townhall, RecordingAdapter]
 

@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.slack import SlackAdapter, from_settings
-from bot.app import Townhall
 from bot.config import Settings
-from handlers import results
+from services import results
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, Item, OutboxMessage, ProcessedEvent, Vote
 from tests.fakes.slack import FakeSlack, SlackEventsClient, SlackHttpResult
 from tests.support import FakeClock
+from townhall.app import Townhall
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -69,12 +69,12 @@ def environment(db_url: str, fake: FakeSlack, port: int) -> dict[str, str]:
 
 @asynccontextmanager
 async def townhall_run(env: dict[str, str], log: Path) -> AsyncIterator[list[str]]:
-    """Start ``python -m bot.cli run``; yield once it lists Slack; stop it with SIGINT."""
+    """Start ``python -m townhall.cli run``; yield once it lists Slack; stop it with SIGINT."""
     with log.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "townhall.cli",
             "run",
             cwd=ROOT,
             env=env,
@@ -105,7 +105,7 @@ async def cli(env: dict[str, str], *args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "townhall.cli",
         *args,
         cwd=ROOT,
         env=env,

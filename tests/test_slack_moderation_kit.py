@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from adapters.slack import from_settings
-from bot.app import Townhall
-from handlers import results
+from services import results
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry
@@ -34,6 +33,7 @@ from tests.test_slack_adapter import (
     buttons,
     slack_settings,
 )
+from townhall.app import Townhall
 
 MODERATOR = "U0MOD"
 __all__ = ["ASK", "CHANNEL", "MODERATOR", "OFFICER", "POLL", "Mod", "buttons", "running"]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot import exports
+from services import exports
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import PendingAction

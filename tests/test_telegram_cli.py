@@ -24,7 +24,7 @@ from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
 )
 
 pytestmark = pytest.mark.timeout(120)
-TOWNHALL = [sys.executable, "-m", "bot.cli"]
+TOWNHALL = [sys.executable, "-m", "townhall.cli"]
 BOOT = 30.0  # starting a Python process that imports SQLAlchemy, PTB, ...
 
 

@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.telegram import TelegramAdapter
-from bot.app import Townhall
 from bot.config import Settings
-from handlers import results
+from services import results
 from storage.db import Database
 from storage.items import ItemRepository
 from tests.conftest import SECRET
 from tests.fakes.telegram import JSON, Call, FakeTelegram
 from tests.support import FakeClock
+from townhall.app import Townhall
 
 TOKEN = "123456:TEST-fake-token"
 BOT_USERNAME = "townhall_test_bot"

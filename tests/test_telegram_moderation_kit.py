@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.exports import rows
+from services.exports import rows
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry, OutboxMessage

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import Townhall
 from bot.events import Actor, Event, EventKind, Target
 from storage.db import Database
 from storage.insights import InsightsRepository
@@ -19,6 +18,7 @@ from storage.models import Answer, AnswerTheme, Item, Participant, Report, Vote
 from storage.people import ParticipantRepository, PrivacyRepository
 from storage.themes import ThemeRepository
 from tests.support import RecordingAdapter
+from townhall.app import Townhall
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 SECRET = "k" * 32

@@ -9,11 +9,11 @@ import sys
 
 from sqlalchemy import select
 
-from bot.users_cli import email_problem
 from dashboard.passwords import verify_password
 from storage.accounts import AccountRepository
 from storage.db import Database
 from storage.models import AuditEntry
+from townhall.users_cli import email_problem
 
 PASSWORD = "correct horse battery staple"
 
@@ -22,7 +22,7 @@ def townhall(db: Database, *args: str, stdin: str = "") -> subprocess.CompletedP
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
     env.update(TOWNHALL_DATABASE_URL=db.url, TOWNHALL_SECRET_KEY="cli-test-secret-key-0123456789")
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "users", *args],
+        [sys.executable, "-m", "townhall.cli", "users", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -156,7 +156,7 @@ async def test_post_without_csrf_token_or_cookie_is_refused(
 
 
 async def test_rate_limit_answers_429(chat: ChatApp, browser: Browser) -> None:
-    from adapters.web.limits import RateLimiter
+    from bot.ratelimit import RateLimiter
 
     chat.web.limit_visitor = RateLimiter(2, 60.0)
     poll = await chat.create('poll "Q?" "A" "B"')

@@ -11,12 +11,12 @@ from typing import Any
 import aiohttp
 
 from adapters.web import WebChatAdapter
-from bot.app import Townhall
 from bot.config import Settings
-from bot.webchat import page_loader
 from storage.db import Database
 from tests.conftest import SECRET
 from tests.support import FakeClock, People, RecordingAdapter, publish
+from townhall.app import Townhall
+from townhall.webchat import page_loader
 
 
 def chat_settings(db_url: str, **overrides: object) -> Settings:
@@ -49,7 +49,7 @@ class ChatApp:
         return await publish(self.app, command, people=self.people)
 
     async def results(self, short_id: str, include_hidden: bool = False) -> dict[str, object]:
-        from handlers import results
+        from services import results
         from storage.items import ItemRepository
 
         async with self.app.db.transaction() as session:

@@ -8,13 +8,13 @@ from aiohttp.test_utils import make_mocked_request
 
 from adapters.web import WebChatAdapter
 from adapters.web.identity import COOKIE, Identities
-from adapters.web.limits import RateLimiter
 from adapters.web.links import chat_url, embed_snippet
 from adapters.web.mailbox import Mailbox
 from adapters.web.render import item_of, message
 from adapters.web.translate import FormError, button, command, positions, toggles, vote
 from bot.config import Settings
 from bot.events import EventKind, Target
+from bot.ratelimit import RateLimiter
 from bot.views import Button, Card, Notice, ResultBar
 from tests.conftest import SECRET
 

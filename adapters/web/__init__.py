@@ -17,7 +17,6 @@ import structlog
 from aiohttp import web
 
 from adapters.web.identity import Identities, new_token
-from adapters.web.limits import RateLimiter
 from adapters.web.links import chat_path
 from adapters.web.mailbox import Mailbox
 from adapters.web.model import ChatPage, PageLoader
@@ -26,6 +25,7 @@ from adapters.web.translate import PLATFORM
 from bot.adapter import Capabilities, Dispatch
 from bot.config import Settings
 from bot.events import MessageRef, Target
+from bot.ratelimit import RateLimiter
 from bot.views import View
 
 log = structlog.get_logger("townhall.web")

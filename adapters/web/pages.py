@@ -18,10 +18,10 @@ from aiohttp import web
 from adapters.web import render, translate
 from adapters.web.html import SECURITY_HEADERS, render_page
 from adapters.web.identity import Visitor, new_token
-from adapters.web.limits import client_address
 from adapters.web.links import chat_path
 from adapters.web.model import ChatPage
 from bot.events import Event
+from bot.ratelimit import client_address
 from bot.views import Notice, View
 
 if TYPE_CHECKING:

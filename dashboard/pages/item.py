@@ -15,7 +15,6 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import exports
 from dashboard.core import DASHBOARD, Dashboard, Staff, require
 from dashboard.pages.item_charts import (
     bar_chart,
@@ -25,7 +24,7 @@ from dashboard.pages.item_charts import (
     pagination,
     query_string,
 )
-from handlers import results
+from services import exports, results
 from storage.insights import InsightsRepository
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog

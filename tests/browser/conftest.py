@@ -12,12 +12,12 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from adapters.web import WebChatAdapter
-from bot.app import Townhall
 from bot.config import Settings
-from bot.webchat import page_loader
 from storage.db import Database
 from tests.support import FakeClock, People, RecordingAdapter, answer_ref, publish
 from tests.test_web_chat_support import chat_settings
+from townhall.app import Townhall
+from townhall.webchat import page_loader
 
 CHROMIUM_ARGS = [
     "--headless",

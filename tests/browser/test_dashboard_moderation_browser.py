@@ -10,7 +10,7 @@ from tests.browser.conftest import DashboardApp, assert_accessible, sign_in
 
 
 async def public_answers(dash: DashboardApp, short_id: str) -> list[str]:
-    from handlers import results
+    from services import results
     from storage.items import ItemRepository
 
     async with dash.app.db.transaction() as session:

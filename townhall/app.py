@@ -17,10 +17,11 @@ from bot.dispatch import Dispatcher
 from bot.events import Event
 from bot.http import EVENTS, build_web_app
 from bot.router import RouteTable
-from bot.scheduler import Scheduler
-from handlers import all_routers, lifecycle, screening
+from handlers import all_routers
+from services import lifecycle, screening
 from storage import migrate
 from storage.db import Database
+from townhall.scheduler import Scheduler
 
 log = structlog.get_logger("townhall.app")
 

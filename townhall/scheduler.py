@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy import func, select
 
 from bot.context import Clock, utc_now
-from handlers.lifecycle import close_due_items
+from services.lifecycle import close_due_items
 from storage.db import Database
 from storage.models import Item
 

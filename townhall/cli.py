@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import exports, logs
+from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import utc_now
-from handlers import results as results_mod
+from services import exports
+from services import results as results_mod
 from storage import migrate
 from storage.db import Database
 from storage.items import ItemRepository
@@ -76,15 +77,15 @@ def main() -> None:
 @main.command()
 def run() -> None:
     """Start every configured adapter plus the HTTP server (webhooks, /healthz, /metrics)."""
-    from bot.app import Townhall
-    from bot.platforms import configured_adapters
+    from townhall.app import Townhall
+    from townhall.platforms import configured_adapters
 
     settings = _settings()
     adapters, disabled = configured_adapters(settings)
 
     async def serve() -> None:
-        from bot.webchat import connect as web_chat
         from dashboard import install as dashboard
+        from townhall.webchat import connect as web_chat
 
         app = Townhall(settings, adapters, web_extensions=[web_chat, dashboard])
         try:
@@ -145,7 +146,7 @@ def _describe_db(url: str) -> str:
 def chat(user: str, channel: str) -> None:
     """Chat with the bot in this terminal, as USER (works with piped stdin too)."""
     from adapters.console import ConsoleAdapter
-    from bot.app import Townhall
+    from townhall.app import Townhall
 
     settings = _settings(quiet=True)
 
@@ -309,7 +310,7 @@ def export(
 @click.argument("item_id")
 def close(item_id: str) -> None:
     """Close an item now; results are posted where it was published when the bot runs."""
-    from handlers.lifecycle import close_item
+    from services.lifecycle import close_item
 
     settings = _settings(quiet=True)
 
@@ -333,7 +334,7 @@ def close(item_id: str) -> None:
 )
 def screen(as_json: bool, evaluate: str | None) -> None:
     """Screen texts read one per line from standard input, as answers are screened."""
-    from bot import screen_cli
+    from townhall import screen_cli
 
     _settings(quiet=True)
     if evaluate:
@@ -463,12 +464,12 @@ def roles_list(as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Add the sample even if the database holds items.")
 def demo(force: bool) -> None:
     """Fill the database with a realistic sample consultation, to try the dashboard."""
-    from bot import demo as sample
+    from townhall import demo as sample
 
     sample.main(_settings(quiet=True), force=force)
 
 
-from bot.users_cli import users  # noqa: E402
+from townhall.users_cli import users  # noqa: E402
 
 main.add_command(users)
 

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from adapters.web.links import chat_path
 from bot.config import Settings
-from bot.demo.sample import CROWD, PLATFORMS
-from bot.demo.script import DemoReport, DemoScript
 from storage import migrate
 from storage.db import Database
 from storage.models import Item, OutboxMessage
+from townhall.demo.sample import CROWD, PLATFORMS
+from townhall.demo.script import DemoReport, DemoScript
 
 __all__ = ["PLATFORMS", "DemoRefused", "DemoReport", "main", "populate"]
 

@@ -16,8 +16,8 @@ from typing import IO, Any
 from sqlalchemy import Executable, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.exports_ods import Spreadsheet
-from handlers import results
+from services import results
+from services.exports_ods import Spreadsheet
 from storage.models import Answer, AnswerTheme, Item, Option, Participant, Theme, Vote
 
 PSEUDONYM_CHARS = 16

@@ -15,14 +15,14 @@ from aiohttp import web
 from adapters.web import WebChatAdapter
 from adapters.web.model import ChatPage, PageLoader
 from bot.config import Settings
-from handlers import cards, results
+from services import cards, results
 from storage.db import Database
 from storage.items import SHORT_ID_ALPHABET, SHORT_ID_LENGTH, ItemRepository
 from storage.people import ParticipantRepository
 from storage.responses import AnswerRepository, VoteRepository
 
 if TYPE_CHECKING:
-    from bot.app import Townhall
+    from townhall.app import Townhall
 
 PLATFORM = "web"
 _SHORT_ID = re.compile(f"^[{SHORT_ID_ALPHABET}]{{{SHORT_ID_LENGTH}}}$")

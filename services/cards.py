@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, ResultBar
-from handlers.results import ItemResults
+from services.results import ItemResults
 from storage.models import Item
 
 KIND_HINTS = {

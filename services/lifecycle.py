@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.views import View, view_to_dict
-from handlers import cards, results
+from services import cards, results
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
 from storage.models import Item, Publication

@@ -36,7 +36,7 @@ def configured_adapters(settings: Settings) -> tuple[list[Adapter], list[Disable
 
 
 def _web_chat(settings: Settings) -> Adapter:
-    """The web chat; ``bot.webchat.connect`` gives it the app's database once the app exists."""
+    """The web chat; ``townhall.webchat.connect`` gives it the app's database once it exists."""
     from adapters.web import WebChatAdapter
 
     return WebChatAdapter(settings)

@@ -15,7 +15,25 @@ from sqlalchemy import func, select
 from adapters.web.links import chat_path
 from bot.adapter import Outcome
 from bot.config import Settings
-from bot.demo.sample import (
+from bot.dispatch import Dispatcher
+from bot.events import Actor, Event, EventKind, Target
+from bot.router import RouteTable
+from bot.views import Card, Notice
+from handlers import all_routers
+from services.lifecycle import close_due_items
+from storage.db import Database
+from storage.items import ItemRepository, PublicationRepository
+from storage.ledger import AuditLog
+from storage.models import (
+    Answer,
+    AuditEntry,
+    OutboxMessage,
+    Participant,
+    Publication,
+    Report,
+    Vote,
+)
+from townhall.demo.sample import (
     ABUSE_ANSWER,
     BAKERY_ANSWER,
     CHANNELS,
@@ -28,24 +46,6 @@ from bot.demo.sample import (
     REPORTED_ANSWER,
     VISIBLE_ANSWERS,
     ItemPlan,
-)
-from bot.dispatch import Dispatcher
-from bot.events import Actor, Event, EventKind, Target
-from bot.router import RouteTable
-from bot.views import Card, Notice
-from handlers import all_routers
-from handlers.lifecycle import close_due_items
-from storage.db import Database
-from storage.items import ItemRepository, PublicationRepository
-from storage.ledger import AuditLog
-from storage.models import (
-    Answer,
-    AuditEntry,
-    OutboxMessage,
-    Participant,
-    Publication,
-    Report,
-    Vote,
 )
 
 

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from handlers import screening
+from services import screening
 
 CATEGORIES = ("abuse", "personal", "spam")
 
