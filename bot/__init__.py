@@ -1,1 +1,1 @@
-"""Townhall core: events, routing, commands, views, settings, CLI and app wiring."""
+"""Townhall core: events, routing, the command grammar, views, settings, dispatch, delivery."""

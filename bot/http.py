@@ -1,7 +1,8 @@
 """Townhall's one aiohttp server: webhooks, ``/healthz``, ``/metrics`` and the web foundation.
 
 The foundation is shared by the web chat (``/c/``) and the dashboard: security headers on every
-response, GOV.UK Frontend's assets at ``/assets/`` and the dashboard's own files at ``/static/``.
+response, GOV.UK Frontend's assets at ``/assets/`` and the dashboard's own files at ``/static/``
+(the application passes their folder in: the core does not know where the dashboard lives).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ SECURITY_HEADERS = {
 }
 #: Only the web chat may be framed (its embed snippet); it sets its own CSP.
 FRAMEABLE_PREFIX = "/c/"
-STATIC_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "static"
 LONG_CACHE = "public, max-age=31536000, immutable"
 SHORT_CACHE = "public, max-age=3600"
 
@@ -85,8 +85,8 @@ def file_handler(path: Path, cache: str) -> Handler:
     return serve
 
 
-def asset_routes(assets_dir: Path | None) -> list[web.RouteDef]:
-    """GOV.UK Frontend at /assets/ (fonts and images cached long) and our files at /static/."""
+def asset_routes(assets_dir: Path | None, static_dir: Path | None = None) -> list[web.RouteDef]:
+    """GOV.UK Frontend at /assets/ (fonts and images cached long) and ``static_dir`` at /static/."""
     routes: list[web.RouteDef] = []
     if assets_dir is None or not (assets_dir / "govuk-frontend.min.css").is_file():
         log.warning(
@@ -107,7 +107,8 @@ def asset_routes(assets_dir: Path | None) -> list[web.RouteDef]:
         )
         for sub in ("fonts", "images"):
             routes.append(web.get(f"/assets/{sub}/{{name}}", _directory(root / "assets" / sub)))
-    routes.append(web.get("/static/{name}", _directory(STATIC_DIR, cache=SHORT_CACHE)))
+    if static_dir is not None:
+        routes.append(web.get("/static/{name}", _directory(static_dir, cache=SHORT_CACHE)))
     return routes
 
 
@@ -134,6 +135,7 @@ def build_web_app(
     routes: Sequence[web.RouteDef],
     *,
     assets_dir: Path | None = None,
+    static_dir: Path | None = None,
     middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[security_headers, *middlewares])
@@ -154,5 +156,5 @@ def build_web_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_routes(routes)
-    app.router.add_routes(asset_routes(assets_dir))
+    app.router.add_routes(asset_routes(assets_dir, static_dir))
     return app

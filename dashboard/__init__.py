@@ -14,7 +14,7 @@ from dashboard.core import DASHBOARD, Dashboard
 from dashboard.pages import item, items, moderation
 
 if TYPE_CHECKING:
-    from townhall.app import Townhall
+    from bot.host import Host as Townhall
 
 
 def routes() -> list[web.RouteDef]:

@@ -28,7 +28,7 @@ from bot.templating import govuk_environment
 from storage.accounts import AccountRepository
 
 if TYPE_CHECKING:
-    from townhall.app import Townhall
+    from bot.host import Host as Townhall
 
 TEMPLATES = Path(__file__).parent / "templates"
 SESSION_COOKIE = "townhall_session"

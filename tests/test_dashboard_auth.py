@@ -308,7 +308,7 @@ def test_missing_assets_warn_once_and_pages_still_work() -> None:
     from bot.http import asset_routes
 
     with capture_logs() as logs:
-        routes = asset_routes(None)
+        routes = asset_routes(None, static_dir=Path("static"))
     assert [r.path for r in routes if isinstance(r, web.RouteDef)] == ["/static/{name}"]
     assert len(logs) == 1 and "npm ci" in logs[0]["event"]
 

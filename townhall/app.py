@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import structlog
 from aiohttp import web
 
+import dashboard
 from bot.adapter import Adapter, Outcome
 from bot.config import Settings
 from bot.context import Clock, utc_now
@@ -24,6 +26,9 @@ from storage.db import Database
 from townhall.scheduler import Scheduler
 
 log = structlog.get_logger("townhall.app")
+
+#: The dashboard's own files, served at /static/ (only the top floor knows where parts live).
+STATIC_DIR = Path(dashboard.__file__).resolve().parent / "static"
 
 #: Adds routes or middleware to the one HTTP server before it starts (e.g. the dashboard).
 WebExtension = Callable[["Townhall", web.Application], None]
@@ -83,7 +88,11 @@ class Townhall:
         if serve_http:
             routes = [r for a in self.adapters.values() for r in a.http_routes()]
             web_app = build_web_app(
-                self.db, list(self.adapters), routes, assets_dir=self.settings.govuk_assets
+                self.db,
+                list(self.adapters),
+                routes,
+                assets_dir=self.settings.govuk_assets,
+                static_dir=STATIC_DIR,
             )
             for extend in self.web_extensions:
                 extend(self, web_app)
