@@ -13,19 +13,12 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from sqlalchemy import text
 
+from bot.metrics import CONTENT_TYPE, Metrics
 from storage.db import Database
 
 log = structlog.get_logger("townhall.http")
-
-EVENTS = Counter(
-    "townhall_events_total", "Platform events dispatched", ["platform", "kind", "outcome"]
-)
-DELIVERIES = Counter(
-    "townhall_deliveries_total", "Outbox deliveries attempted", ["platform", "result"]
-)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -136,8 +129,10 @@ def build_web_app(
     *,
     assets_dir: Path | None = None,
     static_dir: Path | None = None,
+    metrics: Metrics | None = None,
     middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
+    registry = metrics or Metrics()
     app = web.Application(client_max_size=1024 * 1024, middlewares=[security_headers, *middlewares])
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -150,11 +145,11 @@ def build_web_app(
             {"status": "ok", "database": "ok", "adapters": sorted(adapters_on)}
         )
 
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def serve_metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=registry.render(), headers={"Content-Type": CONTENT_TYPE})
 
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", serve_metrics)
     app.router.add_routes(routes)
     app.router.add_routes(asset_routes(assets_dir, static_dir))
     return app

@@ -17,7 +17,8 @@ from bot.context import Clock, utc_now
 from bot.delivery import Deliverer
 from bot.dispatch import Dispatcher
 from bot.events import Event
-from bot.http import EVENTS, build_web_app
+from bot.http import build_web_app
+from bot.metrics import Metrics
 from bot.router import RouteTable
 from handlers import all_routers
 from services import lifecycle, screening
@@ -51,6 +52,7 @@ class Townhall:
         self.db = db or Database(settings.database_url)
         self.clock = clock
         self.adapters = {a.name: a for a in adapters}
+        self.metrics = Metrics()  # this app's own registry, served at /metrics
         self.routes = RouteTable(all_routers())
         self.deliverer = Deliverer(
             self.db, self.adapters, lifecycle.render_publication, clock=clock
@@ -74,7 +76,7 @@ class Townhall:
     async def dispatch(self, event: Event) -> Outcome:
         outcome = await self.dispatcher(event)
         result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
-        EVENTS.labels(event.platform, event.kind.value, result).inc()
+        self.metrics.events.labels(event.platform, event.kind.value, result).inc()
         return outcome
 
     async def prepare(self) -> None:
@@ -93,6 +95,7 @@ class Townhall:
                 routes,
                 assets_dir=self.settings.govuk_assets,
                 static_dir=STATIC_DIR,
+                metrics=self.metrics,
             )
             for extend in self.web_extensions:
                 extend(self, web_app)

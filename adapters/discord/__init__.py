@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from typing import Literal
 
 import aiohttp
 import discord
-import discord.gateway
-import discord.http
 import structlog
-import yarl
 from aiohttp import web
 
 from adapters.discord.client import TownhallClient
+from adapters.discord.endpoints import Endpoints, api_base
 from adapters.discord.interactions import Bridge, Settled
 from adapters.discord.render import MessageParts, message_parts, truncate
 from adapters.discord.translate import PLATFORM
@@ -47,12 +44,6 @@ def from_settings(settings: Settings) -> DiscordAdapter:
         policy_role=settings.discord_policy_role,
         thread_answers=settings.discord_thread_answers,
     )
-
-
-def api_base(url: str) -> str:
-    """``TOWNHALL_DISCORD_API_URL`` → ``Route.BASE``; ``/api/v10`` is added when missing."""
-    url = url.rstrip("/")
-    return url if re.search(r"/api/v\d+$", url) else f"{url}/api/v10"
 
 
 class DiscordAdapter:
@@ -95,36 +86,14 @@ class DiscordAdapter:
         self.client: TownhallClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
-        self._saved_urls: tuple[str, yarl.URL] | None = None
 
     def http_routes(self) -> list[web.RouteDef]:
         return []  # everything arrives through the gateway
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def _point_discord_py(self) -> None:
-        """Route.BASE and DEFAULT_GATEWAY are process-wide class attributes in discord.py."""
-        if not self.api_url and not self.gateway_url:
-            return
-        self._saved_urls = (
-            discord.http.Route.BASE,
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
-        )
-        if self.api_url:
-            discord.http.Route.BASE = api_base(self.api_url)
-        if self.gateway_url:
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
-
-    def _restore_discord_py(self) -> None:
-        if self._saved_urls is not None:
-            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = (
-                self._saved_urls
-            )
-            self._saved_urls = None
-
     async def start(self, dispatch: Dispatch) -> None:
         """Log in (a bad token fails here), sync commands, connect, wait for READY."""
-        self._point_discord_py()
         bridge = Bridge(
             dispatch,
             policy_role=self.policy_role,
@@ -136,6 +105,7 @@ class DiscordAdapter:
             guild_ids=self.guild_ids,
             thread_answers=self.thread_answers,
             guild_ready_timeout=self.guild_ready_timeout,
+            endpoints=Endpoints.from_urls(self.api_url, self.gateway_url),
         )
         self.client = client
         try:
@@ -193,7 +163,6 @@ class DiscordAdapter:
         finally:
             if task is not None and not task.done():
                 task.cancel()
-            self._restore_discord_py()
 
     # -- outgoing -------------------------------------------------------------------------
 

@@ -11,9 +11,13 @@ from discord import app_commands
 
 from adapters.discord import render
 from adapters.discord.commands import build_group, build_report_menu
+from adapters.discord.endpoints import Endpoints
 from adapters.discord.interactions import Bridge
 
 log = structlog.get_logger("townhall.discord")
+
+#: Long rate limits become DeliveryError(retry_after) for the outbox, not a stall.
+MAX_RATELIMIT_TIMEOUT = 30.0
 
 
 def intents_for(*, thread_answers: bool) -> discord.Intents:
@@ -48,6 +52,7 @@ class TownhallClient(discord.Client):
         guild_ids: Sequence[int] = (),
         thread_answers: bool = False,
         guild_ready_timeout: float = 2.0,
+        endpoints: Endpoints | None = None,
     ) -> None:
         # Townhall never joins voice: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
@@ -55,10 +60,16 @@ class TownhallClient(discord.Client):
         super().__init__(
             intents=intents_for(thread_answers=thread_answers),
             guild_ready_timeout=guild_ready_timeout,
-            # Long rate limits become DeliveryError(retry_after) for the outbox, not a stall.
-            max_ratelimit_timeout=30.0,
+            max_ratelimit_timeout=MAX_RATELIMIT_TIMEOUT,
             allowed_mentions=discord.AllowedMentions.none(),
         )
+        self.endpoints = endpoints
+        if endpoints is not None:
+            # Our own URLs for this client only (discord.py keeps them process-wide).
+            self.http = endpoints.http_client(
+                loop=self.loop, max_ratelimit_timeout=MAX_RATELIMIT_TIMEOUT
+            )
+            self._connection.http = self.http
         self.bridge = bridge
         self.guild_ids = list(guild_ids)
         self.thread_answers = thread_answers
@@ -66,6 +77,11 @@ class TownhallClient(discord.Client):
         self.tree.add_command(build_group(bridge))
         self.tree.add_command(build_report_menu(bridge))
         self.synced: list[app_commands.AppCommand] = []
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        if self.endpoints is not None:
+            self.endpoints.enter()  # this task and the event handlers it starts
+        await super().connect(reconnect=reconnect)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(render.ActionButton)

@@ -24,7 +24,12 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from adapters.telegram import render, translate
-from adapters.telegram.errors import delivery_error, describe, is_not_modified
+from adapters.telegram.errors import (
+    delivery_error,
+    describe,
+    ignore_retry_after_warning,
+    is_not_modified,
+)
 from adapters.telegram.notices import Acknowledger
 from adapters.telegram.ordering import KeyedLocks
 from adapters.telegram.webhook import (
@@ -112,6 +117,7 @@ class TelegramAdapter:
         return [web.post(WEBHOOK_PATH, self._receiver.handle)]
 
     async def start(self, dispatch: Dispatch) -> None:
+        ignore_retry_after_warning()
         builder = (
             ApplicationBuilder()
             .token(self._token)

@@ -17,11 +17,14 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.errors import DeliveryError
 from bot.logs import redact
 
-# PTB 22 warns, whenever it raises RetryAfter without PTB_TIMEDELTA set, that ``retry_after``
-# will become a timedelta. We read both forms, so the warning says nothing we need to act on.
-warnings.filterwarnings(
-    "ignore", message=r".*`retry_after` will be of type", category=PTBDeprecationWarning
-)
+
+def ignore_retry_after_warning() -> None:
+    """Silence PTB 22's warning, raised with every RetryAfter when ``PTB_TIMEDELTA`` is unset,
+    that ``retry_after`` will become a timedelta: we read both forms. Called when the adapter
+    starts, never at import (warning filters are process-wide; adding one twice is a no-op)."""
+    warnings.filterwarnings(
+        "ignore", message=r".*`retry_after` will be of type", category=PTBDeprecationWarning
+    )
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
