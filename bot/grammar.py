@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from bot.errors import UsageError
 
 # Phones and chat apps turn straight quotes into curly ones; people should not have to care.
+#: A moderator's decisions on an answer; each is also a command (``approve A12``).
+DECISIONS = ("approve", "hide", "redact", "escalate")
+
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
 
 

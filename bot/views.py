@@ -7,6 +7,8 @@ from typing import Any
 
 #: Telegram's callback_data is at most 64 bytes; Discord's custom_id at most 100 characters.
 MAX_ACTION_BYTES = 64
+#: Characters in a text result bar (every platform draws the same meter).
+BAR_WIDTH = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,18 @@ def view_from_dict(data: dict[str, Any]) -> View:
     raise ValueError(f"unknown view type {kind!r}")
 
 
-def render_text(view: View, *, max_bar: int = 10) -> str:
+def meter(percent: float, width: int = BAR_WIDTH) -> str:
+    """A result bar in text, ``width`` characters: ``███░░░░░░░`` for 30 %."""
+    filled = max(0, min(width, round(percent / 100 * width)))
+    return "█" * filled + "░" * (width - filled)
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to ``limit`` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def render_text(view: View, *, max_bar: int = BAR_WIDTH) -> str:
     """Plain-text rendering, used by the console adapter and as a fallback everywhere."""
     if isinstance(view, Notice):
         return view.text
@@ -147,10 +160,8 @@ def render_text(view: View, *, max_bar: int = 10) -> str:
     for name, value in view.fields:
         lines.append(f"{name}: {value}")
     for bar in view.bars:
-        filled = round(bar.percent / 100 * max_bar)
         lines.append(
-            f"{'█' * filled}{'░' * (max_bar - filled)} {bar.percent:5.1f}%  "
-            f"{bar.label} ({bar.votes})"
+            f"{meter(bar.percent, max_bar)} {bar.percent:5.1f}%  {bar.label} ({bar.votes})"
         )
     if view.footer:
         lines.append(view.footer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.errors import UserError
-from bot.grammar import CommandSpec
+from bot.grammar import DECISIONS, CommandSpec
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
 from services import lifecycle, screening
@@ -15,7 +15,6 @@ router = Router("moderation")
 moderators = has_role("moderator", refusal="Sorry, only moderators can do that.")
 
 PAGE = 5
-DECISIONS = ("approve", "hide", "redact", "escalate")
 
 REPORT = CommandSpec(
     "report",

@@ -8,15 +8,13 @@ from bot.grammar import CommandSpec
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
 from services import cards, lifecycle, results
+from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
 from storage.items import NewItem
 from storage.models import Item
 
 router = Router("polls")
 policy_only = has_role("policy")
 
-MAX_QUESTION = 300
-MAX_OPTION = 75  # Slack button text limit; Telegram and Discord allow more
-MIN_OPTIONS, MAX_OPTIONS = 2, 10
 SCALE = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
 
 POLL = CommandSpec(

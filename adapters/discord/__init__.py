@@ -19,13 +19,13 @@ from aiohttp import web
 from adapters.discord.client import TownhallClient
 from adapters.discord.endpoints import Endpoints, api_base
 from adapters.discord.interactions import Bridge, Settled
-from adapters.discord.render import MessageParts, message_parts, truncate
+from adapters.discord.render import MessageParts, message_parts
 from adapters.discord.translate import PLATFORM
 from bot.adapter import Capabilities, Dispatch
 from bot.config import ConfigError, Settings
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
-from bot.views import Card, View
+from bot.views import Card, View, clip
 
 __all__ = ["DiscordAdapter", "api_base", "delivery_error", "from_settings"]
 
@@ -229,7 +229,7 @@ class DiscordAdapter:
             await client.http.start_thread_with_message(
                 channel_id,
                 message_id,
-                name=truncate(title, 100),
+                name=clip(title, 100),
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
             )
         except discord.HTTPException as exc:

@@ -13,10 +13,10 @@ import discord
 from discord import app_commands
 
 from adapters.discord.translate import command_text, split_options
+from bot.grammar import DECISIONS
 
 #: The message context menu's name (what members see under Apps when they right-click).
 REPORT_MENU = "Report to moderators"
-DECISIONS = ("approve", "hide", "redact", "escalate")
 CLOSES = "When it closes: 2d, 6h or 2026-12-01T12:00Z (default: stays open)"
 RESULTS = "Show results live while open, or only once it has closed (default: live)"
 MODERATION = (

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 import structlog
 
-from bot.views import Button, Card, ResultBar, View, render_text
+from bot.views import Button, Card, ResultBar, View, clip, meter, render_text
 
 log = structlog.get_logger("townhall.discord")
 
@@ -32,7 +32,6 @@ MODAL_TITLE = 45
 LABEL_TEXT = 45
 LABEL_DESCRIPTION = 100
 
-BAR_WIDTH = 10
 OPEN_COLOUR = discord.Colour.blurple()
 CLOSED_COLOUR = discord.Colour.dark_grey()
 STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
@@ -43,10 +42,6 @@ STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.
 CUSTOM_ID_TEMPLATE = r"(?P<action>[a-z][a-z_]*):(?P<value>[A-Za-z0-9:_-]{1,62})"
 #: Actions whose button opens a form (a modal) instead of being dispatched as a click.
 FORM_ACTIONS = frozenset({"answer"})
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @runtime_checkable
@@ -76,7 +71,7 @@ class ActionButton(
     ) -> None:
         super().__init__(
             discord.ui.Button(
-                label=truncate(label, MAX_LABEL) or None,
+                label=clip(label, MAX_LABEL) or None,
                 custom_id=f"{action_id}:{value}",
                 style=style,
                 row=row,
@@ -129,10 +124,8 @@ def card_view(card: Card) -> discord.ui.View | None:
 def bar_lines(bars: Sequence[ResultBar]) -> list[str]:
     lines = []
     for bar in bars:
-        filled = max(0, min(BAR_WIDTH, round(bar.percent / 100 * BAR_WIDTH)))
         label = discord.utils.escape_markdown(bar.label)
-        bar_text = "█" * filled + "░" * (BAR_WIDTH - filled)
-        lines.append(f"`{bar_text}` {bar.percent:.0f}%  {label} ({bar.votes})")
+        lines.append(f"`{meter(bar.percent)}` {bar.percent:.0f}%  {label} ({bar.votes})")
     return lines
 
 
@@ -140,7 +133,7 @@ def _chunks(lines: Sequence[str], limit: int) -> list[str]:
     chunks: list[str] = []
     current = ""
     for line in lines:
-        line = truncate(line, limit)
+        line = clip(line, limit)
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             chunks.append(current)
@@ -157,10 +150,10 @@ def card_embed(card: Card) -> discord.Embed:
     description = card.body
     if len(title) > MAX_TITLE:  # questions may be longer than an embed title
         description = f"{title}\n\n{description}".strip()
-        title = truncate(title, MAX_TITLE)
+        title = clip(title, MAX_TITLE)
     embed = discord.Embed(
         title=title,
-        description=truncate(description, MAX_DESCRIPTION) or None,
+        description=clip(description, MAX_DESCRIPTION) or None,
         colour=OPEN_COLOUR if card.buttons else CLOSED_COLOUR,
     )
     fields = [(name, value, True) for name, value in card.fields]
@@ -168,15 +161,15 @@ def card_embed(card: Card) -> discord.Embed:
         fields.append(("Results" if index == 0 else "\u200b", chunk, False))
     for name, value, inline in fields[:MAX_FIELDS]:
         embed.add_field(
-            name=truncate(name, MAX_FIELD_NAME) or "\u200b",
-            value=truncate(value, MAX_FIELD_VALUE) or "\u200b",
+            name=clip(name, MAX_FIELD_NAME) or "\u200b",
+            value=clip(value, MAX_FIELD_VALUE) or "\u200b",
             inline=inline,
         )
     if card.footer:
-        embed.set_footer(text=truncate(card.footer, MAX_FOOTER))
+        embed.set_footer(text=clip(card.footer, MAX_FOOTER))
     overflow = len(embed) - MAX_EMBED_TOTAL
     if overflow > 0 and embed.description:
-        embed.description = truncate(embed.description, max(1, len(embed.description) - overflow))
+        embed.description = clip(embed.description, max(1, len(embed.description) - overflow))
     return embed
 
 
@@ -195,7 +188,7 @@ def message_parts(view: View) -> MessageParts:
     """A published view: a card is an embed with buttons; anything else is text."""
     if isinstance(view, Card):
         return MessageParts(embeds=[card_embed(view)], view=card_view(view))
-    return MessageParts(content=truncate(render_text(view), MAX_CONTENT))
+    return MessageParts(content=clip(render_text(view), MAX_CONTENT))
 
 
 def notice_messages(notices: Sequence[View]) -> list[MessageParts]:
@@ -210,7 +203,7 @@ def notice_messages(notices: Sequence[View]) -> list[MessageParts]:
 
     def flush() -> None:
         if texts or embeds:
-            content = truncate("\n\n".join(texts), MAX_CONTENT) if texts else None
+            content = clip("\n\n".join(texts), MAX_CONTENT) if texts else None
             messages.append(MessageParts(content, list(embeds), confidential=secret))
         texts.clear()
         embeds.clear()
@@ -242,7 +235,7 @@ class AnswerModal(discord.ui.Modal):
     def __init__(self, short_id: str, question: str, *, max_length: int = 4000) -> None:
         question = " ".join(question.split())
         super().__init__(
-            title=truncate(question or "Your answer", MODAL_TITLE),
+            title=clip(question or "Your answer", MODAL_TITLE),
             custom_id=f"answer:{short_id}",
             timeout=None,
         )
@@ -256,7 +249,7 @@ class AnswerModal(discord.ui.Modal):
         self.add_item(
             discord.ui.Label(
                 text="Your answer",
-                description=truncate(described, LABEL_DESCRIPTION) if described else None,
+                description=clip(described, LABEL_DESCRIPTION) if described else None,
                 component=self.answer,
             )
         )

@@ -12,7 +12,7 @@ from adapters.slack.translate import (
     FORM_PREFIX,
     form_metadata,
 )
-from bot.views import Button, Card, Prompt, ResultBar, View, render_text
+from bot.views import Button, Card, Prompt, ResultBar, View, clip, meter, render_text
 
 Block = dict[str, Any]
 
@@ -31,7 +31,6 @@ FALLBACK_TEXT = 3000
 MODAL_TITLE = 24
 INPUT_LABEL = 2000
 INPUT_MAX = 3000  # plain_text_input max_length
-BAR_WIDTH = 10
 
 _STYLES = {"primary": "primary", "danger": "danger"}
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}…$")
@@ -44,10 +43,6 @@ def escape(text: str) -> str:
 
 def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def clip_escaped(text: str, limit: int) -> str:
@@ -82,9 +77,7 @@ def plain(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
 
 
 def bar_line(bar: ResultBar) -> str:
-    filled = max(0, min(BAR_WIDTH, round(bar.percent / 100 * BAR_WIDTH)))
-    meter = "█" * filled + "░" * (BAR_WIDTH - filled)
-    return f"`{meter}` {bar.percent:5.1f}%  {escape(bar.label)} ({bar.votes})"
+    return f"`{meter(bar.percent)}` {bar.percent:5.1f}%  {escape(bar.label)} ({bar.votes})"
 
 
 def button(b: Button) -> Block:

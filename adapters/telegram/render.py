@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 
-from bot.views import Button, Card, Notice, Prompt, ResultBar, View, render_text
+from bot.views import Button, Card, Notice, Prompt, ResultBar, View, clip, meter, render_text
 
 #: Telegram's limits: message text (4096 UTF-16 units after entity parsing; we keep a margin
 #: for characters outside the BMP) and callback answer text.
@@ -17,7 +17,6 @@ MAX_MESSAGE = 4000
 MAX_CALLBACK_TEXT = 200
 #: Room kept for the title, fields, bars and footer around a card's body.
 MAX_BODY = 3000
-BAR_WIDTH = 10
 #: Questions may contain links; a preview card under a poll only gets in the way.
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -98,9 +97,7 @@ def card_html(card: Card) -> str:
 
 
 def bar_line(bar: ResultBar) -> str:
-    filled = max(0, min(BAR_WIDTH, round(bar.percent / 100 * BAR_WIDTH)))
-    glyphs = "█" * filled + "░" * (BAR_WIDTH - filled)
-    return f"{glyphs} {bar.percent:.0f}% · {_e(bar.label)} ({bar.votes})"
+    return f"{meter(bar.percent)} {bar.percent:.0f}% · {_e(bar.label)} ({bar.votes})"
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -117,11 +114,6 @@ def callback_text(notices: Sequence[View]) -> str | None:
     """The short confirmation shown for a button click (at most 200 characters)."""
     text = " ".join(_plain(n) for n in notices).strip()
     return clip(text, MAX_CALLBACK_TEXT) or None
-
-
-def clip(text: str, limit: int) -> str:
-    """Shorten to ``limit`` characters, marking the cut with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _plain(view: View) -> str:

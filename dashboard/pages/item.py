@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.platform_names import platform_name
 from dashboard.core import DASHBOARD, Dashboard, Staff, require
 from dashboard.pages.item_charts import (
     bar_chart,
@@ -39,12 +40,7 @@ KIND_NAMES = {
     "scale": "Scale (1 to 5)",
     "ask": "Open question",
 }
-PLATFORM_NAMES = {"slack": "Slack", "telegram": "Telegram", "discord": "Discord", "web": "Web chat"}
 FILTER_KEYS = ("q", "platform", "status", "theme", "page")
-
-
-def platform_name(platform: str) -> str:
-    return PLATFORM_NAMES.get(platform, platform.title())
 
 
 def small_int(value: str, digits: int = 9) -> int | None:

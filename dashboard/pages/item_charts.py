@@ -13,6 +13,8 @@ from html import escape
 from typing import Literal
 from urllib.parse import urlencode
 
+from bot.views import clip
+
 Bucket = Literal["hour", "day"]
 
 CHART_WIDTH = 600
@@ -49,7 +51,7 @@ class BarChart:
 
 
 def _short(text: str, limit: int = LABEL_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return clip(text, limit)
 
 
 def _num(value: float) -> float:

@@ -19,14 +19,15 @@ from aiohttp import web
 from bot.errors import UserError
 from bot.events import Actor, Event, EventKind, Target
 from bot.grammar import _QUOTES
+from bot.platform_names import PLATFORM_NAMES as PLATFORMS
+from bot.platform_names import platform_name
 from bot.timeparse import parse_deadline
 from dashboard.core import DASHBOARD, Staff, require
+from services.limits import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
 from storage.insights import InsightsRepository
 from storage.items import ItemRepository
 
 PER_PAGE = 25
-MAX_QUESTION = 300
-MAX_OPTIONS = 10
 KINDS = {
     "poll": "Poll (one choice)",
     "multi": "Poll (several choices)",
@@ -34,12 +35,7 @@ KINDS = {
     "ask": "Open question",
 }
 STATUSES = {"open": "Open", "closed": "Closed"}
-PLATFORMS = {"slack": "Slack", "telegram": "Telegram", "discord": "Discord", "web": "Web chat"}
 WEB_CHANNEL = "web|public|"
-
-
-def platform_name(platform: str) -> str:
-    return PLATFORMS.get(platform, platform.title())
 
 
 def when(at: datetime | None) -> str:
@@ -180,8 +176,10 @@ def _validate(form: NewItemForm, channels: list[dict[str, str]], now: datetime) 
         errors["question"] = f"The question must be {MAX_QUESTION} characters or fewer"
     if form.kind in ("poll", "multi"):
         lines = form.option_lines()
-        if not 2 <= len(lines) <= MAX_OPTIONS:
-            errors["options"] = f"Enter between 2 and {MAX_OPTIONS} options, one on each line"
+        if not MIN_OPTIONS <= len(lines) <= MAX_OPTIONS:
+            errors["options"] = (
+                f"Enter between {MIN_OPTIONS} and {MAX_OPTIONS} options, one on each line"
+            )
         elif len({" ".join(o.split()).casefold() for o in lines}) != len(lines):
             errors["options"] = "Each option must be different"
     if form.closes.strip():

@@ -17,16 +17,16 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.events import Actor, Event, EventKind, Target
+from bot.grammar import DECISIONS
+from bot.platform_names import platform_name
 from bot.views import Notice
 from dashboard.core import DASHBOARD, Staff, require
-from handlers.moderation import DECISIONS
 from storage.insights import InsightsRepository
 from storage.moderation import ModerationRepository
 from storage.people import pseudonym
 
 PER_PAGE = 20
 AUDIT_PER_PAGE = 50
-PLATFORM_NAMES = {"slack": "Slack", "telegram": "Telegram", "discord": "Discord", "web": "Web chat"}
 DECISION_LABELS = {"approve": "Approve", "hide": "Hide", "redact": "Redact", "escalate": "Escalate"}
 STATUS_TAGS = {
     "held": "govuk-tag--yellow",
@@ -119,7 +119,7 @@ async def queue_page(request: web.Request, staff: Staff) -> web.StreamResponse:
             "escalated": answer.escalated,
             "reasons": ", ".join(answer.flags) or "reported",
             "reports": reports,
-            "platform": PLATFORM_NAMES.get(answer.platform, answer.platform.title()),
+            "platform": platform_name(answer.platform),
             "written": when(answer.created_at),
         }
         for answer, item, reports in rows
