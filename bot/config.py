@@ -1,4 +1,4 @@
-"""Settings from ``TOWNHALL_*`` environment variables or a ``.env`` file (DESIGN.md §5)."""
+"""Settings from ``TOWNHALL_*`` environment variables or a ``.env`` file (README: Configuration)."""
 
 from __future__ import annotations
 

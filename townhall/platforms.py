@@ -1,4 +1,4 @@
-"""Which adapters start: each one whose credentials are set (DESIGN.md §5)."""
+"""Which adapters start: each one whose credentials are set (README: Configuration)."""
 
 from __future__ import annotations
 
