@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from prometheus_client import Counter
 from sqlalchemy import text
 
 from storage.db import Database
@@ -148,11 +148,7 @@ def build_web_app(
             {"status": "ok", "database": "ok", "adapters": sorted(adapters_on)}
         )
 
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
     app.router.add_routes(routes)
     app.router.add_routes(asset_routes(assets_dir))
     return app
