@@ -15,7 +15,7 @@ from bot.config import DEV_SECRET, ConfigError, Settings
 from bot.context import Clock, utc_now
 from bot.hints import townhall_command
 from storage.db import Database
-from storage.instance import InstanceSettings
+from storage.instance import InstanceSettings, is_migrated
 from storage.ledger import AuditLog
 
 #: The smallest secret key accepted once a chat platform is connected.
@@ -77,6 +77,11 @@ def check_settings(settings: Settings) -> None:
 async def check_secret_key(db: Database, settings: Settings, clock: Clock = utc_now) -> None:
     """Record the key's fingerprint at first start; refuse a different key afterwards."""
     mine = key_fingerprint(settings.secret_key.get_secret_value())
+    if not await is_migrated(db):
+        raise ConfigError(
+            "refusing to start: the database schema is out of date and TOWNHALL_AUTO_MIGRATE is "
+            f"off; run `{townhall_command('db upgrade')}` first."
+        )
     async with db.transaction() as session:
         stored = await InstanceSettings(session).set_if_missing(FINGERPRINT, mine, clock())
     if not hmac.compare_digest(stored, mine):

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Database
 from storage.dialect import insert
 from storage.models import InstanceSetting
+
+
+async def is_migrated(db: Database) -> bool:
+    """Whether the instance settings table exists (migrations may be off on start)."""
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync: inspect(sync).has_table(InstanceSetting.__tablename__)
+        )
 
 
 class InstanceSettings:

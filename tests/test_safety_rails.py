@@ -173,6 +173,17 @@ async def test_a_changed_key_is_refused_until_accepted(settings: Settings, db: D
     assert [tuple(row) for row in audit] == [("secret_key.replace", "cli")]
 
 
+async def test_an_unmigrated_database_is_named_not_a_traceback(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=url, secret_key=STRONG, auto_migrate=False
+    )
+    app = Townhall(settings, [])
+    with pytest.raises(ConfigError, match=r"TOWNHALL_AUTO_MIGRATE is off; run .*db upgrade"):
+        await app.prepare()
+    await app.stop()
+
+
 def test_secret_key_commands(db_url: str, db: Database) -> None:
     """The issue's double count: a returning voter under a new key is refused, not re-counted."""
     officer = _env(db_url, TOWNHALL_POLICY_TEAM="console:olivia")
