@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 import structlog
 from aiohttp import web
 
-from bot import metrics, safety
+from bot import forwarded, metrics, safety
 from bot.adapter import Adapter, Outcome
 from bot.config import ConfigError, Settings
 from bot.context import Clock, utc_now
@@ -87,8 +87,13 @@ class Townhall:
         if serve_http:
             routes = [r for a in self.adapters.values() for r in a.http_routes()]
             routes += metrics.public_routes(self.settings)
+            proxies = forwarded.parse_networks(self.settings.trusted_proxies)
             web_app = build_web_app(
-                self.db, list(self.adapters), routes, assets_dir=self.settings.govuk_assets
+                self.db,
+                list(self.adapters),
+                routes,
+                assets_dir=self.settings.govuk_assets,
+                middlewares=forwarded.trusted_proxies(proxies),
             )
             for extend in self.web_extensions:
                 extend(self, web_app)

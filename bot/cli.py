@@ -76,7 +76,7 @@ def main() -> None:
 
 @main.command()
 def run() -> None:
-    """Start every configured adapter plus the HTTP server (webhooks, /healthz, /metrics)."""
+    """Start every configured adapter plus the HTTP server (webhooks, dashboard, /healthz)."""
     from bot.app import Townhall
     from bot.platforms import configured_adapters
 

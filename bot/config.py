@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     #: ... and/or behind ``Authorization: Bearer <token>``; with neither it is not served.
     metrics_token: SecretStr | None = None
+    #: Reverse proxies (IPs or networks, comma-separated) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
 
     #: The externally visible base URL (e.g. https://townhall.example.gov.uk), for absolute
     #: links such as the web chat embed snippet; an https URL also makes cookies Secure.
@@ -144,6 +146,14 @@ class Settings(BaseSettings):
             platform, sep, user = subject.partition(":")
             if not sep or not platform or not user:
                 raise ValueError(f"expected comma-separated platform:user_id, got {subject!r}")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        from bot.forwarded import parse_networks
+
+        parse_networks(value)  # raises ValueError naming the bad entry
         return value
 
     @field_validator("metrics_token")

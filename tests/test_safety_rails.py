@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy import select
 
 from bot.app import Townhall
@@ -274,3 +275,35 @@ async def test_metrics_behind_a_bearer_token(settings: Settings, db: Database) -
         assert (await _get(url, token + "x"))[0] == 401
         status, body = await _get(url, token)
         assert status == 200 and "townhall_events_total" in body
+
+
+# -- behind a reverse proxy: the visitor's address, not the proxy's ------------------------------
+
+
+async def _remote_seen(settings: Settings, db: Database, forwarded: str) -> str:
+    async def remote(request: web.Request) -> web.Response:
+        return web.Response(text=request.remote or "")
+
+    def extend(_app: Townhall, web_app: web.Application) -> None:
+        web_app.router.add_get("/_remote", remote)
+
+    app = Townhall(_with(settings, http_port=0), [], db=db, web_extensions=[extend])
+    await app.start(background=False)
+    try:
+        url = f"http://127.0.0.1:{app.http_port}/_remote"
+        headers = {"X-Forwarded-For": forwarded}
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+            return await response.text()
+    finally:
+        await app.stop()
+
+
+async def test_trusted_proxies_give_the_visitors_address(settings: Settings, db: Database) -> None:
+    proxied = _with(settings, trusted_proxies="10.0.0.0/8, 127.0.0.1")
+    assert await _remote_seen(proxied, db, "198.51.100.1, 203.0.113.9") == "203.0.113.9"
+    assert await _remote_seen(proxied, db, "not an address") == "127.0.0.1"
+    elsewhere = _with(settings, trusted_proxies="10.0.0.0/8")
+    assert await _remote_seen(elsewhere, db, "203.0.113.9") == "127.0.0.1"  # spoofing ignored
+    assert await _remote_seen(settings, db, "203.0.113.9") == "127.0.0.1"  # none trusted
+    with pytest.raises(ValueError, match="'localhost' is not an IP address or network"):
+        _with(settings, trusted_proxies="127.0.0.1,localhost")
