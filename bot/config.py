@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
+    #: /metrics on a listener of its own (not the public server) when a port is set ...
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    #: ... and/or behind ``Authorization: Bearer <token>``; with neither it is not served.
+    metrics_token: SecretStr | None = None
+    #: Reverse proxies (IPs or networks, comma-separated) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
 
     #: The externally visible base URL (e.g. https://townhall.example.gov.uk), for absolute
     #: links such as the web chat embed snippet; an https URL also makes cookies Secure.
@@ -139,6 +146,21 @@ class Settings(BaseSettings):
             platform, sep, user = subject.partition(":")
             if not sep or not platform or not user:
                 raise ValueError(f"expected comma-separated platform:user_id, got {subject!r}")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        from bot.forwarded import parse_networks
+
+        parse_networks(value)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. openssl rand -hex 32)")
         return value
 
     @field_validator("secret_key")

@@ -1,4 +1,4 @@
-"""Townhall's one aiohttp server: webhooks, ``/healthz``, ``/metrics`` and the web foundation.
+"""Townhall's one aiohttp server: webhooks, ``/healthz`` and the web foundation.
 
 The foundation is shared by the web chat (``/c/``) and the dashboard: security headers on every
 response, GOV.UK Frontend's assets at ``/assets/`` and the dashboard's own files at ``/static/``
@@ -15,7 +15,6 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from sqlalchemy import text
 
-from bot.metrics import CONTENT_TYPE, Metrics
 from storage.db import Database
 
 log = structlog.get_logger("townhall.http")
@@ -129,10 +128,8 @@ def build_web_app(
     *,
     assets_dir: Path | None = None,
     static_dir: Path | None = None,
-    metrics: Metrics | None = None,
     middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
-    registry = metrics or Metrics()
     app = web.Application(client_max_size=1024 * 1024, middlewares=[security_headers, *middlewares])
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -145,11 +142,7 @@ def build_web_app(
             {"status": "ok", "database": "ok", "adapters": sorted(adapters_on)}
         )
 
-    async def serve_metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=registry.render(), headers={"Content-Type": CONTENT_TYPE})
-
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", serve_metrics)
     app.router.add_routes(routes)
     app.router.add_routes(asset_routes(assets_dir, static_dir))
     return app

@@ -1,12 +1,19 @@
-"""Prometheus metrics owned by one running app, not by the process.
+"""Prometheus metrics owned by one running app, and where ``/metrics`` is served.
 
 Each :class:`Metrics` has its own registry, so two apps in one process (tests, or several
-workers started by one supervisor) never share or double-register counters. ``/metrics``
-serves the app's registry, with the standard process, platform and GC collectors in it.
+workers started by one supervisor) never share or double-register counters.
+
+``/metrics`` is never open to the public (issue 14): with ``TOWNHALL_METRICS_PORT`` set it is
+served on a listener of its own (``TOWNHALL_METRICS_HOST``, default 127.0.0.1) and not on the
+public server; with ``TOWNHALL_METRICS_TOKEN`` set it needs ``Authorization: Bearer <token>``
+wherever it is served. With neither, it is not served at all.
 """
 
 from __future__ import annotations
 
+import hmac
+
+from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     GC_COLLECTOR,
@@ -16,6 +23,10 @@ from prometheus_client import (
     Counter,
     generate_latest,
 )
+
+from bot.config import Settings
+
+PATH = "/metrics"
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -44,3 +55,50 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format of everything in the registry."""
         return generate_latest(self.registry)
+
+
+def metrics_route(registry: Metrics, token: str | None) -> web.RouteDef:
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def metrics(request: web.Request) -> web.Response:
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return web.Response(
+                    status=401,
+                    text="401 Unauthorized: send Authorization: Bearer <TOWNHALL_METRICS_TOKEN>",
+                    headers={"WWW-Authenticate": 'Bearer realm="townhall metrics"'},
+                )
+        return web.Response(body=registry.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    return web.get(PATH, metrics)
+
+
+def _token(settings: Settings) -> str | None:
+    return settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+
+def public_routes(settings: Settings, registry: Metrics) -> list[web.RouteDef]:
+    """The metrics route for the public server: only behind a token, only without a port."""
+    if settings.metrics_port is None and settings.metrics_token is not None:
+        return [metrics_route(registry, _token(settings))]
+    return []
+
+
+def private_app(settings: Settings, registry: Metrics) -> web.Application | None:
+    """The separate metrics listener's application, when ``TOWNHALL_METRICS_PORT`` is set."""
+    if settings.metrics_port is None:
+        return None
+    app = web.Application()
+    app.router.add_routes([metrics_route(registry, _token(settings))])
+    return app
+
+
+def describe(settings: Settings, base: str, port: int | None = None) -> str:
+    """Where metrics are, for ``townhall run``'s start-up lines."""
+    if settings.metrics_port is not None:
+        where = f"http://{settings.metrics_host}:{port or settings.metrics_port}{PATH}"
+        return where + (" (bearer token)" if settings.metrics_token else "")
+    if settings.metrics_token is not None:
+        return f"{base}{PATH} (bearer token: TOWNHALL_METRICS_TOKEN)"
+    return "off (set TOWNHALL_METRICS_PORT for a private listener, or TOWNHALL_METRICS_TOKEN)"

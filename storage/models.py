@@ -366,3 +366,16 @@ class AnswerTheme(Base):
     )
     tagged_by: Mapped[str] = mapped_column(String(254))
     tagged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InstanceSetting(Base):
+    """Facts about this installation, e.g. the fingerprint of the secret key it was started with.
+
+    The secret key itself is never stored: only an HMAC of a fixed label under it.
+    """
+
+    __tablename__ = "instance_settings"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

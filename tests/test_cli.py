@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -143,7 +144,9 @@ def test_roles_and_unknown_items(env: dict[str, str]) -> None:
     assert bad.returncode == 2 and "platform:user_id" in bad.stderr
     missing = run(["results", "nosuch", "--json"], env, check=False)
     assert missing.returncode == 1 and "no item with id 'nosuch'" in missing.stderr
-    assert "revision 0003" in run(["db", "upgrade"], env).stdout
+    from storage.migrate import head
+
+    assert f"revision {head()}" in run(["db", "upgrade"], env).stdout
 
 
 @pytest.mark.parametrize(
@@ -183,10 +186,10 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
     made = run(["chat", "--as", "olivia"], env, 'poll "Open on Sundays?" "Yes" "No"\n').stdout
     found = re.search(r"Published poll (\w{6})", made)
     assert found, made
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     proc = subprocess.Popen(
         [*TOWNHALL, "run"],
-        env={**env, "TOWNHALL_HTTP_PORT": str(port)},
+        env={**env, "TOWNHALL_HTTP_PORT": str(port), "TOWNHALL_METRICS_PORT": str(metrics_port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -202,8 +205,12 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
             except OSError:
                 time.sleep(0.1)  # polling a process we do not control; bounded by the deadline
         assert body == {"status": "ok", "database": "ok", "adapters": ["web"]}
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+        # /metrics is on its own listener, not on the public server
+        metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        with urllib.request.urlopen(metrics, timeout=2) as r:
             assert b"townhall_events_total" in r.read()
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
         # The web chat serves the item from the app's database.
         chat = f"http://127.0.0.1:{port}/c/{found.group(1)}"
         with urllib.request.urlopen(chat, timeout=5) as r:
@@ -214,6 +221,7 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
     assert proc.returncode == 0, err
     assert "telegram: off (TOWNHALL_TELEGRAM_TOKEN not set)" in out
     assert "slack: off (TOWNHALL_SLACK_BOT_TOKEN and TOWNHALL_SLACK_SIGNING_SECRET not set)" in out
+    assert f"Metrics: http://127.0.0.1:{metrics_port}/metrics" in out
     assert "cli-test-secret" not in out + err
 
 

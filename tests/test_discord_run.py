@@ -50,6 +50,7 @@ async def test_townhall_run_with_env_vars_only(db_url: str, db: Database, tmp_pa
         env = {
             "PATH": os.environ.get("PATH", ""),
             "TOWNHALL_DISCORD_TOKEN": fake.token,
+            "TOWNHALL_SECRET_KEY": "discord-run-test-secret-key-0123456789",
             "TOWNHALL_DISCORD_API_URL": fake.api_base,
             "TOWNHALL_DISCORD_GATEWAY_URL": fake.gateway_url,
             "TOWNHALL_DATABASE_URL": db_url,

@@ -56,7 +56,7 @@ def environment(db_url: str, fake: FakeSlack, port: int) -> dict[str, str]:
     env.update(
         PYTHONUNBUFFERED="1",
         TOWNHALL_DATABASE_URL=db_url,
-        TOWNHALL_SECRET_KEY="cli-test-secret-key-0123456789",
+        TOWNHALL_SECRET_KEY="slack-cli-test-secret-key-0123456789",
         TOWNHALL_POLICY_TEAM=f"slack:{OFFICER}",
         TOWNHALL_HTTP_PORT=str(port),
         TOWNHALL_REFRESH_INTERVAL="0",

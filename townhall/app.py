@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import structlog
 from aiohttp import web
 
 import dashboard
+from bot import forwarded, metrics, safety
 from bot.adapter import Adapter, Outcome
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.context import Clock, utc_now
 from bot.delivery import Deliverer
 from bot.dispatch import Dispatcher
@@ -68,6 +70,7 @@ class Townhall:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+        self._metrics_runner: web.AppRunner | None = None
 
     def _committed(self) -> None:
         self.deliverer.wake()
@@ -80,8 +83,10 @@ class Townhall:
         return outcome
 
     async def prepare(self) -> None:
+        safety.check_settings(self.settings)
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db)
+        await safety.check_secret_key(self.db, self.settings, self.clock)
         # Load the abuse model now rather than on the first answer (about a second).
         await asyncio.to_thread(screening.abuse_score, "warm up")
 
@@ -89,20 +94,29 @@ class Townhall:
         await self.prepare()
         if serve_http:
             routes = [r for a in self.adapters.values() for r in a.http_routes()]
+            routes += metrics.public_routes(self.settings, self.metrics)
+            proxies = forwarded.parse_networks(self.settings.trusted_proxies)
             web_app = build_web_app(
                 self.db,
                 list(self.adapters),
                 routes,
                 assets_dir=self.settings.govuk_assets,
                 static_dir=STATIC_DIR,
-                metrics=self.metrics,
+                middlewares=forwarded.trusted_proxies(proxies),
             )
             for extend in self.web_extensions:
                 extend(self, web_app)
             self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
-            site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
-            await site.start()
+            host, port = self.settings.http_host, self.settings.http_port
+            await _listen(web.TCPSite(self._runner, host, port), host, port, "TOWNHALL_HTTP")
+            metrics_app = metrics.private_app(self.settings, self.metrics)
+            if metrics_app is not None:
+                self._metrics_runner = web.AppRunner(metrics_app, access_log=None)
+                await self._metrics_runner.setup()
+                host, port = self.settings.metrics_host, self.settings.metrics_port or 0
+                site = web.TCPSite(self._metrics_runner, host, port)
+                await _listen(site, host, port, "TOWNHALL_METRICS")
         for adapter in self.adapters.values():
             await adapter.start(self.dispatch)
         if background:
@@ -115,11 +129,14 @@ class Townhall:
     def http_port(self) -> int:
         """The bound port (useful when configured as 0 in tests)."""
         assert self._runner is not None
-        for site in self._runner.sites:
-            server = getattr(site, "_server", None)
-            if server is not None and server.sockets:
-                return int(server.sockets[0].getsockname()[1])
-        return self.settings.http_port
+        return _bound_port(self._runner) or self.settings.http_port
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The separate metrics listener's bound port, if there is one."""
+        if self._metrics_runner is None:
+            return None
+        return _bound_port(self._metrics_runner) or self.settings.metrics_port
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -133,7 +150,35 @@ class Townhall:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter stop failed", adapter=adapter.name)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        for runner in (self._runner, self._metrics_runner):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._metrics_runner = None
         await self.db.dispose()
+
+
+def _bound_port(runner: web.AppRunner) -> int | None:
+    for site in runner.sites:
+        server = getattr(site, "_server", None)
+        if server is not None and server.sockets:
+            return int(server.sockets[0].getsockname()[1])
+    return None
+
+
+async def _listen(site: web.TCPSite, host: str, port: int, variables: str) -> None:
+    """Start listening, or raise one clear line naming the address and what to change."""
+    try:
+        await site.start()
+    except OSError as exc:
+        address = f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            why = f"{address} is already in use (another Townhall or another program?)"
+            host_too = f"(or {variables}_HOST to another address)"
+            change = f"set {variables}_PORT to a free port {host_too}"
+        elif exc.errno == errno.EACCES:
+            why = f"no permission to listen on {address} (ports below 1024 need privileges)"
+            change = f"set {variables}_PORT to 1024 or above"
+        else:
+            why = f"cannot listen on {address}: {exc.strerror or exc}"
+            change = f"check {variables}_HOST and {variables}_PORT"
+        raise ConfigError(f"{why}; {change}.") from None

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import utc_now
+from bot.hints import townhall_command
 from services import exports
 from services import results as results_mod
 from storage import migrate
@@ -76,7 +77,7 @@ def main() -> None:
 
 @main.command()
 def run() -> None:
-    """Start every configured adapter plus the HTTP server (webhooks, /healthz, /metrics)."""
+    """Start every configured adapter plus the HTTP server (webhooks, dashboard, /healthz)."""
     from townhall.app import Townhall
     from townhall.platforms import configured_adapters
 
@@ -94,10 +95,13 @@ def run() -> None:
             await app.stop()
             click.echo(f"townhall: {exc}", err=True)
             raise SystemExit(2) from None
+        from bot import metrics
+
         base = f"http://{settings.http_host}:{app.http_port}"
         click.echo(f"Townhall is running on {base}  (health: {base}/healthz)")
         click.echo(f"Dashboard: {settings.public_url or base}/")
         click.echo(f"Database: {_describe_db(settings.database_url)}")
+        click.echo(f"Metrics: {metrics.describe(settings, base, app.metrics_port)}")
         for adapter in adapters:
             click.echo(f"  {adapter.name}: on")
         for off in disabled:
@@ -105,12 +109,12 @@ def run() -> None:
         if not any(a.name != "web" for a in adapters):  # the web chat is always on
             click.echo(
                 "No chat platform is configured: publish to the web chat from the dashboard, "
-                "or try it locally: townhall chat --as alice"
+                f"or try it locally: {townhall_command('chat --as alice')}"
             )
         if await _dashboard_accounts(app.db) == 0:
             click.echo(
-                "No dashboard accounts yet. Create the first one:\n"
-                "  townhall users add you@example.gov.uk --role admin"
+                "No dashboard accounts yet. Create the first one:\n  "
+                + townhall_command("users add you@example.gov.uk --role admin")
             )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -154,7 +158,12 @@ def chat(user: str, channel: str) -> None:
         console = ConsoleAdapter(user, channel=channel)
         app = Townhall(settings, [console])
         console.settle = app.deliverer.drain
-        await app.start(serve_http=False, background=False)
+        try:
+            await app.start(serve_http=False, background=False)
+        except ConfigError as exc:
+            await app.stop()
+            click.echo(f"townhall: {exc}", err=True)
+            raise SystemExit(2) from None
         try:
             await app.scheduler.run_once()
             await app.deliverer.drain()
@@ -457,7 +466,8 @@ def roles_list(as_json: bool) -> None:
     for row in rows:
         click.echo(f"{row['subject']:<30} {row['role']:<10} ({row['source']})")
     if not rows:
-        click.echo("No roles granted. Example: townhall roles grant console:alice policy")
+        example = townhall_command("roles grant console:alice policy")
+        click.echo(f"No roles granted. Example: {example}")
 
 
 @main.command()
@@ -469,9 +479,11 @@ def demo(force: bool) -> None:
     sample.main(_settings(quiet=True), force=force)
 
 
+from townhall.secret_key_cli import secret_key  # noqa: E402
 from townhall.users_cli import users  # noqa: E402
 
 main.add_command(users)
+main.add_command(secret_key)
 
 if __name__ == "__main__":
     main()

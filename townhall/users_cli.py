@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import utc_now
+from bot.hints import townhall_command
 from storage import migrate
 from storage.accounts import AccountExists, AccountRepository, normalise_email
 from storage.db import Database
@@ -142,9 +143,8 @@ def users_list(as_json: bool) -> None:
         seen = row["last_sign_in_at"] or "never signed in"
         click.echo(f"{row['email']:<40} {row['role']:<10} {seen}")
     if not rows:
-        click.echo(
-            "No dashboard accounts. Example: townhall users add you@example.gov.uk --role admin"
-        )
+        example = townhall_command("users add you@example.gov.uk --role admin")
+        click.echo(f"No dashboard accounts. Example: {example}")
 
 
 @users.command("remove")

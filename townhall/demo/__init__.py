@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from adapters.web.links import chat_path
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.hints import townhall_command
+from bot.safety import check_secret_key
 from storage import migrate
 from storage.db import Database
 from storage.models import Item, OutboxMessage
@@ -46,6 +48,7 @@ async def populate(
     try:
         if settings.auto_migrate:
             await migrate.upgrade(database)
+        await check_secret_key(database, settings)
         async with database.transaction() as session:
             existing = (await session.execute(select(func.count(Item.id)))).scalar_one()
             first_outbox = (await session.execute(select(func.max(OutboxMessage.id)))).scalar()
@@ -71,7 +74,7 @@ def main(settings: Settings, *, force: bool) -> None:
 
     try:
         report = asyncio.run(populate(settings, force=force))
-    except DemoRefused as exc:
+    except (DemoRefused, ConfigError) as exc:
         click.echo(f"townhall demo: {exc}", err=True)
         raise SystemExit(1) from None
     click.echo("Created a sample consultation from the last week:")
@@ -85,8 +88,9 @@ def main(settings: Settings, *, force: bool) -> None:
     base = f"http://{settings.http_host}:{settings.http_port}"
     click.echo(
         "\nNext:\n"
-        "  townhall users add you@example.gov.uk --role admin   # your dashboard account\n"
-        "  townhall run\n"
+        f"  {townhall_command('users add you@example.gov.uk --role admin')}"
+        "   # your dashboard account\n"
+        f"  {townhall_command('run')}\n"
         f"  open {base}/ and sign in; the public web chat of an item is {base}/c/<id>, e.g. "
         f"{base}{chat_path(report.items[0][0])}"
     )
