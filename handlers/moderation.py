@@ -15,6 +15,8 @@ router = Router("moderation")
 moderators = has_role("moderator", refusal="Sorry, only moderators can do that.")
 
 PAGE = 5
+#: The queue's reason for an answer reported again after a moderator decided on it.
+REPORTED_AGAIN = "reported:after-review"
 DECISIONS = ("approve", "hide", "redact", "escalate")
 
 REPORT = CommandSpec(
@@ -68,10 +70,17 @@ async def report_answer(ctx: Context, answer: Answer) -> None:
     new, count = await ModerationRepository(ctx.session).report(answer, reporter.id, ctx.clock())
     if new:
         answer.needs_review = True
+        reviewed = answer.reviewed_at is not None
+        if reviewed and REPORTED_AGAIN not in answer.flags:
+            # Back in the queue over a moderator's decision: the queue says why.
+            answer.flags = [*answer.flags, REPORTED_AGAIN]
         if count >= ctx.settings.report_threshold and answer.status == "visible":
             answer.status = "hidden"
+            details: dict[str, object] = {"reports": count}
+            if reviewed:
+                details["since_decision"] = f"{answer.reviewed_at:%Y-%m-%d %H:%M} UTC"
             await ctx.audit.record(
-                "system:reports", "answer.auto_hide", f"A{answer.id}", ctx.clock(), reports=count
+                "system:reports", "answer.auto_hide", f"A{answer.id}", ctx.clock(), **details
             )
             await _refresh(ctx, answer)
     ctx.notify("Thanks for telling us. A moderator will look at it.")
@@ -104,7 +113,10 @@ def queue_card(answer: Answer, item: Item, reports: int) -> Card:
         fields=(
             ("Status", f"{state}{answer.status}"),
             ("Reasons", reasons),
-            ("Reports", str(reports)),
+            (
+                "Reports",
+                f"{reports} since the last decision" if answer.reviewed_at else str(reports),
+            ),
             ("Platform", answer.platform),
             ("Written", f"{answer.created_at:%Y-%m-%d %H:%M} UTC"),
         ),
