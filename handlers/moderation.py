@@ -54,13 +54,18 @@ async def find_answer(ctx: Context, value: str) -> Answer:
     if value.startswith("m:"):
         _, channel, message = value.split(":", 2)
         answer = await repo.answer_at(ctx.event.platform, channel, message)
-    else:
-        answer = await repo.answer(parse_ref(value.removeprefix("a:")))
-    if answer is None:
-        raise UserError(
-            "I can't find that answer. Only answers to Townhall questions can be reported."
-        )
-    return answer
+        if answer is None:
+            raise UserError(
+                "I can't find that answer. Only answers to Townhall questions can be reported."
+            )
+        return answer
+    number = parse_ref(value.removeprefix("a:"))
+    answer = await repo.answer(number)
+    if answer is not None:
+        return answer
+    if await repo.erased(number) is not None:
+        raise UserError(ctx.t("Answer A{id} was erased at its author's request.", id=number))
+    raise UserError(ctx.t("There is no answer A{id}.", id=number))
 
 
 async def report_answer(ctx: Context, answer: Answer) -> None:

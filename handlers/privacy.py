@@ -143,7 +143,7 @@ async def forget_confirmed(ctx: Context) -> None:
     if participant is None:
         ctx.notify("We hold nothing about you.")
         return
-    erased = await PrivacyRepository(ctx.session).erase(participant)
+    erased = await PrivacyRepository(ctx.session).erase(participant, ctx.clock())
     await ctx.audit.record(
         ctx.actor_label,
         "participant.forget",

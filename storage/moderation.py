@@ -10,7 +10,7 @@ from sqlalchemy import ScalarSelect, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert, rowcount
-from storage.models import Answer, Item, PendingAction, Report
+from storage.models import Answer, ErasedAnswer, Item, PendingAction, Report
 
 
 def fresh_reports() -> ScalarSelect[int]:
@@ -32,6 +32,10 @@ class ModerationRepository:
 
     async def answer(self, answer_id: int) -> Answer | None:
         return await self.session.get(Answer, answer_id)
+
+    async def erased(self, answer_id: int) -> ErasedAnswer | None:
+        """The tombstone of an answer erased at its author's request."""
+        return await self.session.get(ErasedAnswer, answer_id)
 
     async def answer_at(self, platform: str, channel_id: str, message_id: str) -> Answer | None:
         """The answer written as this platform message (for reports made on the message)."""

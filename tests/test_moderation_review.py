@@ -55,3 +55,12 @@ async def test_a_decision_settles_earlier_reports(
     assert [h.details["reports"] for h in hides] == [3, 3]
     assert "since_decision" in hides[1].details
     assert ("system:reports", "answer.auto_hide", ref) in await audit(townhall)
+
+
+async def test_a_missing_answer_is_named(app: App, people: People) -> None:
+    """Reply (a): a moderator's decision on an unknown ref says there is no such answer."""
+    townhall, _ = app
+    for command in ("approve A999", "hide 999", "report A999"):
+        user = "ann" if command.startswith("report") else "mod"
+        outcome = await townhall.dispatch(people.command(user, command))
+        assert text_of(outcome.notices) == "There is no answer A999."
