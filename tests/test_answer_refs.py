@@ -80,7 +80,8 @@ async def test_migration_keeps_rows_and_fixes_staff_actors(fresh_url: str) -> No
                 " VALUES (7, 2, '2026-12-01 09:00:00')",
                 "INSERT INTO audit_log (at, actor, action, target, details) VALUES"
                 " ('2026-12-01 09:00:00', 'web:dashboard:p@x.gov.uk', 'item.create', 'abc123',"
-                " '{}'), ('2026-12-01 09:00:00', 'dashboard:m@x.gov.uk', 'answer.hide', 'A7', '{}')",
+                " '{}'),"
+                " ('2026-12-01 09:00:00', 'dashboard:m@x.gov.uk', 'answer.hide', 'A7', '{}')",
             ):
                 await session.execute(text(sql))
         await migrate.upgrade(db)

@@ -40,17 +40,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_erased_answers")),
     )
     # Dashboard accounts acting on a chat channel were stored as "<platform>:dashboard:<email>".
-    for table, column in (("audit_log", "actor"), ("items", "created_by")):
+    position = sa.func.instr if op.get_bind().dialect.name == "sqlite" else sa.func.strpos
+    for name, column_name in (("audit_log", "actor"), ("items", "created_by")):
+        column = sa.column(column_name, sa.String)
         op.execute(
-            f"UPDATE {table} SET {column} = substr({column}, {_position(column)}) "
-            f"WHERE {column} LIKE '%:dashboard:%' AND {column} NOT LIKE 'dashboard:%'"
+            sa.table(name, column)
+            .update()
+            .where(column.like("%:dashboard:%"), column.not_like("dashboard:%"))
+            .values({column_name: sa.func.substr(column, position(column, "dashboard:"))})
         )
-
-
-def _position(column: str) -> str:
-    """Where "dashboard:" starts in ``column`` (instr on SQLite, strpos on PostgreSQL)."""
-    function = "instr" if op.get_bind().dialect.name == "sqlite" else "strpos"
-    return f"{function}({column}, 'dashboard:')"
 
 
 def downgrade() -> None:
