@@ -335,12 +335,16 @@ def screen(as_json: bool, evaluate: str | None) -> None:
     """Screen texts read one per line from standard input, as answers are screened."""
     from bot import screen_cli
 
-    _settings(quiet=True)
+    flood_limit = _settings(quiet=True).flood_limit
     if evaluate:
-        report = screen_cli.evaluate(evaluate)
+        report = screen_cli.evaluate(evaluate, flood_limit)
         click.echo(json.dumps(report, indent=2) if as_json else screen_cli.format_report(report))
         return
-    for line in screen_cli.screen_lines(sys.stdin):
+
+    def complain(message: str) -> None:
+        click.echo(message, err=True)
+
+    for line in screen_cli.screen_lines(sys.stdin, flood_limit, on_error=complain):
         click.echo(
             json.dumps(line, ensure_ascii=False)
             if as_json

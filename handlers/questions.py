@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from bot.context import Context
@@ -20,8 +19,8 @@ from storage.people import pseudonym
 router = Router("questions")
 
 MAX_ANSWER = 4000
-FLOOD_WINDOW = timedelta(minutes=10)
-REPEAT_WINDOW = timedelta(days=30)
+FLOOD_WINDOW = screening.FLOOD_WINDOW
+REPEAT_WINDOW = screening.REPEAT_WINDOW
 
 
 def privacy_text(ctx: Context) -> str:
