@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
-from handlers import cards, lifecycle, results
+from handlers import cards, consent, lifecycle, results
 from storage.items import NewItem
-from storage.models import Item
+from storage.models import Item, Option, Participant
 
 router = Router("polls")
 policy_only = has_role("policy")
@@ -143,16 +145,59 @@ async def open_item(ctx: Context, short_id: str) -> Item:
     return item
 
 
+VOTE_MESSAGES = {
+    "recorded": "Thanks, your vote for “{label}” is recorded.",
+    "changed": "Your vote is now “{label}”.",
+    "unchanged": "You have already chosen “{label}”.",
+    "added": "Added “{label}” to your choices.",
+    "removed": "Removed “{label}” from your choices.",
+}
+
+
 @router.action("vote")
 async def vote(ctx: Context) -> None:
     short_id, _, position = ctx.event.action_value.partition(":")
     item = await open_item(ctx, short_id)
-    if not item.is_choice or not position.isdigit():
-        raise UserError("That button is no longer active.")
+    if not item.is_choice:
+        raise UserError(
+            ctx.t(
+                "{id} is an open question: answer it in your own words (answer {id} your text).",
+                id=item.short_id,
+            )
+        )
+    position = position.strip()
+    if not (position.isascii() and position.isdigit()):
+        raise UserError(
+            ctx.t(
+                "{value!r} is not an option number: vote {id} N, with N from 1 to {n}.",
+                value=position[:20],
+                id=item.short_id,
+                n=len(item.options),
+            )
+        )
     option = await ctx.items.option_by_position(item, int(position))
     if option is None:
-        raise UserError("That option does not exist.")
-    participant = await ctx.participant()
+        raise UserError(
+            ctx.t(
+                "That option does not exist: {id} has options 1 to {n}.",
+                id=item.short_id,
+                n=len(item.options),
+            )
+        )
+    participant, has_consented = await consent.consented(ctx)
+    if consent.must_wait(ctx, has_consented):
+        payload = {"kind": "vote", "item": item.short_id, "position": option.position}
+        await consent.hold_for_consent(ctx, "vote", payload)
+        return
+    participant = participant or await ctx.participant()
+    if not has_consented:  # notice mode: the first stored vote comes with the privacy notice
+        participant.consented_at = ctx.clock()
+    await record_vote(ctx, item, option, participant)
+    if not has_consented:
+        ctx.notify(consent.privacy_text(ctx))
+
+
+async def record_vote(ctx: Context, item: Item, option: Option, participant: Participant) -> None:
     now = ctx.clock()
     if item.kind == "multi":
         outcome = await ctx.votes.toggle(item, option, participant, now)
@@ -162,11 +207,22 @@ async def vote(ctx: Context) -> None:
         await lifecycle.request_refresh(
             ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
-    messages = {
-        "recorded": "Thanks, your vote for “{label}” is recorded.",
-        "changed": "Your vote is now “{label}”.",
-        "unchanged": "You have already chosen “{label}”.",
-        "added": "Added “{label}” to your choices.",
-        "removed": "Removed “{label}” from your choices.",
-    }
-    ctx.notify(ctx.t(messages[outcome], label=option.label))
+    ctx.notify(ctx.t(VOTE_MESSAGES[outcome], label=option.label))
+
+
+async def apply_pending_vote(
+    ctx: Context, participant: Participant, payload: dict[str, Any]
+) -> None:
+    """Count a vote that waited for consent, if its item is still open."""
+    item = await ctx.items.by_short_id(str(payload["item"]))
+    option = (
+        await ctx.items.option_by_position(item, int(payload["position"]))
+        if item is not None and item.status == "open"
+        else None
+    )
+    if item is None or option is None:
+        ctx.notify(
+            ctx.t("{id} has closed meanwhile; your vote was not recorded.", id=payload["item"])
+        )
+        return
+    await record_vote(ctx, item, option, participant)

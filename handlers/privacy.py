@@ -9,7 +9,8 @@ from bot.grammar import CommandSpec
 from bot.router import Router
 from bot.views import Button, Card, Notice
 from handlers import lifecycle
-from handlers.questions import apply_pending, consent_card, privacy_text
+from handlers.consent import consent_card, privacy_text
+from handlers.questions import apply_pending
 from storage.models import Item
 from storage.moderation import PendingRepository
 from storage.people import PrivacyRepository, pseudonym
