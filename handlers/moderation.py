@@ -13,6 +13,9 @@ from storage.moderation import ModerationRepository
 
 router = Router("moderation")
 moderators = has_role("moderator", refusal="Sorry, only moderators can do that.")
+policy_team = has_role("policy", refusal="Sorry, only the policy team can do that.")
+#: Subjects that are not chat accounts: nobody to message privately there.
+NOT_CHAT = frozenset({"dashboard", "cli", "system", "participant"})
 
 PAGE = 5
 #: The queue's reason for an answer reported again after a moderator decided on it.
@@ -169,7 +172,7 @@ async def decide(ctx: Context, decision: str, answer: Answer, reason: str) -> No
     if decision == "approve":
         answer.status, answer.needs_review, answer.escalated = "visible", False, False
     elif decision == "hide":
-        answer.status, answer.needs_review = "hidden", False
+        answer.status, answer.needs_review, answer.escalated = "hidden", False, False
     elif decision == "redact":
         removed = [s.kind for s in screening.personal_data(answer.text)]
         answer.text = screening.redact(answer.text)
@@ -184,6 +187,8 @@ async def decide(ctx: Context, decision: str, answer: Answer, reason: str) -> No
         await _refresh(ctx, answer)
     if decision == "hide":
         await _tell_author(ctx, answer)
+    if decision == "escalate":
+        await _tell_policy_team(ctx, answer, reason)
     done = {
         "approve": "approved and visible",
         "hide": "hidden",
@@ -214,6 +219,56 @@ async def _tell_author(ctx: Context, answer: Answer) -> None:
             "not published."
         ),
     )
+
+
+async def _tell_policy_team(ctx: Context, answer: Answer, reason: str) -> None:
+    """An escalation reaches the item's author and the policy team in chat (privately);
+    dashboard accounts see it on the item's page."""
+    item = await ctx.session.get(Item, answer.item_id)
+    if item is None:  # pragma: no cover - foreign key
+        return
+    public = ctx.settings.base_url.rstrip("/")
+    why = f" Reason: {reason}" if reason else ""
+    notice = Notice(
+        ctx.t(
+            "A moderator escalated answer A{id} to “{q}” to the policy team.{why} "
+            "Approve or hide it on the item's dashboard page: {url}",
+            id=answer.id,
+            q=item.question[:80],
+            why=why,
+            url=f"{public}/items/{item.short_id}",
+        ),
+        confidential=True,
+    )
+    recipients = [
+        item.created_by,
+        *ctx.settings.policy_subjects,
+        *await ctx.role_grants.subjects_with("policy"),
+    ]
+    told: set[str] = set()
+    for subject in recipients:
+        platform, sep, user_id = subject.partition(":")
+        if not sep or not user_id or platform in NOT_CHAT or subject in told:
+            continue
+        told.add(subject)
+        await ctx.send_private(platform, user_id, notice)
+
+
+@router.submit("escalated", filters=[policy_team])
+async def escalated_form(ctx: Context) -> None:
+    """The policy team's decision on an escalated answer (the dashboard item page's form)."""
+    decision, _, ref = ctx.event.action_value.partition(":")
+    if decision not in ("approve", "hide"):
+        raise UserError("Choose Approve or Hide.")
+    answer = await find_answer(ctx, ref)
+    if not answer.escalated:
+        ctx.notify(
+            ctx.t(
+                "A{id} is no longer escalated: it is {status}.", id=answer.id, status=answer.status
+            )
+        )
+        return
+    await decide(ctx, decision, answer, " ".join(ctx.event.text.split())[:500])
 
 
 @router.action("mod", filters=[moderators])

@@ -10,7 +10,14 @@ from sqlalchemy import ScalarSelect, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert, rowcount
-from storage.models import Answer, ErasedAnswer, Item, PendingAction, Report
+from storage.models import (
+    Answer,
+    AuditEntry,
+    ErasedAnswer,
+    Item,
+    PendingAction,
+    Report,
+)
 
 
 def fresh_reports() -> ScalarSelect[int]:
@@ -57,6 +64,31 @@ class ModerationRepository:
             .offset(offset)
         )
         return [(a, i, int(n)) for a, i, n in (await self.session.execute(query)).all()]
+
+    async def escalated(self, item_id: int) -> list[tuple[Answer, AuditEntry | None]]:
+        """An item's escalated answers, oldest first, each with its latest escalation entry
+        (who escalated it, when, and the reason they gave)."""
+        answers = (
+            (
+                await self.session.execute(
+                    select(Answer)
+                    .where(Answer.item_id == item_id, Answer.escalated.is_(True))
+                    .order_by(Answer.created_at, Answer.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not answers:
+            return []
+        refs = [f"A{a.id}" for a in answers]
+        entries = await self.session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.action == "answer.escalate", AuditEntry.target.in_(refs))
+            .order_by(AuditEntry.id)
+        )
+        latest = {entry.target: entry for entry in entries.scalars()}
+        return [(a, latest.get(f"A{a.id}")) for a in answers]
 
     async def queue_size(self) -> int:
         query = select(func.count(Answer.id)).where(Answer.needs_review.is_(True))

@@ -82,6 +82,11 @@ class RoleRepository:
         )
         return bool(rowcount(result))
 
+    async def subjects_with(self, role: str) -> list[str]:
+        """Everyone granted ``role``, oldest grant first."""
+        query = select(RoleGrant.subject).where(RoleGrant.role == role).order_by(RoleGrant.id)
+        return list((await self.session.execute(query)).scalars().all())
+
     async def list(self) -> Sequence[RoleGrant]:
         query = select(RoleGrant).order_by(RoleGrant.subject, RoleGrant.role)
         return (await self.session.execute(query)).scalars().all()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app import Townhall
-from bot.views import Card
+from bot.views import Card, Notice
 from storage.models import AuditEntry
+from storage.people import RoleRepository
 from tests.support import FakeClock, People, RecordingAdapter
 from tests.test_handlers import create, tally, text_of
 from tests.test_moderation import answer, audit
@@ -64,3 +65,43 @@ async def test_a_missing_answer_is_named(app: App, people: People) -> None:
         user = "ann" if command.startswith("report") else "mod"
         outcome = await townhall.dispatch(people.command(user, command))
         assert text_of(outcome.notices) == "There is no answer A999."
+
+
+async def test_an_escalation_reaches_the_author_and_the_policy_team(
+    app: App, people: People
+) -> None:
+    townhall, adapter = app
+    async with townhall.db.transaction() as session:
+        for subject in ("test:polly", "test:author"):
+            await RoleRepository(session).grant(subject, "policy", "cli", townhall.clock())
+        await RoleRepository(session).grant(
+            "dashboard:p@x.gov.uk", "policy", "cli", townhall.clock()
+        )
+    q = await create(townhall, people, 'ask "Should the pier reopen?"', user="author")
+    ref = await answer(townhall, people, "ann", q, "Only if the council pays for it")
+    done = await townhall.dispatch(people.command("mod", f"escalate {ref} legal question"))
+    assert text_of(done.notices) == f"{ref}: escalated to the policy team."
+    await townhall.deliverer.drain()
+    private = {s.target.channel_id: s.view for s in adapter.sent if s.target.private}
+    # the author, the bootstrap policy team (officer) and granted members; dashboard accounts
+    # see it on the item page
+    assert set(private) == {"author", "officer", "polly"}
+    told = private["author"]
+    assert isinstance(told, Notice) and ref in told.text and "legal question" in told.text
+    assert f"/items/{q}" in told.text
+
+
+async def test_only_the_policy_team_decides_escalated_answers(app: App, people: People) -> None:
+    townhall, _ = app
+    q = await create(townhall, people, 'ask "Ideas?"')
+    ref = await answer(townhall, people, "ann", q, "Rename the park")
+    plain = await answer(townhall, people, "bob", q, "More bins")
+    await townhall.dispatch(people.command("mod", f"escalate {ref}"))
+    citizen = await townhall.dispatch(people.submit_form("cat", "escalated", f"hide:{ref[1:]}"))
+    assert "only the policy team" in text_of(citizen.notices)
+    other = await townhall.dispatch(people.submit_form("officer", "escalated", f"hide:{plain[1:]}"))
+    assert text_of(other.notices) == f"{plain} is no longer escalated: it is visible."
+    hidden = await townhall.dispatch(people.submit_form("officer", "escalated", f"hide:{ref[1:]}"))
+    assert text_of(hidden.notices) == f"{ref}: hidden."
+    assert ("test:officer", "answer.hide", ref) in await audit(townhall)
+    assert (await tally(townhall, q))["responses"] == 1
