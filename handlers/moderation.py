@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.context import Context
-from bot.errors import UserError
+from bot.errors import UsageError, UserError
 from bot.grammar import CommandSpec
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
@@ -18,6 +20,13 @@ policy_team = has_role("policy", refusal="Sorry, only the policy team can do tha
 NOT_CHAT = frozenset({"dashboard", "cli", "system", "participant"})
 
 PAGE = 5
+MAX_TEXT = 4000  # the answers table's limit
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 #: The queue's reason for an answer reported again after a moderator decided on it.
 REPORTED_AGAIN = "reported:after-review"
 DECISIONS = ("approve", "hide", "redact", "escalate")
@@ -41,6 +50,14 @@ DECIDE = {
     )
     for name in DECISIONS
 }
+DECIDE["redact"] = CommandSpec(
+    "redact",
+    'redact REF ["exact words" ...] [--reason TEXT]',
+    "Moderators: remove the personal data screening finds, or the exact words given.",
+    options={"reason": ()},
+    min_args=1,
+    staff_only=True,
+)
 
 
 def parse_ref(ref: str) -> int:
@@ -149,7 +166,10 @@ def queue_card(answer: Answer, item: Item, reports: int) -> Card:
 @router.command(FLAGGED, filters=[moderators])
 async def flagged(ctx: Context) -> None:
     assert ctx.command is not None
-    page = int(ctx.command.args[0]) if ctx.command.args and ctx.command.args[0].isdigit() else 1
+    raw = ctx.command.args[0] if ctx.command.args else "1"
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 7):
+        raise UsageError(f"{raw[:20]!r} is not a page number.\nUsage: {FLAGGED.usage}")
+    page = int(raw)
     repo = ModerationRepository(ctx.session)
     total = await repo.queue_size()
     if total == 0:
@@ -165,17 +185,50 @@ async def flagged(ctx: Context) -> None:
     )
 
 
-async def decide(ctx: Context, decision: str, answer: Answer, reason: str) -> None:
+def _redaction(ctx: Context, answer: Answer, words: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The redacted text and what kinds of thing were removed; refuses when nothing would be."""
+    if not words:
+        removed = [s.kind for s in screening.personal_data(answer.text)]
+        if not removed:
+            raise UserError(
+                ctx.t(
+                    "A{id} was not changed: screening found no personal data in it. To remove "
+                    'particular words, give them: redact A{id} "exact words"',
+                    id=answer.id,
+                )
+            )
+        return screening.redact(answer.text), removed
+    text, removed = answer.text, []
+    for phrase in (" ".join(w.split()) for w in words):
+        pattern = re.compile(re.escape(phrase).replace(r"\ ", r"\s+"), re.IGNORECASE)
+        if not phrase or not pattern.search(text):
+            raise UserError(
+                ctx.t(
+                    "A{id} does not contain “{words}”; nothing was changed.",
+                    id=answer.id,
+                    words=phrase[:60],
+                )
+            )
+        text, count = pattern.subn("[removed]", text)
+        removed += ["words"] * count
+    if len(text) > MAX_TEXT:
+        raise UserError("Removing that would make the answer too long; give longer passages.")
+    return text, removed
+
+
+async def decide(
+    ctx: Context, decision: str, answer: Answer, reason: str, words: tuple[str, ...] = ()
+) -> None:
     now = ctx.clock()
     was_visible = answer.status == "visible"
     details: dict[str, object] = {"reasons": list(answer.flags), "why": reason or decision}
+    removed: list[str] = []
     if decision == "approve":
         answer.status, answer.needs_review, answer.escalated = "visible", False, False
     elif decision == "hide":
         answer.status, answer.needs_review, answer.escalated = "hidden", False, False
     elif decision == "redact":
-        removed = [s.kind for s in screening.personal_data(answer.text)]
-        answer.text = screening.redact(answer.text)
+        answer.text, removed = _redaction(ctx, answer, words)
         answer.redacted = True
         answer.status, answer.needs_review = "visible", False
         details["removed"] = removed
@@ -195,6 +248,8 @@ async def decide(ctx: Context, decision: str, answer: Answer, reason: str) -> No
         "redact": "personal data removed; the rest is visible",
         "escalate": "escalated to the policy team",
     }[decision]
+    if decision == "redact" and words:
+        done = f"{plural(len(removed), 'passage')} removed; the rest is visible"
     # Confidential: a decision typed in a group chat must not be announced to the group.
     ctx.notify(Notice(ctx.t("A{id}: {done}.", id=answer.id, done=done), confidential=True))
 
@@ -302,6 +357,10 @@ def _decision_handler(name: str) -> None:
     async def handler(ctx: Context) -> None:
         assert ctx.command is not None
         answer = await find_answer(ctx, ctx.command.args[0])
+        if name == "redact":
+            reason = ctx.command.options.get("reason", "")
+            await decide(ctx, name, answer, reason, words=ctx.command.args[1:])
+            return
         await decide(ctx, name, answer, " ".join(ctx.command.args[1:]))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from bot.context import Context
@@ -71,6 +72,8 @@ def clean_options(labels: list[str]) -> list[str]:
     for label in options:
         if not label:
             raise UserError("An option is empty.")
+        if all(unicodedata.category(c).startswith("P") or c.isspace() for c in label):
+            raise UserError(f"Option {label[:20]!r} is only punctuation: give it words.")
         if len(label) > MAX_OPTION:
             raise UserError(
                 f"Option {label[:20]!r}... is too long: at most {MAX_OPTION} characters."

@@ -105,3 +105,51 @@ async def test_only_the_policy_team_decides_escalated_answers(app: App, people: 
     assert text_of(hidden.notices) == f"{ref}: hidden."
     assert ("test:officer", "answer.hide", ref) in await audit(townhall)
     assert (await tally(townhall, q))["responses"] == 1
+
+
+async def test_redact_says_when_nothing_was_found_and_takes_exact_words(
+    app: App, people: People
+) -> None:
+    """Reply (c): no silent "personal data removed" when nothing was; exact words instead."""
+    townhall, _ = app
+    q = await create(townhall, people, 'ask "Where is the problem?"')
+    ref = await answer(townhall, people, "ann", q, "Ask Jo Bloggs at 4 Elm Row, she knows")
+    nothing = await townhall.dispatch(people.command("mod", f"redact {ref}"))
+    assert text_of(nothing.notices) == (
+        f"{ref} was not changed: screening found no personal data in it. To remove particular "
+        f'words, give them: redact {ref} "exact words"'
+    )
+    missing = await townhall.dispatch(people.command("mod", f'redact {ref} "Jo Smith"'))
+    assert text_of(missing.notices) == f"{ref} does not contain “Jo Smith”; nothing was changed."
+    done = await townhall.dispatch(
+        people.command("mod", f'redact {ref} "jo bloggs" "4 Elm Row" --reason "names"')
+    )
+    assert text_of(done.notices) == f"{ref}: 2 passages removed; the rest is visible."
+    result = await tally(townhall, q)
+    assert result["answers"][0]["text"] == "Ask [removed] at [removed], she knows"  # type: ignore[index]
+    async with townhall.db.transaction() as session:
+        entry = (
+            await session.execute(select(AuditEntry).where(AuditEntry.action == "answer.redact"))
+        ).scalar_one()
+    assert entry.details["removed"] == ["words", "words"] and entry.details["why"] == "names"
+    assert "Bloggs" not in str(entry.details)
+
+
+async def test_flagged_refuses_a_page_that_is_not_a_number(app: App, people: People) -> None:
+    """Reply (d)."""
+    townhall, _ = app
+    outcome = await townhall.dispatch(people.command("mod", "flagged abc"))
+    assert text_of(outcome.notices) == "'abc' is not a page number.\nUsage: flagged [PAGE]"
+
+
+async def test_a_lone_double_dash_and_punctuation_options_are_refused(
+    app: App, people: People
+) -> None:
+    """Reply (e): ``--`` never becomes a poll option, nor does any punctuation-only label."""
+    townhall, _ = app
+    dashed = await townhall.dispatch(people.command("officer", 'poll "Q?" "A" "B" -- --closes 2d'))
+    assert text_of(dashed.notices).startswith("A lone -- is not understood")
+    dots = await townhall.dispatch(people.command("officer", 'poll "Q?" "A" "..."'))
+    assert text_of(dots.notices) == "Option '...' is only punctuation: give it words."
+    async with townhall.db.transaction() as session:
+        assert (await session.execute(select(AuditEntry))).first() is None  # nothing published
