@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import structlog
 from aiohttp import web
 
+from bot import identifiers
 from bot.adapter import Adapter, Outcome
 from bot.config import Settings
 from bot.context import Clock, utc_now
@@ -18,6 +19,7 @@ from bot.events import Event
 from bot.http import EVENTS, build_web_app
 from bot.router import RouteTable
 from bot.scheduler import Scheduler
+from bot.views import Notice
 from handlers import all_routers, lifecycle, screening
 from storage import migrate
 from storage.db import Database
@@ -66,6 +68,13 @@ class Townhall:
         self.scheduler.poke()
 
     async def dispatch(self, event: Event) -> Outcome:
+        try:
+            identifiers.check_event(event)  # before anything is stored, even the event id
+        except identifiers.IdentifierTooLong as exc:
+            platform = event.platform if len(event.platform) <= identifiers.PLATFORM else "?"
+            log.info("refused", platform=platform, kind=event.kind.value, reason="too long")
+            EVENTS.labels(platform, event.kind.value, "refused").inc()
+            return Outcome(handled=True, notices=[Notice(exc.message)])
         outcome = await self.dispatcher(event)
         result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
         EVENTS.labels(event.platform, event.kind.value, result).inc()

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import exports, logs
+from bot import exports, identifiers, logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import utc_now
 from handlers import results as results_mod
@@ -146,6 +146,11 @@ def chat(user: str, channel: str) -> None:
     """Chat with the bot in this terminal, as USER (works with piped stdin too)."""
     from adapters.console import ConsoleAdapter
     from bot.app import Townhall
+
+    try:
+        identifiers.check_user(user, "console")
+    except identifiers.IdentifierTooLong as exc:
+        raise click.BadParameter(exc.message, param_hint="--as") from None
 
     settings = _settings(quiet=True)
 
@@ -407,6 +412,10 @@ def _check_subject(subject: str) -> None:
         raise click.BadParameter(
             "expected platform:user_id, e.g. slack:U024BE7LH", param_hint="SUBJECT"
         )
+    try:
+        identifiers.check_subject(subject)
+    except identifiers.IdentifierTooLong as exc:
+        raise click.BadParameter(exc.message, param_hint="SUBJECT") from None
 
 
 @roles.command("grant")

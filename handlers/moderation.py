@@ -62,7 +62,8 @@ DECIDE["redact"] = CommandSpec(
 
 def parse_ref(ref: str) -> int:
     digits = ref.strip().upper().removeprefix("A")
-    if not digits.isdigit():
+    # 18 digits fit the database's 64-bit ids; PostgreSQL refuses a larger number outright.
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
         raise UserError(f"{ref[:20]!r} is not an answer reference (they look like A12).")
     return int(digits)
 

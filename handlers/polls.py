@@ -178,7 +178,9 @@ async def vote(ctx: Context) -> None:
                 n=len(item.options),
             )
         )
-    option = await ctx.items.option_by_position(item, int(position))
+    option = None
+    if len(position) <= 2:  # positions are 1-10; a huge number would overflow the column
+        option = await ctx.items.option_by_position(item, int(position))
     if option is None:
         raise UserError(
             ctx.t(
