@@ -6,9 +6,11 @@ from sqlalchemy import func, select
 
 from bot.app import Townhall
 from bot.views import Card
+from storage.db import Database
 from storage.models import Participant, PendingAction
-from tests.support import People, RecordingAdapter
+from tests.support import FakeClock, People, RecordingAdapter
 from tests.test_handlers import create, tally, text_of
+from tests.test_web_chat_support import Browser, chat_settings, start_chat_app
 
 App = tuple[Townhall, RecordingAdapter]
 
@@ -80,3 +82,25 @@ async def test_a_wrong_vote_says_what_is_wrong(app: App, people: People) -> None
     )
     three = await townhall.dispatch(people.click_button("ann", "vote", f"{poll}:3"))
     assert text_of(three.notices) == f"That option does not exist: {poll} has options 1 to 2."
+
+
+async def test_web_chat_vote_waits_for_consent(db_url: str, db: Database, clock: FakeClock) -> None:
+    async for chat in start_chat_app(chat_settings(db_url, consent="explicit"), db, clock):
+        browser = Browser(chat.base)
+        try:
+            poll = await chat.create('poll "Sundays?" "Yes" "No"')
+            waiting = await browser.submit(f"/c/{poll}", "vote", [("choice", "2")])
+            assert "Before we record your vote" in waiting.plain
+            assert (await chat.results(poll))["responses"] == 0
+            agree = waiting.form_with("consent:yes")
+            data = [
+                ("csrf", waiting.field("csrf", agree)),
+                ("sub", waiting.field("sub", agree)),
+                ("intent", "button"),
+                ("button", waiting.field("button", agree)),
+            ]
+            stored = await browser.post(f"/c/{poll}", data)
+            assert "your vote for “No” is recorded" in stored.banner
+            assert [o["votes"] for o in (await chat.results(poll))["options"]] == [0, 1]  # type: ignore[index]
+        finally:
+            await browser.close()
