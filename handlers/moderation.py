@@ -52,9 +52,9 @@ DECIDE = {
 }
 DECIDE["redact"] = CommandSpec(
     "redact",
-    'redact REF ["exact words" ...] [--reason TEXT]',
+    'redact REF [reason] [--words "exact words"]',
     "Moderators: remove the personal data screening finds, or the exact words given.",
-    options={"reason": ()},
+    options={"words": ()},
     min_args=1,
     staff_only=True,
 )
@@ -194,7 +194,7 @@ def _redaction(ctx: Context, answer: Answer, words: tuple[str, ...]) -> tuple[st
             raise UserError(
                 ctx.t(
                     "A{id} was not changed: screening found no personal data in it. To remove "
-                    'particular words, give them: redact A{id} "exact words"',
+                    'particular words, give them: redact A{id} --words "exact words"',
                     id=answer.id,
                 )
             )
@@ -358,11 +358,9 @@ def _decision_handler(name: str) -> None:
     async def handler(ctx: Context) -> None:
         assert ctx.command is not None
         answer = await find_answer(ctx, ctx.command.args[0])
-        if name == "redact":
-            reason = ctx.command.options.get("reason", "")
-            await decide(ctx, name, answer, reason, words=ctx.command.args[1:])
-            return
-        await decide(ctx, name, answer, " ".join(ctx.command.args[1:]))
+        words = ctx.command.options.get("words", "")
+        reason = " ".join(ctx.command.args[1:])
+        await decide(ctx, name, answer, reason, words=(words,) if words.strip() else ())
 
 
 for _name in DECISIONS:
