@@ -24,6 +24,9 @@ class Actor:
     display_name: str = ""
     #: Roles the platform itself vouches for (e.g. a Discord role mapped in settings).
     platform_roles: frozenset[str] = frozenset()
+    #: A staff identity that is not a platform user (``dashboard:<email>``): the event's
+    #: subject whatever platform it acts on, so the audit log names the account itself.
+    staff: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,5 +70,5 @@ class Event:
 
     @property
     def subject(self) -> str:
-        """``platform:user_id``, the form used for roles."""
-        return f"{self.platform}:{self.actor.user_id}"
+        """``platform:user_id``, the form used for roles (a staff identity as it is)."""
+        return self.actor.staff or f"{self.platform}:{self.actor.user_id}"

@@ -64,7 +64,13 @@ def parse_args(spec: CommandSpec, rest: str) -> ParsedCommand:
     while i < len(tokens):
         token = tokens[i]
         i += 1
-        if not token.startswith("--") or token == "--":  # noqa: S105 - not a password
+        if token == "--":  # noqa: S105 - not a password
+            # Not an "end of options" marker: it would turn --closes into a poll option.
+            raise UsageError(
+                "A lone -- is not understood: options such as --closes 2d go after the "
+                f"arguments, without it.\nUsage: {spec.usage}"
+            )
+        if not token.startswith("--"):
             args.append(token)
             continue
         name, eq, value = token[2:].partition("=")

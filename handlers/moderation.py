@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.context import Context
-from bot.errors import UserError
+from bot.errors import UsageError, UserError
 from bot.grammar import DECISIONS, CommandSpec
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
@@ -13,8 +15,20 @@ from storage.moderation import ModerationRepository
 
 router = Router("moderation")
 moderators = has_role("moderator", refusal="Sorry, only moderators can do that.")
+policy_team = has_role("policy", refusal="Sorry, only the policy team can do that.")
+#: Subjects that are not chat accounts: nobody to message privately there.
+NOT_CHAT = frozenset({"dashboard", "cli", "system", "participant"})
 
 PAGE = 5
+MAX_TEXT = 4000  # the answers table's limit
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+#: The queue's reason for an answer reported again after a moderator decided on it.
+REPORTED_AGAIN = "reported:after-review"
 
 REPORT = CommandSpec(
     "report",
@@ -35,11 +49,20 @@ DECIDE = {
     )
     for name in DECISIONS
 }
+DECIDE["redact"] = CommandSpec(
+    "redact",
+    'redact REF [reason] [--words "exact words"]',
+    "Moderators: remove the personal data screening finds, or the exact words given.",
+    options={"words": ()},
+    min_args=1,
+    staff_only=True,
+)
 
 
 def parse_ref(ref: str) -> int:
     digits = ref.strip().upper().removeprefix("A")
-    if not digits.isdigit():
+    # 18 digits fit the database's 64-bit ids; PostgreSQL refuses a larger number outright.
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
         raise UserError(f"{ref[:20]!r} is not an answer reference (they look like A12).")
     return int(digits)
 
@@ -51,13 +74,18 @@ async def find_answer(ctx: Context, value: str) -> Answer:
     if value.startswith("m:"):
         _, channel, message = value.split(":", 2)
         answer = await repo.answer_at(ctx.event.platform, channel, message)
-    else:
-        answer = await repo.answer(parse_ref(value.removeprefix("a:")))
-    if answer is None:
-        raise UserError(
-            "I can't find that answer. Only answers to Townhall questions can be reported."
-        )
-    return answer
+        if answer is None:
+            raise UserError(
+                "I can't find that answer. Only answers to Townhall questions can be reported."
+            )
+        return answer
+    number = parse_ref(value.removeprefix("a:"))
+    answer = await repo.answer(number)
+    if answer is not None:
+        return answer
+    if await repo.erased(number) is not None:
+        raise UserError(ctx.t("Answer A{id} was erased at its author's request.", id=number))
+    raise UserError(ctx.t("There is no answer A{id}.", id=number))
 
 
 async def report_answer(ctx: Context, answer: Answer) -> None:
@@ -67,10 +95,17 @@ async def report_answer(ctx: Context, answer: Answer) -> None:
     new, count = await ModerationRepository(ctx.session).report(answer, reporter.id, ctx.clock())
     if new:
         answer.needs_review = True
+        reviewed = answer.reviewed_at is not None
+        if reviewed and REPORTED_AGAIN not in answer.flags:
+            # Back in the queue over a moderator's decision: the queue says why.
+            answer.flags = [*answer.flags, REPORTED_AGAIN]
         if count >= ctx.settings.report_threshold and answer.status == "visible":
             answer.status = "hidden"
+            details: dict[str, object] = {"reports": count}
+            if reviewed:
+                details["since_decision"] = f"{answer.reviewed_at:%Y-%m-%d %H:%M} UTC"
             await ctx.audit.record(
-                "system:reports", "answer.auto_hide", f"A{answer.id}", ctx.clock(), reports=count
+                "system:reports", "answer.auto_hide", f"A{answer.id}", ctx.clock(), **details
             )
             await _refresh(ctx, answer)
     ctx.notify("Thanks for telling us. A moderator will look at it.")
@@ -103,7 +138,10 @@ def queue_card(answer: Answer, item: Item, reports: int) -> Card:
         fields=(
             ("Status", f"{state}{answer.status}"),
             ("Reasons", reasons),
-            ("Reports", str(reports)),
+            (
+                "Reports",
+                f"{reports} since the last decision" if answer.reviewed_at else str(reports),
+            ),
             ("Platform", answer.platform),
             ("Written", f"{answer.created_at:%Y-%m-%d %H:%M} UTC"),
         ),
@@ -128,7 +166,10 @@ def queue_card(answer: Answer, item: Item, reports: int) -> Card:
 @router.command(FLAGGED, filters=[moderators])
 async def flagged(ctx: Context) -> None:
     assert ctx.command is not None
-    page = int(ctx.command.args[0]) if ctx.command.args and ctx.command.args[0].isdigit() else 1
+    raw = ctx.command.args[0] if ctx.command.args else "1"
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 7):
+        raise UsageError(f"{raw[:20]!r} is not a page number.\nUsage: {FLAGGED.usage}")
+    page = int(raw)
     repo = ModerationRepository(ctx.session)
     total = await repo.queue_size()
     if total == 0:
@@ -144,17 +185,50 @@ async def flagged(ctx: Context) -> None:
     )
 
 
-async def decide(ctx: Context, decision: str, answer: Answer, reason: str) -> None:
+def _redaction(ctx: Context, answer: Answer, words: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The redacted text and what kinds of thing were removed; refuses when nothing would be."""
+    if not words:
+        removed = [s.kind for s in screening.personal_data(answer.text)]
+        if not removed:
+            raise UserError(
+                ctx.t(
+                    "A{id} was not changed: screening found no personal data in it. To remove "
+                    'particular words, give them: redact A{id} --words "exact words"',
+                    id=answer.id,
+                )
+            )
+        return screening.redact(answer.text), removed
+    text, removed = answer.text, []
+    for phrase in (" ".join(w.split()) for w in words):
+        pattern = re.compile(re.escape(phrase).replace(r"\ ", r"\s+"), re.IGNORECASE)
+        if not phrase or not pattern.search(text):
+            raise UserError(
+                ctx.t(
+                    "A{id} does not contain “{words}”; nothing was changed.",
+                    id=answer.id,
+                    words=phrase[:60],
+                )
+            )
+        text, count = pattern.subn("[removed]", text)
+        removed += ["words"] * count
+    if len(text) > MAX_TEXT:
+        raise UserError("Removing that would make the answer too long; give longer passages.")
+    return text, removed
+
+
+async def decide(
+    ctx: Context, decision: str, answer: Answer, reason: str, words: tuple[str, ...] = ()
+) -> None:
     now = ctx.clock()
     was_visible = answer.status == "visible"
     details: dict[str, object] = {"reasons": list(answer.flags), "why": reason or decision}
+    removed: list[str] = []
     if decision == "approve":
         answer.status, answer.needs_review, answer.escalated = "visible", False, False
     elif decision == "hide":
-        answer.status, answer.needs_review = "hidden", False
+        answer.status, answer.needs_review, answer.escalated = "hidden", False, False
     elif decision == "redact":
-        removed = [s.kind for s in screening.personal_data(answer.text)]
-        answer.text = screening.redact(answer.text)
+        answer.text, removed = _redaction(ctx, answer, words)
         answer.redacted = True
         answer.status, answer.needs_review = "visible", False
         details["removed"] = removed
@@ -166,12 +240,16 @@ async def decide(ctx: Context, decision: str, answer: Answer, reason: str) -> No
         await _refresh(ctx, answer)
     if decision == "hide":
         await _tell_author(ctx, answer)
+    if decision == "escalate":
+        await _tell_policy_team(ctx, answer, reason)
     done = {
         "approve": "approved and visible",
         "hide": "hidden",
         "redact": "personal data removed; the rest is visible",
         "escalate": "escalated to the policy team",
     }[decision]
+    if decision == "redact" and words:
+        done = f"{plural(len(removed), 'passage')} removed; the rest is visible"
     # Confidential: a decision typed in a group chat must not be announced to the group.
     ctx.notify(Notice(ctx.t("A{id}: {done}.", id=answer.id, done=done), confidential=True))
 
@@ -196,6 +274,56 @@ async def _tell_author(ctx: Context, answer: Answer) -> None:
             "not published."
         ),
     )
+
+
+async def _tell_policy_team(ctx: Context, answer: Answer, reason: str) -> None:
+    """An escalation reaches the item's author and the policy team in chat (privately);
+    dashboard accounts see it on the item's page."""
+    item = await ctx.session.get(Item, answer.item_id)
+    if item is None:  # pragma: no cover - foreign key
+        return
+    public = ctx.settings.base_url.rstrip("/")
+    why = f" Reason: {reason}" if reason else ""
+    notice = Notice(
+        ctx.t(
+            "A moderator escalated answer A{id} to “{q}” to the policy team.{why} "
+            "Approve or hide it on the item's dashboard page: {url}",
+            id=answer.id,
+            q=item.question[:80],
+            why=why,
+            url=f"{public}/items/{item.short_id}",
+        ),
+        confidential=True,
+    )
+    recipients = [
+        item.created_by,
+        *ctx.settings.policy_subjects,
+        *await ctx.role_grants.subjects_with("policy"),
+    ]
+    told: set[str] = set()
+    for subject in recipients:
+        platform, sep, user_id = subject.partition(":")
+        if not sep or not user_id or platform in NOT_CHAT or subject in told:
+            continue
+        told.add(subject)
+        await ctx.send_private(platform, user_id, notice)
+
+
+@router.submit("escalated", filters=[policy_team])
+async def escalated_form(ctx: Context) -> None:
+    """The policy team's decision on an escalated answer (the dashboard item page's form)."""
+    decision, _, ref = ctx.event.action_value.partition(":")
+    if decision not in ("approve", "hide"):
+        raise UserError("Choose Approve or Hide.")
+    answer = await find_answer(ctx, ref)
+    if not answer.escalated:
+        ctx.notify(
+            ctx.t(
+                "A{id} is no longer escalated: it is {status}.", id=answer.id, status=answer.status
+            )
+        )
+        return
+    await decide(ctx, decision, answer, " ".join(ctx.event.text.split())[:500])
 
 
 @router.action("mod", filters=[moderators])
@@ -229,7 +357,9 @@ def _decision_handler(name: str) -> None:
     async def handler(ctx: Context) -> None:
         assert ctx.command is not None
         answer = await find_answer(ctx, ctx.command.args[0])
-        await decide(ctx, name, answer, " ".join(ctx.command.args[1:]))
+        words = ctx.command.options.get("words", "")
+        reason = " ".join(ctx.command.args[1:])
+        await decide(ctx, name, answer, reason, words=(words,) if words.strip() else ())
 
 
 for _name in DECISIONS:

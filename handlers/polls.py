@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Any
+
 from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
+from handlers import consent
 from services import cards, lifecycle, results
 from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
 from storage.items import NewItem
-from storage.models import Item
+from storage.models import Item, Option, Participant
 
 router = Router("polls")
 policy_only = has_role("policy")
@@ -67,6 +71,8 @@ def clean_options(labels: list[str]) -> list[str]:
     for label in options:
         if not label:
             raise UserError("An option is empty.")
+        if all(unicodedata.category(c).startswith("P") or c.isspace() for c in label):
+            raise UserError(f"Option {label[:20]!r} is only punctuation: give it words.")
         if len(label) > MAX_OPTION:
             raise UserError(
                 f"Option {label[:20]!r}... is too long: at most {MAX_OPTION} characters."
@@ -141,16 +147,61 @@ async def open_item(ctx: Context, short_id: str) -> Item:
     return item
 
 
+VOTE_MESSAGES = {
+    "recorded": "Thanks, your vote for “{label}” is recorded.",
+    "changed": "Your vote is now “{label}”.",
+    "unchanged": "You have already chosen “{label}”.",
+    "added": "Added “{label}” to your choices.",
+    "removed": "Removed “{label}” from your choices.",
+}
+
+
 @router.action("vote")
 async def vote(ctx: Context) -> None:
     short_id, _, position = ctx.event.action_value.partition(":")
     item = await open_item(ctx, short_id)
-    if not item.is_choice or not position.isdigit():
-        raise UserError("That button is no longer active.")
-    option = await ctx.items.option_by_position(item, int(position))
+    if not item.is_choice:
+        raise UserError(
+            ctx.t(
+                "{id} is an open question: answer it in your own words (answer {id} your text).",
+                id=item.short_id,
+            )
+        )
+    position = position.strip()
+    if not (position.isascii() and position.isdigit()):
+        raise UserError(
+            ctx.t(
+                "{value!r} is not an option number: vote {id} N, with N from 1 to {n}.",
+                value=position[:20],
+                id=item.short_id,
+                n=len(item.options),
+            )
+        )
+    option = None
+    if len(position) <= 2:  # positions are 1-10; a huge number would overflow the column
+        option = await ctx.items.option_by_position(item, int(position))
     if option is None:
-        raise UserError("That option does not exist.")
-    participant = await ctx.participant()
+        raise UserError(
+            ctx.t(
+                "That option does not exist: {id} has options 1 to {n}.",
+                id=item.short_id,
+                n=len(item.options),
+            )
+        )
+    participant, has_consented = await consent.consented(ctx)
+    if consent.must_wait(ctx, has_consented):
+        payload = {"kind": "vote", "item": item.short_id, "position": option.position}
+        await consent.hold_for_consent(ctx, "vote", payload)
+        return
+    participant = participant or await ctx.participant()
+    if not has_consented:  # notice mode: the first stored vote comes with the privacy notice
+        participant.consented_at = ctx.clock()
+    await record_vote(ctx, item, option, participant)
+    if not has_consented:
+        ctx.notify(consent.privacy_text(ctx))
+
+
+async def record_vote(ctx: Context, item: Item, option: Option, participant: Participant) -> None:
     now = ctx.clock()
     if item.kind == "multi":
         outcome = await ctx.votes.toggle(item, option, participant, now)
@@ -160,11 +211,22 @@ async def vote(ctx: Context) -> None:
         await lifecycle.request_refresh(
             ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
-    messages = {
-        "recorded": "Thanks, your vote for “{label}” is recorded.",
-        "changed": "Your vote is now “{label}”.",
-        "unchanged": "You have already chosen “{label}”.",
-        "added": "Added “{label}” to your choices.",
-        "removed": "Removed “{label}” from your choices.",
-    }
-    ctx.notify(ctx.t(messages[outcome], label=option.label))
+    ctx.notify(ctx.t(VOTE_MESSAGES[outcome], label=option.label))
+
+
+async def apply_pending_vote(
+    ctx: Context, participant: Participant, payload: dict[str, Any]
+) -> None:
+    """Count a vote that waited for consent, if its item is still open."""
+    item = await ctx.items.by_short_id(str(payload["item"]))
+    option = (
+        await ctx.items.option_by_position(item, int(payload["position"]))
+        if item is not None and item.status == "open"
+        else None
+    )
+    if item is None or option is None:
+        ctx.notify(
+            ctx.t("{id} has closed meanwhile; your vote was not recorded.", id=payload["item"])
+        )
+        return
+    await record_vote(ctx, item, option, participant)

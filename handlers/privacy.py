@@ -8,7 +8,8 @@ from bot.context import Context
 from bot.grammar import CommandSpec
 from bot.router import Router
 from bot.views import Button, Card, Notice
-from handlers.questions import apply_pending, consent_card, privacy_text
+from handlers.consent import consent_card, privacy_text
+from handlers.questions import apply_pending
 from services import lifecycle
 from storage.models import Item
 from storage.moderation import PendingRepository
@@ -143,7 +144,7 @@ async def forget_confirmed(ctx: Context) -> None:
     if participant is None:
         ctx.notify("We hold nothing about you.")
         return
-    erased = await PrivacyRepository(ctx.session).erase(participant)
+    erased = await PrivacyRepository(ctx.session).erase(participant, ctx.clock())
     await ctx.audit.record(
         ctx.actor_label,
         "participant.forget",

@@ -3,42 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
 from bot.router import Router
-from bot.views import Button, Card
-from handlers.polls import open_item
+from handlers import consent
+from handlers.polls import apply_pending_vote, open_item
 from services import lifecycle, screening
 from storage.models import Item, Participant
-from storage.moderation import ModerationRepository, PendingRepository
-from storage.people import pseudonym
+from storage.moderation import ModerationRepository
 
 router = Router("questions")
 
 MAX_ANSWER = 4000
-FLOOD_WINDOW = timedelta(minutes=10)
-REPEAT_WINDOW = timedelta(days=30)
-
-
-def privacy_text(ctx: Context) -> str:
-    return f"{ctx.settings.privacy_notice} Privacy notice: {ctx.settings.privacy_url}"
-
-
-def consent_card(ctx: Context) -> Card:
-    return Card(
-        title="Before we record your answer",
-        body=privacy_text(ctx),
-        buttons=(
-            Button("I agree", "consent", "yes", style="primary"),
-            Button("No thanks", "consent", "no"),
-        ),
-        footer="Your answer is kept until you choose.",
-        confidential=True,
-    )
+FLOOD_WINDOW = screening.FLOOD_WINDOW
+REPEAT_WINDOW = screening.REPEAT_WINDOW
 
 
 async def spam_reasons(ctx: Context, participant: Participant, text: str) -> list[str]:
@@ -85,19 +66,10 @@ async def store_answer(
         "channel_id": channel_id if channel_id is not None else ctx.event.target.channel_id,
         "message_id": message_id if message_id is not None else ctx.event.target.message_id,
     }
-    participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
-    consented = participant is not None and participant.consented_at is not None
-    if not consented and ctx.settings.consent_mode == "explicit":
-        key = pseudonym(
-            ctx.settings.secret_key.get_secret_value(), ctx.event.platform, ctx.event.actor.user_id
-        )
-        await PendingRepository(ctx.session).add(
-            key,
-            ctx.event.platform,
-            {"kind": "answer", "item": item.short_id, "text": text, **where},
-            ctx.clock(),
-        )
-        ctx.notify(consent_card(ctx))
+    participant, consented = await consent.consented(ctx)
+    if consent.must_wait(ctx, consented):
+        payload = {"kind": "answer", "item": item.short_id, "text": text, **where}
+        await consent.hold_for_consent(ctx, "answer", payload)
         return
     participant = participant or await ctx.participant()
     if not consented:  # notice mode: the first answer comes with the privacy notice
@@ -139,12 +111,15 @@ async def _save(
         message = "Thanks, your answer is recorded (ref A{ref})."
     text_out = ctx.t(message, ref=answer.id)
     if first:
-        text_out += " " + privacy_text(ctx)
+        text_out += " " + consent.privacy_text(ctx)
     ctx.notify(text_out)
 
 
 async def apply_pending(ctx: Context, participant: Participant, payload: dict[str, Any]) -> None:
-    """Store an answer that waited for consent (called once the person agrees)."""
+    """Store a vote or an answer that waited for consent (called once the person agrees)."""
+    if payload.get("kind") == "vote":
+        await apply_pending_vote(ctx, participant, payload)
+        return
     if payload.get("kind") != "answer":
         return
     item = await ctx.items.by_short_id(str(payload["item"]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,10 @@ import phonenumbers
 from stdnum import luhn
 
 ABUSE_THRESHOLD = 0.8
+#: The spam rules' windows: a person's answers in the last ten minutes count towards a flood,
+#: their answers of the last 30 days towards a repeat.
+FLOOD_WINDOW = timedelta(minutes=10)
+REPEAT_WINDOW = timedelta(days=30)
 
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 URL = re.compile(

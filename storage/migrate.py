@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -27,8 +28,38 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     def _run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
-    async with db.engine.begin() as conn:
-        await conn.run_sync(_run)
+    if not db.is_sqlite:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(_run)
+        return
+    async with db.engine.connect() as conn:
+        await conn.run_sync(_run_without_foreign_keys, _run)
+
+
+def _run_without_foreign_keys(connection: Connection, run: Callable[[Connection], None]) -> None:
+    """SQLite: run migrations with foreign keys off, then check them, as SQLite's docs advise.
+
+    A batch migration rebuilds a table (copy, drop, rename); with foreign keys on, dropping the
+    old table would cascade and delete the rows that refer to it. The pragma only takes effect
+    outside a transaction, hence the raw connection before BEGIN.
+    """
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+
+    def pragma(sql: str) -> None:
+        cursor = raw.cursor()
+        cursor.execute(sql)
+        cursor.close()
+
+    pragma("PRAGMA foreign_keys=OFF")
+    try:
+        with connection.begin():
+            run(connection)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left {len(broken)} broken foreign keys")
+    finally:
+        pragma("PRAGMA foreign_keys=ON")
 
 
 async def current(db: Database) -> str | None:

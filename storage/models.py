@@ -202,6 +202,8 @@ class Answer(Base):
         CheckConstraint(_in("status", ANSWER_STATUSES), name="status"),
         CheckConstraint("length(text) BETWEEN 1 AND 4000", name="text_length"),
         Index("ix_answers_item_created", "item_id", "created_at"),
+        # Refs (A12) are never reused: SQLite otherwise hands out a deleted row's id again.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -223,6 +225,19 @@ class Answer(Base):
     redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ErasedAnswer(Base):
+    """The tombstone of an answer erased at its author's request: its ref stays taken, and
+    audit rows and reports about it keep pointing here rather than at a newer answer."""
+
+    __tablename__ = "erased_answers"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Report(Base):

@@ -6,11 +6,31 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ScalarSelect, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert, rowcount
-from storage.models import Answer, Item, PendingAction, Report
+from storage.models import (
+    Answer,
+    AuditEntry,
+    ErasedAnswer,
+    Item,
+    PendingAction,
+    Report,
+)
+
+
+def fresh_reports() -> ScalarSelect[int]:
+    """Per answer: reports made since its last moderator decision (all when never decided)."""
+    return (
+        select(func.count(Report.id))
+        .where(
+            Report.answer_id == Answer.id,
+            or_(Answer.reviewed_at.is_(None), Report.created_at > Answer.reviewed_at),
+        )
+        .correlate(Answer)
+        .scalar_subquery()
+    )
 
 
 class ModerationRepository:
@@ -19,6 +39,10 @@ class ModerationRepository:
 
     async def answer(self, answer_id: int) -> Answer | None:
         return await self.session.get(Answer, answer_id)
+
+    async def erased(self, answer_id: int) -> ErasedAnswer | None:
+        """The tombstone of an answer erased at its author's request."""
+        return await self.session.get(ErasedAnswer, answer_id)
 
     async def answer_at(self, platform: str, channel_id: str, message_id: str) -> Answer | None:
         """The answer written as this platform message (for reports made on the message)."""
@@ -31,15 +55,9 @@ class ModerationRepository:
 
     async def queue(self, *, limit: int, offset: int = 0) -> Sequence[tuple[Answer, Item, int]]:
         """Answers needing a decision, oldest first, with their item and report count."""
-        reports = (
-            select(Report.answer_id, func.count(Report.id).label("n"))
-            .group_by(Report.answer_id)
-            .subquery()
-        )
         query = (
-            select(Answer, Item, func.coalesce(reports.c.n, 0))
+            select(Answer, Item, fresh_reports())
             .join(Item, Item.id == Answer.item_id)
-            .outerjoin(reports, reports.c.answer_id == Answer.id)
             .where(Answer.needs_review.is_(True))
             .order_by(Answer.created_at, Answer.id)
             .limit(limit)
@@ -47,20 +65,50 @@ class ModerationRepository:
         )
         return [(a, i, int(n)) for a, i, n in (await self.session.execute(query)).all()]
 
+    async def escalated(self, item_id: int) -> list[tuple[Answer, AuditEntry | None]]:
+        """An item's escalated answers, oldest first, each with its latest escalation entry
+        (who escalated it, when, and the reason they gave)."""
+        answers = (
+            (
+                await self.session.execute(
+                    select(Answer)
+                    .where(Answer.item_id == item_id, Answer.escalated.is_(True))
+                    .order_by(Answer.created_at, Answer.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not answers:
+            return []
+        refs = [f"A{a.id}" for a in answers]
+        entries = await self.session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.action == "answer.escalate", AuditEntry.target.in_(refs))
+            .order_by(AuditEntry.id)
+        )
+        latest = {entry.target: entry for entry in entries.scalars()}
+        return [(a, latest.get(f"A{a.id}")) for a in answers]
+
     async def queue_size(self) -> int:
         query = select(func.count(Answer.id)).where(Answer.needs_review.is_(True))
         return int((await self.session.execute(query)).scalar_one())
 
     async def report(self, answer: Answer, reporter_id: int, at: datetime) -> tuple[bool, int]:
-        """Record one participant's report. Returns (new report?, distinct reporters so far)."""
+        """Record one participant's report.
+
+        Returns (new report?, distinct reporters since the last moderator decision): a decision
+        settles the reports made before it (Decidim's rule), so only fresh ones count again.
+        """
         result = await self.session.execute(
             insert(self.session, Report)
             .values(answer_id=answer.id, reporter_id=reporter_id, created_at=at)
             .on_conflict_do_nothing(index_elements=["answer_id", "reporter_id"])
         )
-        count = await self.session.execute(
-            select(func.count(Report.id)).where(Report.answer_id == answer.id)
-        )
+        since = select(func.count(Report.id)).where(Report.answer_id == answer.id)
+        if answer.reviewed_at is not None:
+            since = since.where(Report.created_at > answer.reviewed_at)
+        count = await self.session.execute(since)
         return bool(rowcount(result)), int(count.scalar_one())
 
     async def recent_texts(

@@ -5,22 +5,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, union, update
+from sqlalchemy import delete, func, literal, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert, rowcount
 from storage.models import (
     Answer,
     AnswerTheme,
+    ErasedAnswer,
     Item,
     Option,
     Participant,
     PendingAction,
     Report,
     RoleGrant,
+    UTCDateTime,
     Vote,
 )
 
@@ -80,6 +82,11 @@ class RoleRepository:
         )
         return bool(rowcount(result))
 
+    async def subjects_with(self, role: str) -> list[str]:
+        """Everyone granted ``role``, oldest grant first."""
+        query = select(RoleGrant.subject).where(RoleGrant.role == role).order_by(RoleGrant.id)
+        return list((await self.session.execute(query)).scalars().all())
+
     async def list(self) -> Sequence[RoleGrant]:
         query = select(RoleGrant).order_by(RoleGrant.subject, RoleGrant.role)
         return (await self.session.execute(query)).scalars().all()
@@ -134,9 +141,11 @@ class PrivacyRepository:
             ],
         }
 
-    async def erase(self, participant: Participant) -> dict[str, Any]:
+    async def erase(self, participant: Participant, at: datetime | None = None) -> dict[str, Any]:
         """Delete the person and, by cascade, their votes, answers and reports.
 
+        Each erased answer leaves a tombstone (its ref, item and when), so its ref is never
+        handed out again and audit rows about it still point at it.
         Returns the counts and the ids of items whose tallies changed (nothing of the content).
         """
         vote_items = (
@@ -173,6 +182,16 @@ class PrivacyRepository:
         await self.session.execute(delete(Report).where(Report.answer_id.in_(own_answers)))
         await self.session.execute(
             delete(AnswerTheme).where(AnswerTheme.answer_id.in_(own_answers))
+        )
+        await self.session.execute(
+            insert(self.session, ErasedAnswer).from_select(
+                ["id", "item_id", "erased_at"],
+                select(
+                    Answer.id,
+                    Answer.item_id,
+                    literal(at or datetime.now(UTC), UTCDateTime()),
+                ).where(Answer.participant_id == participant.id),
+            )
         )
         await self.session.execute(delete(Answer).where(Answer.participant_id == participant.id))
         await self.session.execute(delete(Vote).where(Vote.participant_id == participant.id))

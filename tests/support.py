@@ -120,6 +120,12 @@ class People:
             user, EventKind.SUBMIT, event_id, action_id="answer", action_value=item_id, text=text
         )
 
+    def submit_form(self, user: str, action_id: str, value: str, text: str = "") -> Event:
+        """A form submitted with ``action_id`` and ``value`` (e.g. the dashboard's forms)."""
+        return self._event(
+            user, EventKind.SUBMIT, None, action_id=action_id, action_value=value, text=text
+        )
+
     def reply(self, user: str, message_id: str, text: str, event_id: str | None = None) -> Event:
         return self._event(user, EventKind.REPLY, event_id, text=text, reply_to=message_id)
 

@@ -137,7 +137,7 @@ async def test_a_decided_answer_is_not_decided_twice(dash: DashApp) -> None:
     assert f"A{held} was already decided: it is visible." in plain(page.text)
     assert (await load(dash, held)).status == "visible"
     missing = await moderator.post("/moderation/999999", {"csrf": csrf, "decision": "hide"})
-    assert "can't find that answer" in plain(missing.text)
+    assert "There is no answer A999999." in plain(missing.text)
     wrong = await moderator.post(f"/moderation/{held}", {"csrf": csrf, "decision": "delete"})
     assert "Choose Approve, Hide, Redact or Escalate" in plain(wrong.text)
     assert [e.action for e in await audit(dash)].count("answer.approve") == 1

@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 import dashboard
-from bot import forwarded, metrics, safety
+from bot import forwarded, identifiers, metrics, safety
 from bot.adapter import Adapter, Outcome
 from bot.config import ConfigError, Settings
 from bot.context import Clock, utc_now
@@ -22,6 +22,7 @@ from bot.events import Event
 from bot.http import build_web_app
 from bot.metrics import Metrics
 from bot.router import RouteTable
+from bot.views import Notice
 from handlers import all_routers
 from services import lifecycle, screening
 from storage import migrate
@@ -77,6 +78,13 @@ class Townhall:
         self.scheduler.poke()
 
     async def dispatch(self, event: Event) -> Outcome:
+        try:
+            identifiers.check_event(event)  # before anything is stored, even the event id
+        except identifiers.IdentifierTooLong as exc:
+            platform = event.platform if len(event.platform) <= identifiers.PLATFORM else "?"
+            log.info("refused", platform=platform, kind=event.kind.value, reason="too long")
+            self.metrics.events.labels(platform, event.kind.value, "refused").inc()
+            return Outcome(handled=True, notices=[Notice(exc.message)])
         outcome = await self.dispatcher(event)
         result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
         self.metrics.events.labels(event.platform, event.kind.value, result).inc()

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import logs
+from bot import identifiers, logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import utc_now
 from bot.hints import townhall_command
@@ -151,6 +151,11 @@ def chat(user: str, channel: str) -> None:
     """Chat with the bot in this terminal, as USER (works with piped stdin too)."""
     from adapters.console import ConsoleAdapter
     from townhall.app import Townhall
+
+    try:
+        identifiers.check_user(user, "console")
+    except identifiers.IdentifierTooLong as exc:
+        raise click.BadParameter(exc.message, param_hint="--as") from None
 
     settings = _settings(quiet=True)
 
@@ -345,12 +350,16 @@ def screen(as_json: bool, evaluate: str | None) -> None:
     """Screen texts read one per line from standard input, as answers are screened."""
     from townhall import screen_cli
 
-    _settings(quiet=True)
+    flood_limit = _settings(quiet=True).flood_limit
     if evaluate:
-        report = screen_cli.evaluate(evaluate)
+        report = screen_cli.evaluate(evaluate, flood_limit)
         click.echo(json.dumps(report, indent=2) if as_json else screen_cli.format_report(report))
         return
-    for line in screen_cli.screen_lines(sys.stdin):
+
+    def complain(message: str) -> None:
+        click.echo(message, err=True)
+
+    for line in screen_cli.screen_lines(sys.stdin, flood_limit, on_error=complain):
         click.echo(
             json.dumps(line, ensure_ascii=False)
             if as_json
@@ -413,6 +422,10 @@ def _check_subject(subject: str) -> None:
         raise click.BadParameter(
             "expected platform:user_id, e.g. slack:U024BE7LH", param_hint="SUBJECT"
         )
+    try:
+        identifiers.check_subject(subject)
+    except identifiers.IdentifierTooLong as exc:
+        raise click.BadParameter(exc.message, param_hint="SUBJECT") from None
 
 
 @roles.command("grant")

@@ -12,7 +12,7 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import logs
+from bot import identifiers, logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import utc_now
 from bot.hints import townhall_command
@@ -65,6 +65,10 @@ def email_problem(email: str) -> str | None:
         return "not a valid email address"
     if not (local and at and "." in domain.strip(".")) or "@" in domain:
         return "not a valid email address"
+    try:
+        identifiers.check_account_email(email)
+    except identifiers.IdentifierTooLong:
+        return f"too long for an account: at most {identifiers.SUBJECT - 10} characters"
     return None
 
 

@@ -2,7 +2,8 @@
 
 Lines are commands in the core grammar (``poll "Q?" "A" "B"``, ``results ID`` ...). Buttons are
 pressed with ``vote ID N``, free-text answers given with ``answer ID text``. ``:as NAME``
-switches who is typing, ``:quit`` leaves. Works interactively and with piped stdin.
+switches who is typing, ``:quit`` leaves; a trailing `` # comment`` is ignored. Works
+interactively and with piped stdin.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import TextIO
 
 from aiohttp import web
 
+from bot import identifiers
 from bot.adapter import Capabilities, Dispatch
-from bot.errors import UsageError
+from bot.errors import UsageError, UserError
 from bot.events import Actor, Event, EventKind, MessageRef, Target
 from bot.grammar import tokenize
 from bot.views import Button, Card, View, render_text
@@ -38,6 +40,22 @@ def format_view(view: View) -> str:
         for button in view.buttons:
             text += f"\n  [{typed_form(button)}] {button.label}"
     return text
+
+
+def strip_comment(line: str) -> str:
+    """The line without a trailing ``# comment`` (a lone ``#`` between spaces, outside quotes),
+    so lines copied from a commented example work as typed. ``#1`` and hashtags are kept, and a
+    quote opens only at the start of a word (the apostrophe in "don't" is not one)."""
+    quote = ""
+    for i, char in enumerate(line):
+        at_word_start = i == 0 or line[i - 1].isspace()
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'“”‘’" and at_word_start:
+            quote = {"“": "”", "‘": "’"}.get(char, char)
+        elif char == "#" and at_word_start and line[i + 1 : i + 2] in ("", " ", "\t"):
+            return line[:i].rstrip()
+    return line.strip()
 
 
 class ConsoleAdapter:
@@ -91,9 +109,22 @@ class ConsoleAdapter:
                 self._buttons[typed_form(button)] = button
         self._print(f"{prefix}{format_view(view)}")
 
+    def _switch(self, name: str) -> None:
+        """``:as NAME``: type as someone else from now on."""
+        if not name:
+            self._print("(usage: :as NAME)")
+            return
+        try:
+            identifiers.check_user(name, PLATFORM)
+        except UserError as exc:
+            self._print(f"(to you) {exc.message}")
+            return
+        self.user = name
+        self._print(f"(you are now {name})")
+
     def translate(self, line: str) -> Event | None:
         """One typed line to one event; None for blank lines and console meta commands."""
-        line = line.strip()
+        line = strip_comment(line.strip())
         if not line or line.startswith("#"):
             return None
         word = line.split(maxsplit=1)[0].lstrip("/").lower()
@@ -152,20 +183,15 @@ class ConsoleAdapter:
             line = await asyncio.to_thread(self.stdin.readline)
             if not line:
                 break
-            stripped = line.strip()
+            stripped = strip_comment(line.strip())
             if stripped in (":quit", ":q", ":exit"):
                 break
             if stripped.startswith(":as"):
-                name = stripped[3:].strip()
-                if name:
-                    self.user = name
-                    self._print(f"(you are now {name})")
-                else:
-                    self._print("(usage: :as NAME)")
+                self._switch(stripped[3:].strip())
                 continue
             try:
                 event = self.translate(line)
-            except UsageError as exc:
+            except UserError as exc:
                 self._print(f"(to you) {exc.message}")
                 continue
             if event is None:

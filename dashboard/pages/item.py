@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platform_names import platform_name
 from dashboard.core import DASHBOARD, Dashboard, Staff, require
+from dashboard.pages import escalations
 from dashboard.pages.item_charts import (
     bar_chart,
     choose_bucket,
@@ -159,11 +160,13 @@ async def _item_context(
         "statuses": STATUSES,
         "total": 0,
         "answers": [],
+        "escalated": [],
         "themes": [],
         "formats": exports.FORMATS,
     }
     if item.is_choice:
         return context
+    context["escalated"] = await escalations.for_item(session, item)
     themes = await ThemeRepository(session).for_item(item.id)
     rows, total = await insights.answers(
         item,

@@ -235,7 +235,10 @@ async def create_item(request: web.Request, staff: Staff) -> web.StreamResponse:
         event_id=f"dashboard-{uuid.uuid4()}",
         kind=EventKind.COMMAND,
         actor=Actor(
-            user_id=staff.subject, display_name=staff.email, platform_roles=frozenset({"policy"})
+            user_id=staff.subject,
+            display_name=staff.email,
+            platform_roles=frozenset({"policy"}),
+            staff=staff.subject,
         ),
         target=Target(channel_id, thread_id or None),
         text=command_for(form),

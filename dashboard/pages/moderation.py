@@ -53,7 +53,7 @@ LABEL = re.compile(r"^([a-z0-9_-]{1,20}) user ([0-9a-f]{6,12})$")
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/moderation", queue_page),
-        web.post(r"/moderation/{answer_id:\d+}", decide),
+        web.post(r"/moderation/{answer_id:\d{1,18}}", decide),
         web.get("/audit", audit_page),
     ]
 

@@ -1,0 +1,52 @@
+"""Consent before a person's first stored vote or answer: the notice, the card, the waiting list.
+
+``TOWNHALL_CONSENT=explicit``: a first response is held (not counted) until the person agrees,
+counted the moment they do, dropped if they refuse. ``notice``: it is stored at once and the
+privacy notice comes with its confirmation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Context
+from bot.views import Button, Card
+from storage.models import Participant
+from storage.moderation import PendingRepository
+from storage.people import pseudonym
+
+
+def privacy_text(ctx: Context) -> str:
+    return f"{ctx.settings.privacy_notice} Privacy notice: {ctx.settings.privacy_url}"
+
+
+def consent_card(ctx: Context, what: str = "answer") -> Card:
+    return Card(
+        title=f"Before we record your {what}",
+        body=privacy_text(ctx),
+        buttons=(
+            Button("I agree", "consent", "yes", style="primary"),
+            Button("No thanks", "consent", "no"),
+        ),
+        footer=f"Your {what} is kept until you choose.",
+        confidential=True,
+    )
+
+
+async def consented(ctx: Context) -> tuple[Participant | None, bool]:
+    """The acting person (if known) and whether their responses may be stored now."""
+    participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
+    return participant, participant is not None and participant.consented_at is not None
+
+
+async def hold_for_consent(ctx: Context, what: str, payload: dict[str, Any]) -> None:
+    """Explicit mode: keep this response until the person agrees, and ask them."""
+    key = pseudonym(
+        ctx.settings.secret_key.get_secret_value(), ctx.event.platform, ctx.event.actor.user_id
+    )
+    await PendingRepository(ctx.session).add(key, ctx.event.platform, payload, ctx.clock())
+    ctx.notify(consent_card(ctx, what))
+
+
+def must_wait(ctx: Context, has_consented: bool) -> bool:
+    return not has_consented and ctx.settings.consent_mode == "explicit"
