@@ -20,6 +20,7 @@ from bot.events import Actor, Event, EventKind, Target
 from bot.views import Notice
 from dashboard.core import DASHBOARD, Staff, require
 from handlers.moderation import DECISIONS
+from handlers.reasons import describe as describe_reasons
 from storage.insights import InsightsRepository
 from storage.moderation import ModerationRepository
 from storage.people import pseudonym
@@ -117,7 +118,7 @@ async def queue_page(request: web.Request, staff: Staff) -> web.StreamResponse:
             "status": answer.status,
             "status_class": STATUS_TAGS.get(answer.status, "govuk-tag--grey"),
             "escalated": answer.escalated,
-            "reasons": ", ".join(answer.flags) or "reported",
+            "reasons": describe_reasons(answer.flags),
             "reports": reports,
             "platform": PLATFORM_NAMES.get(answer.platform, answer.platform.title()),
             "written": when(answer.created_at),
