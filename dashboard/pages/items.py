@@ -52,6 +52,11 @@ def place(platform: str, channel_id: str, name: str | None) -> dict[str, str]:
     }
 
 
+def day_and_time(at: datetime | None) -> tuple[str, str] | None:
+    """("24 Dec 2026", "16:55 UTC"): a table cell wraps between them, never inside."""
+    return (f"{at.day} {at:%b %Y}", f"{at:%H:%M} UTC") if at else None
+
+
 def when(at: datetime | None) -> str:
     return f"{at.day} {at:%b %Y %H:%M} UTC" if at else ""
 
@@ -101,7 +106,7 @@ async def overview(request: web.Request, staff: Staff) -> web.StreamResponse:
             "places": [place(p, c, row.channel_names.get((p, c))) for p, c in row.publications],
             "respondents": row.respondents,
             "waiting": row.answers_waiting,
-            "deadline": when(row.item.closes_at),
+            "deadline": day_and_time(row.item.closes_at),
         }
         for row in rows
     ]
