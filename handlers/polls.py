@@ -7,6 +7,7 @@ from bot.errors import UserError
 from bot.grammar import CommandSpec
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
+from bot.views import Notice
 from handlers import cards, lifecycle, results
 from storage.items import NewItem
 from storage.models import Item
@@ -169,4 +170,5 @@ async def vote(ctx: Context) -> None:
         "added": "Added “{label}” to your choices.",
         "removed": "Removed “{label}” from your choices.",
     }
-    ctx.notify(ctx.t(messages[outcome], label=option.label))
+    said = ctx.t(messages[outcome], label=option.label)
+    ctx.notify(Notice(said, success=outcome != "unchanged"))

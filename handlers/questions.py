@@ -10,7 +10,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
 from bot.router import Router
-from bot.views import Button, Card
+from bot.views import Button, Card, Notice
 from handlers import lifecycle, screening
 from handlers.polls import open_item
 from storage.models import Item, Participant
@@ -140,7 +140,7 @@ async def _save(
     text_out = ctx.t(message, ref=answer.id)
     if first:
         text_out += " " + privacy_text(ctx)
-    ctx.notify(text_out)
+    ctx.notify(Notice(text_out, success=True))
 
 
 async def apply_pending(ctx: Context, participant: Participant, payload: dict[str, Any]) -> None:
