@@ -86,14 +86,14 @@ def _read_password() -> str:
     from dashboard.passwords import MIN_LENGTH, password_problem
 
     if not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
+        password: str = sys.stdin.readline().rstrip("\r\n")
         problem = password_problem(password)
         if problem:
             raise _fail(f"{problem.lower()} (the password was not saved)")
         return password
     click.echo(f"Choose a password of {MIN_LENGTH} characters or more.")
     for _ in range(PASSWORD_TRIES):
-        password: str = click.prompt("Password", hide_input=True)
+        password = click.prompt("Password", hide_input=True)
         problem = password_problem(password)
         if problem:
             click.echo(f"{problem}. Try again.", err=True)
