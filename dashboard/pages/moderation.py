@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.events import Actor, Event, EventKind, Target
 from bot.views import Notice
 from dashboard.core import DASHBOARD, Staff, require
+from dashboard.pages.audit_rows import group_entries
 from handlers.moderation import DECISIONS
 from handlers.reasons import describe as describe_reasons
 from storage.insights import InsightsRepository
@@ -202,7 +203,12 @@ async def resolve(
 def describe(details: Mapping[str, Any]) -> str:
     parts = []
     for key, value in details.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if key == "reasons" and isinstance(value, list):
+            shown = describe_reasons(map(str, value))
+        elif isinstance(value, list):
+            shown = ", ".join(map(str, value))
+        else:
+            shown = str(value)
         parts.append(f"{key}: {shown or '–'}")
     return "; ".join(parts)
 
@@ -226,20 +232,14 @@ async def audit_page(request: web.Request, staff: Staff) -> web.StreamResponse:
             page=page,
             per_page=AUDIT_PER_PAGE,
         )
-    rows = [
-        {
-            "at": f"{e.at:%Y-%m-%d %H:%M:%S}",
-            "actor": subject_label(secret, e.actor),
-            "action": e.action,
-            "target": subject_label(secret, e.target),
-            "details": describe(e.details or {}),
-        }
-        for e in entries
-    ]
+    rows = group_entries(
+        entries, lambda s: subject_label(secret, s), lambda e: describe(e.details or {})
+    )
     filters = {"actor": actor, "action": action, "target": target}
     context: dict[str, Any] = {
         "title": "Audit log",
         "rows": rows,
+        "entries": len(entries),
         "total": total,
         "filters": filters,
         "filtered": any(filters.values()),
