@@ -27,6 +27,7 @@ from dashboard.pages.item_charts import (
 )
 from dashboard.pages.items import place
 from handlers import results
+from handlers.reasons import describe as describe_reasons
 from storage.insights import InsightsRepository
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
@@ -196,6 +197,7 @@ async def _item_context(
                 "platform": platform_name(row.answer.platform),
                 "when": when(row.answer.created_at),
                 "status": row.answer.status,
+                "reasons": describe_reasons(row.answer.flags) if row.answer.flags else "",
                 "themes": row.themes,
                 "reports": row.reports,
             }
