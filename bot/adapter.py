@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import structlog
 from aiohttp import web
 
 from bot.events import Event, MessageRef, Target
 from bot.views import View
+
+log = structlog.get_logger("townhall.adapter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,30 @@ class Adapter(Protocol):
 
     async def edit(self, ref: MessageRef, view: View) -> None:
         """Replace a message's content; raise :class:`bot.errors.DeliveryError` when it cannot."""
+
+    async def channel_name(self, target: Target) -> str | None:
+        """What people call this channel on the platform ("#consultations"), for the
+        dashboard; None when the platform cannot say."""
+        ...
+
+
+#: How long publishing waits for a platform to name a channel before going without.
+NAME_TIMEOUT = 5.0
+
+
+async def ask_channel_name(adapter: Adapter, target: Target) -> str | None:
+    """The channel's name, or None when the platform cannot or will not say in time: a
+    missing name only means the dashboard shows the id, so it never fails a delivery."""
+    if target.private:
+        return None  # a person's direct messages: no channel name, and theirs is not ours
+    try:
+        async with asyncio.timeout(NAME_TIMEOUT):
+            name = await adapter.channel_name(target)
+    except Exception as exc:
+        log.info("channel name unavailable", platform=adapter.name, error=type(exc).__name__)
+        return None
+    name = " ".join((name or "").split())
+    return name[:200] or None
 
 
 @dataclass(frozen=True, slots=True)

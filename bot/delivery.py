@@ -10,7 +10,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.adapter import Adapter
+from bot.adapter import Adapter, ask_channel_name
 from bot.context import Clock, utc_now
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
@@ -109,16 +109,16 @@ class Deliverer:
                 return
             assert row.view is not None
             view = view_from_dict(row.view)
-            ref = await adapter.send(
-                Target(row.channel_id, row.thread_id, private=row.private),
-                view,
-                reply_to=row.reply_to,
-            )
+            target = Target(row.channel_id, row.thread_id, private=row.private)
+            ref = await adapter.send(target, view, reply_to=row.reply_to)
+            name = None
+            if row.publication_id is not None:
+                name = await ask_channel_name(adapter, target)
             async with self.db.transaction() as session:
                 await OutboxRepository(session).mark_sent(row.id, self.clock())
                 if row.publication_id is not None:
                     await PublicationRepository(session).set_message_id(
-                        row.publication_id, ref.message_id
+                        row.publication_id, ref.message_id, channel_name=name
                     )
         except DeliveryError as exc:
             await self._failed(row, exc)

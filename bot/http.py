@@ -99,6 +99,9 @@ def asset_routes(assets_dir: Path | None, static_dir: Path | None = None) -> lis
         )
         for sub in ("fonts", "images"):
             routes.append(web.get(f"/assets/{sub}/{{name}}", _directory(root / "assets" / sub)))
+        # Browsers ask for /favicon.ico whatever the page links (PDF viewers, bookmarks).
+        favicon = root / "assets" / "images" / "favicon.ico"
+        routes.append(web.get("/favicon.ico", file_handler(favicon, SHORT_CACHE)))
     if static_dir is not None:
         routes.append(web.get("/static/{name}", _directory(static_dir, cache=SHORT_CACHE)))
     return routes

@@ -71,6 +71,8 @@ class Notice:
 
     text: str
     confidential: bool = False
+    #: Confirms that what the person did worked (the web chat shows a success banner).
+    success: bool = False
 
 
 View = Card | Prompt | Notice
@@ -79,7 +81,14 @@ View = Card | Prompt | Notice
 def view_to_dict(view: View) -> dict[str, Any]:
     """Serialise a view for the outbox (JSON-safe)."""
     if isinstance(view, Notice):
-        return {"type": "notice", "text": view.text, "confidential": view.confidential}
+        data: dict[str, Any] = {
+            "type": "notice",
+            "text": view.text,
+            "confidential": view.confidential,
+        }
+        if view.success:
+            data["success"] = True
+        return data
     if isinstance(view, Prompt):
         return {
             "type": "prompt",
@@ -114,7 +123,11 @@ def view_to_dict(view: View) -> dict[str, Any]:
 def view_from_dict(data: dict[str, Any]) -> View:
     kind = data.get("type")
     if kind == "notice":
-        return Notice(text=str(data["text"]), confidential=bool(data.get("confidential", False)))
+        return Notice(
+            text=str(data["text"]),
+            confidential=bool(data.get("confidential", False)),
+            success=bool(data.get("success", False)),
+        )
     if kind == "prompt":
         return Prompt(
             title=data["title"],

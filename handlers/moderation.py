@@ -10,6 +10,7 @@ from bot.grammar import DECISIONS, CommandSpec
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
 from services import lifecycle, screening
+from services.reasons import describe as describe_reasons
 from storage.models import Answer, Item, Participant
 from storage.moderation import ModerationRepository
 
@@ -131,7 +132,7 @@ async def report_action(ctx: Context) -> None:
 
 def queue_card(answer: Answer, item: Item, reports: int) -> Card:
     state = "ESCALATED · " if answer.escalated else ""
-    reasons = ", ".join(answer.flags) or "reported"
+    reasons = describe_reasons(answer.flags)
     return Card(
         title=f"A{answer.id} on “{item.question[:80]}”",
         body=answer.text[:1500],

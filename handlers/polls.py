@@ -10,6 +10,7 @@ from bot.errors import UserError
 from bot.grammar import CommandSpec
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
+from bot.views import Notice
 from handlers import consent
 from services import cards, lifecycle, results
 from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
@@ -211,7 +212,8 @@ async def record_vote(ctx: Context, item: Item, option: Option, participant: Par
         await lifecycle.request_refresh(
             ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
-    ctx.notify(ctx.t(VOTE_MESSAGES[outcome], label=option.label))
+    said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
+    ctx.notify(Notice(said, success=outcome != "unchanged"))
 
 
 async def apply_pending_vote(

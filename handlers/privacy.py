@@ -81,7 +81,7 @@ async def consent(ctx: Context) -> None:
         )
     waiting = await pending.take_all(participant.pseudonym)
     if not waiting:
-        ctx.notify("Thank you: your consent is recorded.")
+        ctx.notify(Notice("Thank you: your consent is recorded.", success=True))
     for payload in waiting:
         await apply_pending(ctx, participant, payload)
 
@@ -157,10 +157,9 @@ async def forget_confirmed(ctx: Context) -> None:
         item = await ctx.session.get(Item, item_id)
         if item is not None:
             await lifecycle.request_refresh(ctx.session, item, ctx.clock())
-    ctx.notify(
-        ctx.t(
-            "Done: we erased {v} and {a}, and forgot who you are.",
-            v=plural(erased["votes"], "vote"),
-            a=plural(erased["answers"], "answer"),
-        )
+    said = ctx.t(
+        "Done: we erased {v} and {a}, and forgot who you are.",
+        v=plural(erased["votes"], "vote"),
+        a=plural(erased["answers"], "answer"),
     )
+    ctx.notify(Notice(said, success=True))

@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
 from bot.router import Router
+from bot.views import Notice
 from handlers import consent
 from handlers.polls import apply_pending_vote, open_item
 from services import lifecycle, screening
@@ -112,7 +113,7 @@ async def _save(
     text_out = ctx.t(message, ref=answer.id)
     if first:
         text_out += " " + consent.privacy_text(ctx)
-    ctx.notify(text_out)
+    ctx.notify(Notice(text_out, success=True))
 
 
 async def apply_pending(ctx: Context, participant: Participant, payload: dict[str, Any]) -> None:

@@ -32,6 +32,8 @@ PUBLIC_STATUSES = ("visible",)
 class ItemRow:
     item: Item
     publications: list[tuple[str, str]] = field(default_factory=list)  # (platform, channel_id)
+    #: What the platforms call those channels, where they said.
+    channel_names: dict[tuple[str, str], str] = field(default_factory=dict)
     respondents: int = 0
     answers_waiting: int = 0
 
@@ -49,6 +51,7 @@ class Channel:
     channel_id: str
     thread_id: str | None
     last_used: datetime
+    name: str | None = None
 
 
 def _like(text: str) -> str:
@@ -129,6 +132,9 @@ class InsightsRepository:
         )
         for item_id, platform, channel_id in places.all():
             rows[item_id].publications.append((platform, channel_id))
+        names = await self.channel_names({p for row in rows.values() for p in row.publications})
+        for row in rows.values():
+            row.channel_names = {p: names[p] for p in row.publications if p in names}
         people = union(
             select(Vote.item_id, Vote.participant_id).where(Vote.item_id.in_(ids)),
             select(Answer.item_id, Answer.participant_id).where(Answer.item_id.in_(ids)),
@@ -268,10 +274,30 @@ class InsightsRepository:
             .group_by(Publication.platform, Publication.channel_id, Publication.thread_id)
             .order_by(last.desc(), Publication.platform, Publication.channel_id)
         )
-        channels: list[Channel] = []
-        for platform, channel_id, thread_id, at in (await self.session.execute(query)).all():
-            channels.append(Channel(platform, channel_id, thread_id, _aware(at)))
-        return channels
+        found = (await self.session.execute(query)).all()
+        names = await self.channel_names({(p, c) for p, c, _, _ in found})
+        return [
+            Channel(platform, channel_id, thread_id, _aware(at), names.get((platform, channel_id)))
+            for platform, channel_id, thread_id, at in found
+        ]
+
+    async def channel_names(self, places: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The latest name each (platform, channel id) was published under, where known."""
+        if not places:
+            return {}
+        query = (
+            select(Publication.platform, Publication.channel_id, Publication.channel_name)
+            .where(
+                Publication.channel_id.in_(sorted({c for _, c in places})),
+                Publication.channel_name.is_not(None),
+            )
+            .order_by(Publication.id)
+        )
+        names: dict[tuple[str, str], str] = {}
+        for platform, channel_id, name in (await self.session.execute(query)).all():
+            if name and (platform, channel_id) in places:
+                names[(platform, channel_id)] = name
+        return names
 
 
 def _aware(value: datetime | str) -> datetime:

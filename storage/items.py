@@ -170,11 +170,16 @@ class PublicationRepository:
         )
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def set_message_id(self, publication_id: int, message_id: str) -> None:
+    async def set_message_id(
+        self, publication_id: int, message_id: str, *, channel_name: str | None = None
+    ) -> None:
+        values: dict[str, str] = {"message_id": message_id}
+        if channel_name:
+            values["channel_name"] = channel_name[:200]
         await self.session.execute(
             update(Publication)
             .where(Publication.id == publication_id)
-            .values(message_id=message_id)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
 

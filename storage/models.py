@@ -145,6 +145,9 @@ class Publication(Base):
     channel_id: Mapped[str] = mapped_column(String(100))
     thread_id: Mapped[str | None] = mapped_column(String(100))
     message_id: Mapped[str | None] = mapped_column(String(100))  # set once delivered
+    #: What the platform calls the channel ("#consultations"), asked once delivered; None
+    #: when the platform could not say (the dashboard then shows the id).
+    channel_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: Published in a private chat with the bot: never offered as a channel to publish to.
     private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -55,6 +55,8 @@ class RecordingAdapter:
         self.sent: list[Sent] = []
         self.by_id: dict[str, Sent] = {}
         self.failures: list[DeliveryError] = []
+        #: What channel_name() answers, by channel id (none: the platform cannot say).
+        self.channel_names: dict[str, str] = {}
         self._ids = itertools.count(100)
         self.dispatch: Dispatch | None = None
 
@@ -75,6 +77,9 @@ class RecordingAdapter:
         self.sent.append(sent)
         self.by_id[ref.message_id] = sent
         return ref
+
+    async def channel_name(self, target: Target) -> str | None:
+        return self.channel_names.get(target.channel_id)
 
     async def edit(self, ref: MessageRef, view: View) -> None:
         if self.failures:

@@ -293,6 +293,8 @@ async def test_assets_and_static_files_are_served(client: Client) -> None:
     assert "max-age=31536000" in response.headers["Cache-Control"]
     response, _ = await client.get("/assets/images/favicon.svg")
     assert response.status == 200
+    response, _ = await client.get("/favicon.ico")  # asked for by browsers whatever we link
+    assert response.status == 200 and "icon" in response.content_type
     response, _ = await client.get("/assets/manifest.json")
     assert response.status == 200
     response, js = await client.get("/static/dashboard.js")

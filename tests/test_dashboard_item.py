@@ -66,7 +66,7 @@ async def test_results_of_a_poll_voted_from_two_platforms(dash: DashApp) -> None
     assert "Yes 2 66.7%" in text and "No 1 33.3%" in text and "Unsure 0 0.0%" in text
     assert "Slack 2" in text and "Telegram 1" in text
     assert 'role="img"' in page.text and "<canvas" not in page.text
-    assert "Bar chart of results. Yes: 2 votes (66.7%)" in text
+    assert 'aria-label="Bar chart of results. Yes: 2 votes (66.7%)' in page.text
     assert "style=" not in page.text  # the CSP blocks inline styles
     # The embed snippet is shown as text, never as a live frame.
     assert "<iframe" not in page.text

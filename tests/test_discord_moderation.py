@@ -111,9 +111,9 @@ async def test_a_held_answer_appears_once_a_moderator_approves_it(discord: Mod) 
     labels = [c["label"] for row in first["components"] for c in row["components"]]
     assert labels == ["Approve", "Hide", "Redact", "Escalate"]
     shown = embed_text(first)
-    assert f"{ref} on “{ASK}”" in shown and "personal:email" in shown
+    assert f"{ref} on “{ASK}”" in shown and "Email address" in shown
     assert "bob@example.com about the bins" in shown
-    assert "abuse" in embed_text(second)
+    assert "Abusive language" in embed_text(second)
     assert "Page 1 of 1, 2 waiting" in discord.private_text(queue)
 
     click = await discord.click(int(first["id"]), f"mod:approve:{ref[1:]}", MODERATOR)

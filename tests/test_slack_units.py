@@ -186,7 +186,10 @@ def test_manifest_points_everything_at_slack_events() -> None:
         if not ln.startswith("      - "):
             break
         scopes.append(ln.removeprefix("      - "))
-    assert scopes == ["commands", "chat:write", "channels:history", "groups:history"]
+    assert scopes == [
+        *("commands", "chat:write", "channels:history", "groups:history"),
+        *("channels:read", "groups:read"),  # channel names for the dashboard
+    ]
     events_at = lines.index("    bot_events:")
     assert lines[events_at + 1 : events_at + 3] == [
         "      - message.channels",

@@ -59,7 +59,7 @@ async def test_a_held_answer_appears_once_a_moderator_approves_it(
         replies = await m.command(mod_chat, m.moderator, "/flagged", replies=2)
         assert replies[-1].startswith("Page 1 of 1, 1 waiting")
         queue = m.queue_cards(mod_chat, since)[held]
-        assert PHONE in queue["text"] and "personal:phone" in queue["text"]
+        assert PHONE in queue["text"] and "Phone number" in queue["text"]
         assert [label for ((label, _),) in keyboard_of(queue)] == QUEUE_BUTTONS
         assert [data for ((_, data),) in keyboard_of(queue)] == [
             f"mod:{d}:{held[1:]}" for d in ("approve", "hide", "redact", "escalate")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import select as io_select
 import subprocess
 import sys
+import time
 
 from sqlalchemy import select
 
@@ -109,3 +113,77 @@ def test_emails_are_checked_loosely() -> None:
     for bad in ["no-at-sign", "two@@example.org", "a@localhost", "@example.org", "a b@x.org"]:
         assert email_problem(bad) is not None, bad
     assert email_problem("a@" + "x" * 250 + ".org") is not None
+
+
+class Terminal:
+    """``townhall users ...`` on a pseudo-terminal, typed at as a person would."""
+
+    def __init__(self, db: Database, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+        env.update(
+            TOWNHALL_DATABASE_URL=db.url, TOWNHALL_SECRET_KEY="cli-test-secret-key-0123456789"
+        )
+        self.master, slave = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "townhall.cli", "users", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
+        )
+        os.close(slave)
+        self.seen = ""
+
+    def expect(self, text: str, within: float = 60.0) -> str:
+        """Read until ``text`` has appeared (bounded); everything read since the last one."""
+        deadline = time.monotonic() + within
+        start = len(self.seen)
+        while text not in self.seen[start:]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"never saw {text!r}; got {self.seen[start:]!r}"
+            ready, _, _ = io_select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:  # the process ended and closed the terminal
+                    chunk = b""
+                assert chunk, f"ended before {text!r}; got {self.seen[start:]!r}"
+                self.seen += chunk.decode("utf-8", "replace")
+        return self.seen[start:]
+
+    def type(self, line: str) -> None:
+        os.write(self.master, (line + "\n").encode())
+
+    def finish(self) -> int:
+        code = self.process.wait(timeout=60)
+        with contextlib.suppress(OSError):
+            self.seen += os.read(self.master, 65536).decode("utf-8", "replace")
+        os.close(self.master)
+        return code
+
+
+async def test_add_checks_the_rule_before_the_repeat_and_asks_again(db: Database) -> None:
+    term = Terminal(db, "add", "tess@example.gov.uk", "--role", "policy")
+    try:
+        assert "12 characters or more" in term.expect("Password: ")
+        term.type("short")
+        said = term.expect("Password: ")  # asked again at once, no repeat asked for
+        assert "Password must be 12 characters or more. Try again." in said
+        assert "Repeat" not in said
+        term.type(PASSWORD)
+        term.expect("Repeat the password: ")
+        term.type("a different long password")
+        assert "did not match. Try again." in term.expect("Password: ")
+        term.type(PASSWORD)
+        term.expect("Repeat the password: ")
+        term.type(PASSWORD)
+        assert term.finish() == 0, term.seen
+    finally:
+        if term.process.poll() is None:
+            term.process.kill()
+    assert "Added tess@example.gov.uk (policy)." in term.seen
+    assert PASSWORD not in term.seen  # never echoed
+    async with db.transaction() as session:
+        user = await AccountRepository(session).by_email("tess@example.gov.uk")
+        assert user is not None and verify_password(user.password_hash, PASSWORD)

@@ -80,18 +80,33 @@ def _email(raw: str) -> str:
     return address
 
 
-def _read_password() -> str:
-    """Prompted twice on a terminal; otherwise the first line of standard input."""
-    from dashboard.passwords import password_problem
+#: Tries on a terminal before giving up (each wrong one is explained and asked again).
+PASSWORD_TRIES = 5
 
-    if sys.stdin.isatty():
-        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    problem = password_problem(password)
-    if problem:
-        raise _fail(f"{problem.lower()} (the password was not saved)")
-    return password
+
+def _read_password() -> str:
+    """On a terminal: asked, checked against the rule at once, then asked to repeat; a
+    password that breaks the rule or a repeat that differs is explained and asked again.
+    Otherwise the first line of standard input, checked once."""
+    from dashboard.passwords import MIN_LENGTH, password_problem
+
+    if not sys.stdin.isatty():
+        password: str = sys.stdin.readline().rstrip("\r\n")
+        problem = password_problem(password)
+        if problem:
+            raise _fail(f"{problem.lower()} (the password was not saved)")
+        return password
+    click.echo(f"Choose a password of {MIN_LENGTH} characters or more.")
+    for _ in range(PASSWORD_TRIES):
+        password = click.prompt("Password", hide_input=True)
+        problem = password_problem(password)
+        if problem:
+            click.echo(f"{problem}. Try again.", err=True)
+            continue
+        if click.prompt("Repeat the password", hide_input=True) == password:
+            return password
+        click.echo("The two passwords did not match. Try again.", err=True)
+    raise _fail("no password was set (too many tries)")
 
 
 @click.group()

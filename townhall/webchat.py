@@ -57,6 +57,9 @@ def page_loader(db: Database, settings: Settings) -> PageLoader:
                 chosen=chosen,
                 my_answers=mine,
                 consented=participant is not None and participant.consented_at is not None,
+                closes_at=item.closes_at,
+                taken_part=summary.participants if item.is_choice else summary.responses,
+                results_later=item.is_choice and item.results_visibility == "closed",
             )
 
     return load

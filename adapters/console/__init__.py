@@ -97,6 +97,9 @@ class ConsoleAdapter:
         self._show(f"[{where} msg {message_id}] ", view)
         return MessageRef(PLATFORM, target.channel_id, message_id, target.thread_id)
 
+    async def channel_name(self, target: Target) -> str | None:
+        return None if target.private else f"#{target.channel_id}"
+
     async def edit(self, ref: MessageRef, view: View) -> None:
         self._show(f"[#{ref.channel_id} msg {ref.message_id} updated] ", view)
 

@@ -235,6 +235,25 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("could not open an answer thread", status=exc.status, code=exc.code)
 
+    async def channel_name(self, target: Target) -> str | None:
+        """``#name`` of the channel (and the thread's name, when published in one)."""
+        if target.private:
+            return None
+        client = self._client()
+        names: list[str] = []
+        for channel_id in (target.channel_id, target.thread_id):
+            if channel_id is None or not channel_id.isdigit():
+                continue
+            channel = client.get_channel(int(channel_id)) or await client.fetch_channel(
+                int(channel_id)
+            )
+            name = getattr(channel, "name", None)
+            if name:
+                names.append(str(name))
+        if not names:
+            return None
+        return " › ".join([f"#{names[0]}", *names[1:]])
+
     async def edit(self, ref: MessageRef, view: View) -> None:
         client = self._client()
         channel_id = int(ref.thread_id or ref.channel_id)

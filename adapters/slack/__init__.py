@@ -174,6 +174,16 @@ class SlackAdapter:
         channel = str(response.get("channel") or target.channel_id)
         return MessageRef(PLATFORM, channel, str(response["ts"]), thread_ts)
 
+    async def channel_name(self, target: Target) -> str | None:
+        """``#name`` from conversations.info (needs channels:read / groups:read)."""
+        if target.private:
+            return None
+        response = await self.web.conversations_info(channel=target.channel_id)
+        channel = response.get("channel") or {}
+        if channel.get("is_im") or not channel.get("name"):
+            return None
+        return f"#{channel['name']}"
+
     async def edit(self, ref: MessageRef, view: View) -> None:
         try:
             await self.web.chat_update(

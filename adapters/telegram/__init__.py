@@ -224,6 +224,13 @@ class TelegramAdapter:
                 return
             raise delivery_error(exc) from None
 
+    async def channel_name(self, target: Target) -> str | None:
+        """The group's or channel's title (getChat); a private chat has none to show."""
+        if self._app is None or target.private:
+            return None
+        chat = await self._app.bot.get_chat(chat_id(target.channel_id))
+        return chat.title or (f"@{chat.username}" if chat.username else None)
+
     # -- incoming ------------------------------------------------------------------------
     async def _on_polled_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         # On Unavailable it was retried, logged and apologised for: Telegram will not send it

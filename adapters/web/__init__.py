@@ -82,6 +82,9 @@ class WebChatAdapter:
         # shows them, there is nothing to post.
         return MessageRef(PLATFORM, target.channel_id, f"web-{new_token()}", target.thread_id)
 
+    async def channel_name(self, target: Target) -> str | None:
+        return None if target.private else "Public page"
+
     async def edit(self, ref: MessageRef, view: View) -> None:
         """Nothing to do: every page view renders the item's current card."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.views import Card
 
@@ -23,6 +24,12 @@ class ChatPage:
     my_answers: int = 0
     #: The visitor has agreed to the privacy notice (or had it with a first answer).
     consented: bool = False
+    #: When it closes (None: no deadline).
+    closes_at: datetime | None = None
+    #: People who voted (polls, scales) or answers on show (questions).
+    taken_part: int = 0
+    #: Votes are counted now and shown only once it closes.
+    results_later: bool = False
 
     @property
     def options(self) -> list[tuple[int, str]]:

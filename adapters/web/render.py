@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from adapters.web.model import ChatPage
 from bot.views import Card, Notice, Prompt, View
 
 _ITEM_IN_FOOTER = re.compile(r"\b(?:Poll|Scale|Question) ([0-9a-z]{4,12})\b")
+#: Chat commands a notice names in brackets ("(mydata)"): on the web they are buttons.
+_CHAT_COMMANDS = re.compile(r"\s*\((?:mydata|forget|privacy)\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +45,28 @@ class Message:
     buttons: tuple[FormButton, ...] = ()
     footer: str = ""
     bars: tuple[Bar, ...] = field(default=())
+    #: It confirms what the visitor did (a success banner, not an "Important" one).
+    success: bool = False
+    #: The text pointed at the privacy notice: the page links it instead of a bare address.
+    privacy_link: bool = False
 
     @property
     def rows(self) -> list[dict[str, dict[str, str]]]:
         """``fields`` as GOV.UK summary list rows."""
         return [{"key": {"text": k}, "value": {"text": v}} for k, v in self.fields]
+
+
+def web_text(text: str) -> str:
+    """Chat wording made right for the web: no command names in brackets."""
+    return _CHAT_COMMANDS.sub("", text)
+
+
+def _without_link(text: str, url: str) -> tuple[str, bool]:
+    """``text`` without "Privacy notice: <url>" (any label) and whether it was there."""
+    if not url or url not in text:
+        return text, False
+    pattern = r"\s*(?:[^\s.!?:][^.!?:]{0,40}:\s*)?" + re.escape(url) + r"\.?"
+    return re.sub(pattern, "", text), True
 
 
 def paragraphs(text: str) -> tuple[str, ...]:
@@ -56,17 +78,22 @@ def bars(card: Card) -> tuple[Bar, ...]:
     return tuple(Bar(b.label, b.votes, b.percent) for b in card.bars)
 
 
-def message(view: View) -> Message:
+def message(view: View, privacy_url: str = "") -> Message:
     """A notice or card from the core, for the notification area of the page."""
     if isinstance(view, Notice):
-        return Message(paragraphs=paragraphs(view.text))
+        text, linked = _without_link(view.text, privacy_url)
+        return Message(
+            paragraphs=paragraphs(web_text(text)), success=view.success, privacy_link=linked
+        )
     if isinstance(view, Prompt):
         return Message(title=view.title, paragraphs=paragraphs(view.label))
     body = view.body.strip()
     structured = body.startswith(("{", "["))  # e.g. the copy of what we hold about you
+    text, linked = (body, False) if structured else _without_link(body, privacy_url)
     return Message(
         title=view.title,
-        paragraphs=() if structured else paragraphs(body),
+        privacy_link=linked,
+        paragraphs=() if structured else paragraphs(web_text(text)),
         preformatted=body if structured else "",
         fields=view.fields,
         # Vote and answer buttons belong to the item form, not to a message.
@@ -89,3 +116,45 @@ def item_of(view: View) -> str | None:
             return button.value.split(":", 1)[0]
     found = _ITEM_IN_FOOTER.search(view.footer)
     return found.group(1) if found else None
+
+
+def _uk_zone() -> ZoneInfo | None:
+    try:
+        return ZoneInfo("Europe/London")
+    except ZoneInfoNotFoundError:  # no time zone database: say the times are UTC
+        return None
+
+
+UK = _uk_zone()
+
+
+def govuk_date_time(at: datetime) -> str:
+    """GOV.UK style, in UK time: "6:23pm on 14 December 2026", "midday on 1 May 2027"."""
+    local = at.astimezone(UK) if UK is not None else at.astimezone(UTC)
+    zone = "" if UK is not None else " (UTC)"
+    if (local.hour, local.minute) == (0, 0):  # 00:00 ends the day before: name that day
+        ended = datetime.fromordinal(local.toordinal() - 1)
+        return f"midnight at the end of {ended.day} {ended:%B %Y}{zone}"
+    if (local.hour, local.minute) == (12, 0):
+        time = "midday"
+    else:
+        minutes = f":{local.minute:02d}" if local.minute else ""
+        time = f"{local.hour % 12 or 12}{minutes}{'am' if local.hour < 12 else 'pm'}"
+    return f"{time} on {local.day} {local:%B %Y}{zone}"
+
+
+def page_footer(page: ChatPage) -> str:
+    """The line under an item: when it closes, how many took part; no internal ids."""
+    parts: list[str] = []
+    if page.is_open and page.closes_at is not None:
+        parts.append(f"Closes at {govuk_date_time(page.closes_at)}")
+    elif not page.is_open:
+        parts.append("Closed")
+    if page.kind == "ask":
+        parts.append(f"{page.taken_part} answer{'s' if page.taken_part != 1 else ''}")
+    else:
+        verb = "person has" if page.taken_part == 1 else "people have"
+        parts.append(f"{page.taken_part} {verb} taken part")
+    if page.is_open and page.results_later:
+        parts.append("Results are shown when it closes")
+    return " · ".join(parts)

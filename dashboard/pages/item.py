@@ -26,7 +26,9 @@ from dashboard.pages.item_charts import (
     pagination,
     query_string,
 )
+from dashboard.pages.items import place
 from services import exports, results
+from services.reasons import describe as describe_reasons
 from storage.insights import InsightsRepository
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
@@ -136,7 +138,11 @@ async def _item_context(
 ) -> dict[str, Any]:
     summary = await results.compute(session, item, answer_limit=0)
     publications = await PublicationRepository(session).for_item(item.id)
-    places = sorted({(platform_name(p.platform), p.channel_id) for p in publications})
+    names = {(p.platform, p.channel_id): p.channel_name for p in publications if p.channel_name}
+    places = [
+        place(platform, channel_id, names.get((platform, channel_id)))
+        for platform, channel_id in sorted({(p.platform, p.channel_id) for p in publications})
+    ]
     insights = InsightsRepository(session)
     bucket = choose_bucket(item.created_at, dash.townhall.clock())
     timeline = column_chart(await insights.over_time(item, bucket), bucket)
@@ -189,6 +195,7 @@ async def _item_context(
                 "platform": platform_name(row.answer.platform),
                 "when": when(row.answer.created_at),
                 "status": row.answer.status,
+                "reasons": describe_reasons(row.answer.flags) if row.answer.flags else "",
                 "themes": row.themes,
                 "reports": row.reports,
             }

@@ -38,6 +38,21 @@ STATUSES = {"open": "Open", "closed": "Closed"}
 WEB_CHANNEL = "web|public|"
 
 
+def place(platform: str, channel_id: str, name: str | None) -> dict[str, str]:
+    """A channel as the dashboard shows it: the platform's name for it, else its id."""
+    return {
+        "platform": platform_name(platform),
+        "name": name or channel_id,
+        "id": channel_id,
+        "named": "yes" if name else "",
+    }
+
+
+def day_and_time(at: datetime | None) -> tuple[str, str] | None:
+    """("24 Dec 2026", "16:55 UTC"): a table cell wraps between them, never inside."""
+    return (f"{at.day} {at:%b %Y}", f"{at:%H:%M} UTC") if at else None
+
+
 def when(at: datetime | None) -> str:
     return f"{at.day} {at:%b %Y %H:%M} UTC" if at else ""
 
@@ -84,10 +99,10 @@ async def overview(request: web.Request, staff: Staff) -> web.StreamResponse:
             "question": row.item.question,
             "kind": KINDS.get(row.item.kind, row.item.kind),
             "status": row.item.status,
-            "places": [(platform_name(p), c) for p, c in row.publications],
+            "places": [place(p, c, row.channel_names.get((p, c))) for p, c in row.publications],
             "respondents": row.respondents,
             "waiting": row.answers_waiting,
-            "deadline": when(row.item.closes_at),
+            "deadline": day_and_time(row.item.closes_at),
         }
         for row in rows
     ]
@@ -133,7 +148,7 @@ async def _channels(request: web.Request) -> list[dict[str, str]]:
         value = f"{channel.platform}|{channel.channel_id}|{channel.thread_id or ''}"
         if value == WEB_CHANNEL or any(c["value"] == value for c in choices):
             continue
-        label = f"{platform_name(channel.platform)}: {channel.channel_id}"
+        label = f"{platform_name(channel.platform)}: {channel.name or channel.channel_id}"
         if channel.thread_id:
             label += f" (thread {channel.thread_id})"
         choices.append({"value": value, "text": label})

@@ -21,6 +21,8 @@ from bot.grammar import DECISIONS
 from bot.platform_names import platform_name
 from bot.views import Notice
 from dashboard.core import DASHBOARD, Staff, require
+from dashboard.pages.audit_rows import group_entries
+from services.reasons import describe as describe_reasons
 from storage.insights import InsightsRepository
 from storage.moderation import ModerationRepository
 from storage.people import pseudonym
@@ -117,7 +119,7 @@ async def queue_page(request: web.Request, staff: Staff) -> web.StreamResponse:
             "status": answer.status,
             "status_class": STATUS_TAGS.get(answer.status, "govuk-tag--grey"),
             "escalated": answer.escalated,
-            "reasons": ", ".join(answer.flags) or "reported",
+            "reasons": describe_reasons(answer.flags),
             "reports": reports,
             "platform": platform_name(answer.platform),
             "written": when(answer.created_at),
@@ -201,7 +203,12 @@ async def resolve(
 def describe(details: Mapping[str, Any]) -> str:
     parts = []
     for key, value in details.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if key == "reasons" and isinstance(value, list):
+            shown = describe_reasons(map(str, value))
+        elif isinstance(value, list):
+            shown = ", ".join(map(str, value))
+        else:
+            shown = str(value)
         parts.append(f"{key}: {shown or '–'}")
     return "; ".join(parts)
 
@@ -225,20 +232,14 @@ async def audit_page(request: web.Request, staff: Staff) -> web.StreamResponse:
             page=page,
             per_page=AUDIT_PER_PAGE,
         )
-    rows = [
-        {
-            "at": f"{e.at:%Y-%m-%d %H:%M:%S}",
-            "actor": subject_label(secret, e.actor),
-            "action": e.action,
-            "target": subject_label(secret, e.target),
-            "details": describe(e.details or {}),
-        }
-        for e in entries
-    ]
+    rows = group_entries(
+        entries, lambda s: subject_label(secret, s), lambda e: describe(e.details or {})
+    )
     filters = {"actor": actor, "action": action, "target": target}
     context: dict[str, Any] = {
         "title": "Audit log",
         "rows": rows,
+        "entries": len(entries),
         "total": total,
         "filters": filters,
         "filtered": any(filters.values()),

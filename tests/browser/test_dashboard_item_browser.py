@@ -103,15 +103,23 @@ async def test_tag_an_answer_and_the_theme_count_changes(dash: DashboardApp, pag
     await page.goto(f"{dash.base}/items/{question}")
     await expect(page.get_by_text("No themes yet.")).to_be_visible()
 
-    await page.get_by_label(f"New theme for answer {first}").fill("Seating")
-    await page.get_by_role("button", name=f"Tag answer {first}").click()
-    await expect(page.get_by_text(f"Answer {first} is tagged “Seating”.")).to_be_visible()
+    # One control for the list: tick the answers, then apply a theme to all of them.
+    await expect(
+        page.locator("#answers input[name=new_theme], form input[name=new_theme]")
+    ).to_have_count(1)
+    await page.get_by_label(f"Select answer {first}").check()
+    await page.get_by_label("New theme").fill("Seating")
+    await page.get_by_role("button", name="Apply theme to selected answers").click()
+    await expect(page.get_by_text(f"Tagged answer {first} “Seating”.")).to_be_visible()
     seating = page.locator("#themes-table tbody tr").filter(has_text="Seating")
     await expect(seating.locator("td")).to_have_text("1")
 
-    # The second answer picks the theme that now exists, by keyboard.
-    await page.get_by_label(f"Theme for answer {second}", exact=True).select_option(label="Seating")
-    await page.get_by_role("button", name=f"Tag answer {second}").press("Enter")
+    # Both answers pick the theme that now exists, by keyboard; the first keeps it once.
+    await page.get_by_label(f"Select answer {first}").check()
+    await page.get_by_label(f"Select answer {second}").check()
+    await page.get_by_label("Existing theme").select_option(label="Seating")
+    await page.get_by_role("button", name="Apply theme to selected answers").press("Enter")
+    await expect(page.get_by_text(f"Tagged answer {second} “Seating”.")).to_be_visible()
     await expect(seating.locator("td")).to_have_text("2")
     themes = page.get_by_role("list", name=f"Themes of answer {second}")
     await expect(themes).to_contain_text("Seating")

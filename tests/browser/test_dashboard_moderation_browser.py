@@ -34,7 +34,7 @@ async def test_moderator_approves_and_redacts(dashboard_app: DashboardApp, new_p
     await assert_accessible(page)
 
     entry = page.get_by_role("region", name=f"Answer {held}")
-    await expect(entry.get_by_text("personal:email")).to_be_visible()
+    await expect(entry.get_by_text("Email address")).to_be_visible()
     await entry.get_by_label(re.compile("Reason for your decision")).fill(
         "The author's own address"
     )

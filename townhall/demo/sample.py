@@ -13,6 +13,13 @@ CHANNELS = {
     "discord": "1187245061234567890",  # #have-your-say on a community server
     "web": PUBLIC_CHANNEL,
 }
+#: What each platform would call those channels when asked at publishing time.
+CHANNEL_NAMES = {
+    "telegram": "Harrowgate Residents",
+    "slack": "#town-square",
+    "discord": "#have-your-say",
+    "web": "Public page",
+}
 #: The made-up policy officer (one account per platform) and moderator; their roles exist only
 #: while the demo runs, never in the database or your settings.
 OFFICERS = {"slack": "U05DEMOPLCY", "telegram": "5550100001", "discord": "1187000000000000001"}

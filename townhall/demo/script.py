@@ -36,6 +36,7 @@ from storage.models import (
 from townhall.demo.sample import (
     ABUSE_ANSWER,
     BAKERY_ANSWER,
+    CHANNEL_NAMES,
     CHANNELS,
     ITEMS,
     MODERATOR,
@@ -254,7 +255,7 @@ class DemoScript:
                     if platform == "web"
                     else self._message_id(platform, created)
                 )
-                await pubs.set_message_id(pub.id, message_id)
+                await pubs.set_message_id(pub.id, message_id, channel_name=CHANNEL_NAMES[platform])
                 await audit.record(
                     f"{officer_platform}:{OFFICERS[officer_platform]}",
                     "item.publish",
@@ -324,6 +325,7 @@ class DemoScript:
                     pub = await session.get(Publication, row.publication_id)
                     if pub is not None and pub.message_id is None:
                         pub.message_id = self._message_id(row.platform, now)
+                        pub.channel_name = CHANNEL_NAMES.get(row.platform)
 
     async def _count(self) -> None:
         async with self.db.transaction() as session:
