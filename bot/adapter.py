@@ -48,6 +48,12 @@ class Adapter(Protocol):
 
     async def stop(self) -> None: ...
 
+    @property
+    def connected(self) -> bool:
+        """Started and, where there is a connection to keep (a gateway, long polling), it is
+        up. ``/readyz`` says not ready while any adapter is not connected."""
+        ...
+
     def http_routes(self) -> list[web.RouteDef]:
         """Routes this adapter serves on Townhall's HTTP server (webhooks); often none."""
         ...

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -15,7 +14,7 @@ from bot.context import Clock, utc_now
 from bot.delivery import Deliverer
 from bot.dispatch import Dispatcher
 from bot.events import Event
-from bot.http import EVENTS, build_web_app
+from bot.http import EVENTS, Health, build_web_app
 from bot.router import RouteTable
 from bot.scheduler import Scheduler
 from handlers import all_routers, lifecycle, screening
@@ -47,7 +46,11 @@ class Townhall:
         self.adapters = {a.name: a for a in adapters}
         self.routes = RouteTable(all_routers())
         self.deliverer = Deliverer(
-            self.db, self.adapters, lifecycle.render_publication, clock=clock
+            self.db,
+            self.adapters,
+            lifecycle.render_publication,
+            clock=clock,
+            give_up_after=settings.outbox_give_up_after,
         )
         self.scheduler = Scheduler(
             self.db,
@@ -58,7 +61,9 @@ class Townhall:
         self.dispatcher = Dispatcher(
             self.db, settings, self.routes, clock=clock, on_commit=self._committed
         )
-        self._tasks: list[asyncio.Task[None]] = []
+        #: Every background loop, supervised: they survive failures and report their health.
+        self.loops = [self.deliverer.loop, self.scheduler.loop]
+        self._background = False
         self._runner: web.AppRunner | None = None
 
     def _committed(self) -> None:
@@ -82,7 +87,11 @@ class Townhall:
         if serve_http:
             routes = [r for a in self.adapters.values() for r in a.http_routes()]
             web_app = build_web_app(
-                self.db, list(self.adapters), routes, assets_dir=self.settings.govuk_assets
+                self.db,
+                list(self.adapters),
+                routes,
+                assets_dir=self.settings.govuk_assets,
+                health=self.health,
             )
             for extend in self.web_extensions:
                 extend(self, web_app)
@@ -92,11 +101,17 @@ class Townhall:
             await site.start()
         for adapter in self.adapters.values():
             await adapter.start(self.dispatch)
+        self._background = background
         if background:
-            self._tasks = [
-                asyncio.create_task(self.deliverer.run(), name="outbox"),
-                asyncio.create_task(self.scheduler.run(), name="scheduler"),
-            ]
+            for loop in self.loops:
+                loop.start()
+
+    def health(self) -> Health:
+        """What ``/healthz`` and ``/readyz`` report besides the database."""
+        return Health(
+            adapters={a.name: a.connected for a in self.adapters.values()},
+            loops=[loop.status() for loop in self.loops] if self._background else [],
+        )
 
     @property
     def http_port(self) -> int:
@@ -109,12 +124,12 @@ class Townhall:
         return self.settings.http_port
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly)."""
+        for loop in self.loops:
+            try:
+                await loop.stop()
+            except Exception as exc:
+                log.warning("background loop ended badly", loop=loop.name, error=type(exc).__name__)
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
@@ -123,4 +138,7 @@ class Townhall:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.db.dispose()
+        try:
+            await self.db.dispose()
+        except Exception as exc:
+            log.warning("database pool did not close cleanly", error=type(exc).__name__)

@@ -58,6 +58,10 @@ class RecordingAdapter:
         self._ids = itertools.count(100)
         self.dispatch: Dispatch | None = None
 
+    @property
+    def connected(self) -> bool:
+        return self.dispatch is not None
+
     def http_routes(self) -> list[web.RouteDef]:
         return []
 

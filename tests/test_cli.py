@@ -143,7 +143,7 @@ def test_roles_and_unknown_items(env: dict[str, str]) -> None:
     assert bad.returncode == 2 and "platform:user_id" in bad.stderr
     missing = run(["results", "nosuch", "--json"], env, check=False)
     assert missing.returncode == 1 and "no item with id 'nosuch'" in missing.stderr
-    assert "revision 0003" in run(["db", "upgrade"], env).stdout
+    assert "revision 0005" in run(["db", "upgrade"], env).stdout
 
 
 @pytest.mark.parametrize(
@@ -201,7 +201,16 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
                     break
             except OSError:
                 time.sleep(0.1)  # polling a process we do not control; bounded by the deadline
-        assert body == {"status": "ok", "database": "ok", "adapters": ["web"]}
+        loop = {"alive": True, "stuck": False, "failures": 0}
+        assert body == {
+            "status": "ok",
+            "database": "ok",
+            "adapters": ["web"],
+            "loops": {"outbox": loop, "scheduler": loop},
+        }
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            ready = json.loads(r.read())
+        assert ready["status"] == "ready" and ready["adapters"] == {"web": True}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             assert b"townhall_events_total" in r.read()
         # The web chat serves the item from the app's database.

@@ -104,7 +104,7 @@ async def test_a_long_rate_limit_goes_back_to_the_outbox_with_retry_after(
     before = datetime.now(UTC)
     await harness.drain()
     (row,) = await outbox_rows(harness)
-    assert row.status == "pending" and row.attempts == 1
+    assert row.status == "pending" and row.attempts == 0
     due = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=UTC)
     assert 40 <= (due - before).total_seconds() <= 60
     assert harness.fake.channel_messages(CHANNEL_ID, include_ephemeral=False) == []
@@ -129,9 +129,12 @@ async def test_a_channel_the_bot_cannot_post_in_gives_the_officer_a_clear_messag
     assert "Published poll" in harness.reply_text(payload)
     fake.forbid(CHANNEL_ID)
     await harness.drain()
-    (row,) = await outbox_rows(harness)
+    row, told = await outbox_rows(harness)
     assert row.status == "failed" and "missing permission" in (row.last_error or "")
-    assert len(fake.find_calls(method="POST", route=ROUTE_CHANNEL_MESSAGES)) == 1
+    # ... and tells the officer privately that the card never appeared
+    assert told.private and "could not be delivered" in str(told.view)
+    posts = fake.find_calls(method="POST", route=ROUTE_CHANNEL_MESSAGES)
+    assert len([c for c in posts if str(CHANNEL_ID) in str(c.path)]) == 1
 
 
 async def test_slow_dispatch_is_deferred_then_the_answer_fills_it_in(harness: Harness) -> None:

@@ -67,6 +67,10 @@ class ConsoleAdapter:
     def http_routes(self) -> list[web.RouteDef]:
         return []
 
+    @property
+    def connected(self) -> bool:
+        return self._dispatch is not None
+
     async def start(self, dispatch: Dispatch) -> None:
         self._dispatch = dispatch
 

@@ -180,6 +180,11 @@ class DiscordAdapter:
         else:
             log.info("Discord ready", guilds=len(client.guilds))
 
+    @property
+    def connected(self) -> bool:
+        client = self.client
+        return client is not None and client.is_ready() and not client.is_closed()
+
     async def stop(self) -> None:
         client, task = self.client, self._task
         self.client, self._task = None, None

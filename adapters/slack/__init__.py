@@ -110,6 +110,15 @@ class SlackAdapter:
         bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
+    @property
+    def connected(self) -> bool:
+        if self.inbound.dispatch is None:
+            return False
+        task = self._socket_task  # Socket Mode: connecting failed for good if it ended so
+        return (
+            task is None or not task.done() or (not task.cancelled() and task.exception() is None)
+        )
+
     async def start(self, dispatch: Dispatch) -> None:
         self.inbound.dispatch = dispatch
         # One connection pool for every Web API call while running (slack_sdk otherwise opens

@@ -47,6 +47,9 @@ log = structlog.get_logger("townhall.telegram")
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 PTBApplication = Application[Any, Any, Any, Any, Any, Any]
+#: How long the outbox waits for sendMessage. Generous: a timed-out send is "uncertain" and
+#: is not resent automatically (it may have been posted), so waiting longer avoids that.
+SEND_TIMEOUT = 60.0
 
 
 def from_settings(settings: Settings) -> TelegramAdapter:
@@ -79,6 +82,7 @@ class TelegramAdapter:
         poll_timeout: float = 25.0,
         concurrency: int = 32,
         retry_delays: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         """``retry_delays``: in polling mode Telegram will not send an update again once the
         next getUpdates confirmed it, so a dispatch that fails (database outage) is retried
@@ -95,6 +99,7 @@ class TelegramAdapter:
         self._poll_timeout = poll_timeout
         self._concurrency = concurrency
         self._retry_delays = tuple(retry_delays)
+        self.send_timeout = send_timeout
         self._app: PTBApplication | None = None
         self._dispatch: Dispatch | None = None
         self._me: translate.BotIdentity | None = None
@@ -110,6 +115,13 @@ class TelegramAdapter:
         if self._receiver is None:
             return []
         return [web.post(WEBHOOK_PATH, self._receiver.handle)]
+
+    @property
+    def connected(self) -> bool:
+        app = self._app
+        if app is None or self._dispatch is None:
+            return False
+        return self.webhook_mode or (app.updater is not None and app.updater.running)
 
     async def start(self, dispatch: Dispatch) -> None:
         builder = (
@@ -193,9 +205,10 @@ class TelegramAdapter:
                 payload=render.payload(view),
                 thread_id=int(target.thread_id) if target.thread_id else None,
                 reply_to=int(reply_to) if reply_to else None,
+                answer_within=self.send_timeout,
             )
         except TelegramError as exc:
-            raise delivery_error(exc) from None
+            raise delivery_error(exc, posting=True) from None
         return MessageRef(
             self.name, str(message.chat_id), str(message.message_id), target.thread_id
         )

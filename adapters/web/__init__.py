@@ -60,6 +60,10 @@ class WebChatAdapter:
         """Give the adapter its read side (the app does, once the database exists)."""
         self.pages = pages
 
+    @property
+    def connected(self) -> bool:
+        return self.dispatch is not None
+
     async def start(self, dispatch: Dispatch) -> None:
         self.dispatch = dispatch
 
