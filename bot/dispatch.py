@@ -135,8 +135,8 @@ def _outage(exc: BaseException) -> bool:
         return True
     if isinstance(exc, PoolTimeoutError | OperationalError | InterfaceError | DisconnectionError):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or exc.statement is None):
+        return True  # no statement: it failed while connecting (refused, not accepting, ...)
     sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
     if isinstance(sqlstate, str) and (
         sqlstate.startswith(_RETRYABLE_SQLSTATE_PREFIXES) or sqlstate in _RETRYABLE_SQLSTATES
