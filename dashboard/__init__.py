@@ -11,7 +11,7 @@ from aiohttp import web
 
 from dashboard import auth
 from dashboard.core import DASHBOARD, Dashboard
-from dashboard.pages import item, items, moderation
+from dashboard.pages import deliveries, item, items, moderation
 
 if TYPE_CHECKING:
     from bot.app import Townhall
@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
 def routes() -> list[web.RouteDef]:
     """Every dashboard route: sign-in, then the page modules (``/items/new`` before items)."""
-    return [*auth.routes(), *items.routes(), *item.routes(), *moderation.routes()]
+    return [
+        *auth.routes(),
+        *items.routes(),
+        *item.routes(),
+        *moderation.routes(),
+        *deliveries.routes(),
+    ]
 
 
 def install(townhall: Townhall, web_app: web.Application) -> None:
