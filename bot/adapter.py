@@ -58,8 +58,14 @@ class Adapter(Protocol):
         """Routes this adapter serves on Townhall's HTTP server (webhooks); often none."""
         ...
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
-        """Post a message; raise :class:`bot.errors.DeliveryError` when it cannot."""
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
+        """Post a message; raise :class:`bot.errors.DeliveryError` when it cannot.
+
+        ``key`` is the same on every attempt to post this message (the outbox row): where the
+        platform offers an idempotency key or a look-up by client id, the adapter uses it so
+        that a retry after a timeout never posts a second copy."""
         ...
 
     async def edit(self, ref: MessageRef, view: View) -> None:

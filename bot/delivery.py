@@ -137,6 +137,7 @@ class Deliverer:
                 Target(row.channel_id, row.thread_id, private=row.private),
                 view,
                 reply_to=row.reply_to,
+                key=f"townhall-{row.id}",
             )
             DELIVERIES.labels(row.platform, "sent").inc()
             async with self.db.transaction() as session:

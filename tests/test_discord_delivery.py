@@ -281,3 +281,28 @@ async def test_a_rejected_token_or_intent_fails_start_clearly_and_restores_disco
         with pytest.raises(RuntimeError, match="PrivilegedIntentsRequired"):
             await threads.start(unused)
         assert threads.client is None
+
+
+async def test_a_post_that_failed_after_taking_effect_is_not_posted_twice(
+    harness: Harness,
+) -> None:
+    """A 5xx storm where Discord created the message but the answer was an error: the retry
+    carries the same nonce (``enforce_nonce``), so Discord returns the message it made."""
+    from sqlalchemy import update
+
+    fake = harness.fake
+    await harness.slash(OFFICER, "ask", {"question": "Posted once?"})
+    route = rf"/channels/{CHANNEL_ID}/messages"
+    fake.fail_next("POST", route, 503, after_effect=True, count=3)
+    for _ in range(4):
+        await harness.drain()
+        async with harness.townhall.db.transaction() as session:  # the backoff has passed
+            await session.execute(update(OutboxMessage).values(due_at=datetime.now(UTC)))
+    await harness.drain()
+    (row,) = await outbox_rows(harness)
+    assert row.status == "sent" and row.attempts == 3
+    (card,) = fake.channel_messages(CHANNEL_ID, include_ephemeral=False)
+    assert embed_of(card)["title"] == "Posted once?"
+    posts = fake.find_calls(method="POST", route=ROUTE_CHANNEL_MESSAGES)
+    nonces = {c.json["nonce"] for c in posts if c.json and "Posted once?" in str(c.json)}
+    assert len(nonces) == 1 and len([c for c in posts if "Posted once?" in str(c.json)]) == 4

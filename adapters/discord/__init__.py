@@ -208,7 +208,9 @@ class DiscordAdapter:
             raise DeliveryError("the Discord client is not running")
         return client
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
         """Post into the channel (or thread); ``target.private``: a direct message to the user
         whose id is ``target.channel_id``."""
         client = self._client()
@@ -227,13 +229,13 @@ class DiscordAdapter:
                     message_id=int(reply_to), channel_id=channel_id, fail_if_not_exists=False
                 )
             try:
-                message = await self._post(channel, parts, reference)
+                message = await self._post(channel, parts, reference, key)
             except discord.Forbidden:
                 if reference is None:
                     raise
                 # Replying needs Read Message History; post it without the reply instead.
                 log.warning("reply not allowed here; posting without it")
-                message = await self._post(channel, parts, None)
+                message = await self._post(channel, parts, None, key)
         except Exception as exc:
             raise delivery_error(exc) from exc
         if self.thread_answers and isinstance(view, Card) and view.accepts_replies:
@@ -247,8 +249,14 @@ class DiscordAdapter:
         channel: discord.abc.Messageable,
         parts: MessageParts,
         reference: discord.MessageReference | None,
+        key: str | None,
     ) -> discord.Message:
+        # The outbox row's key as the message nonce: discord.py sends it with
+        # ``enforce_nonce``, so if a post timed out after Discord took it, the retry gets the
+        # message already created instead of a second copy (Discord keeps nonces a few
+        # minutes; the outbox retries within seconds).
         return await channel.send(
+            nonce=key[-25:] if key else None,
             content=parts.content,
             embeds=parts.embeds,
             view=parts.view,  # type: ignore[arg-type]

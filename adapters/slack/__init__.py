@@ -167,7 +167,9 @@ class SlackAdapter:
 
     # -- outbound ------------------------------------------------------------------------
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
         """Post a message. A private target's channel_id is a user id: Slack then delivers it
         in the app's direct messages with that person (and answers with the DM's channel)."""
         thread_ts = reply_to or target.thread_id

@@ -196,7 +196,11 @@ class TelegramAdapter:
             log.warning("telegram setMyCommands failed", error=describe(exc))
 
     # -- outgoing (called by the core's outbox) --------------------------------------------
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
+        # ``key`` is not used: the Bot API has no idempotency key and no way to look a sent
+        # message up, so a timed-out send is reported as uncertain instead (see errors.py).
         if self._acks is None:
             raise DeliveryError("telegram adapter is not running")
         try:

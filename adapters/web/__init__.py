@@ -75,7 +75,9 @@ class WebChatAdapter:
 
         return routes(self)
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
         if target.private:  # to one visitor: shown on their next page
             self.mailbox.put(target.channel_id, view)
             return MessageRef(PLATFORM, target.channel_id, f"mail-{new_token()}")
