@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -255,8 +255,9 @@ class DiscordAdapter:
         # ``enforce_nonce``, so if a post timed out after Discord took it, the retry gets the
         # message already created instead of a second copy (Discord keeps nonces a few
         # minutes; the outbox retries within seconds).
+        once: dict[str, Any] = {"nonce": key[-25:]} if key else {}
         return await channel.send(
-            nonce=key[-25:] if key else None,
+            **once,
             content=parts.content,
             embeds=parts.embeds,
             view=parts.view,  # type: ignore[arg-type]
