@@ -7,8 +7,10 @@ from collections.abc import Callable
 
 import structlog
 from sqlalchemy.exc import (
+    DataError,
     DBAPIError,
     DisconnectionError,
+    IntegrityError,
     InterfaceError,
     OperationalError,
 )
@@ -128,6 +130,8 @@ def _database_unavailable(exc: BaseException) -> bool:
 #: serialization failures.
 _RETRYABLE_SQLSTATE_PREFIXES = ("08", "53", "57")
 _RETRYABLE_SQLSTATES = {"55P03", "40001", "40P01"}
+#: What the person's input did to the database: a permanent, recorded refusal, not an outage.
+BAD_INPUT = (IntegrityError, DataError)
 
 
 def _outage(exc: BaseException) -> bool:
@@ -135,7 +139,9 @@ def _outage(exc: BaseException) -> bool:
         return True
     if isinstance(exc, PoolTimeoutError | OperationalError | InterfaceError | DisconnectionError):
         return True
-    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or exc.statement is None):
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, DBAPIError) and exc.statement is None and not isinstance(exc, BAD_INPUT):
         return True  # no statement: it failed while connecting (refused, not accepting, ...)
     sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
     if isinstance(sqlstate, str) and (
