@@ -13,8 +13,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.app import Townhall
+from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.loops import SupervisedLoop
+from storage.db import Database
 from storage.ledger import EventLedger
 from storage.models import OutboxMessage, ProcessedEvent, Vote
 from storage.outbox import OutboxRepository
@@ -280,3 +282,27 @@ async def test_forget_erases_outbox_rows_with_the_persons_id_or_answer_refs(
     assert any("A12 stays" in t for t in texts)  # another answer's ref is not a match
     assert all(r.requested_by != "test:ann" for r in remaining)
     assert any("'card'" in t for t in texts)  # the card they asked for stays, unlinked
+
+
+async def test_healthz_and_readyz_report_a_dead_loop(settings: Settings, db: Database) -> None:
+    import aiohttp
+
+    adapter = RecordingAdapter()
+    townhall = Townhall(settings.model_copy(update={"http_port": 0}), [adapter], db=db)
+    await townhall.start(serve_http=True, background=True)
+    base = f"http://127.0.0.1:{townhall.http_port}"
+    try:
+        async with aiohttp.ClientSession(base_url=base) as http:
+            async with http.get("/healthz") as r:
+                assert r.status == 200 and (await r.json())["loops"]["outbox"]["alive"]
+            async with http.get("/readyz") as r:
+                body = await r.json()
+                assert r.status == 200 and body["adapters"] == {"test": True}
+            await townhall.deliverer.loop.stop()  # as if the task had died
+            async with http.get("/healthz") as r:
+                body = await r.json()
+                assert r.status == 503 and body["loops"]["outbox"]["alive"] is False
+            async with http.get("/readyz") as r:
+                assert r.status == 503 and (await r.json())["status"] == "not ready"
+    finally:
+        await townhall.stop()
