@@ -22,6 +22,9 @@ class Capabilities:
     ephemeral: bool = False
     edits: bool = True
     max_text: int = 4000
+    #: Posting the same message again with the same ``key`` cannot make a second copy (e.g.
+    #: Discord's enforced nonce): a send cut short by a crash may simply be repeated.
+    idempotent_sends: bool = False
 
 
 @dataclass(slots=True)

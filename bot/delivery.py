@@ -26,6 +26,9 @@ log = structlog.get_logger("townhall.delivery")
 #: Renders a publication's current card (for refreshes); None when there is nothing to show.
 Renderer = Callable[[AsyncSession, Publication], Awaitable[View | None]]
 
+#: ``last_error`` of a send being attempted right now. Still there when the row is claimed
+#: again, the process died mid-send and whether it arrived is unknown.
+IN_FLIGHT = "in flight"
 MAX_ATTEMPTS = 12  # refreshes only: a send is retried until ``give_up_after``
 LEASE = timedelta(seconds=60)
 #: Told privately to whoever published a card the outbox gave up on (or is unsure about).
@@ -111,6 +114,7 @@ class Deliverer:
                         row.id,
                         now + LEASE,
                         attempts=row.attempts,
+                        error=IN_FLIGHT,
                         first_tried_at=None if row.first_tried_at else now,
                     )
                     row.first_tried_at = row.first_tried_at or now
@@ -132,6 +136,10 @@ class Deliverer:
                 await self._refresh(adapter, row)
                 return
             assert row.view is not None
+            if row.last_error == IN_FLIGHT and not adapter.capabilities.idempotent_sends:
+                # The last attempt was cut short (the process died while sending): it may
+                # have been posted, and resending could show the card twice.
+                raise DeliveryError("interrupted while sending", uncertain=True)
             view = view_from_dict(row.view)
             ref = await adapter.send(
                 Target(row.channel_id, row.thread_id, private=row.private),

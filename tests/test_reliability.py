@@ -306,3 +306,33 @@ async def test_healthz_and_readyz_report_a_dead_loop(settings: Settings, db: Dat
                 assert r.status == 503 and (await r.json())["status"] == "not ready"
     finally:
         await townhall.stop()
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+async def test_a_send_cut_short_by_a_crash_is_not_repeated_blindly(
+    app: App, people: People, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, idempotent: bool
+) -> None:
+    """The process dies while a card is being posted: once the lease ends, a platform without
+    idempotent sends (Telegram) gets no second copy; one with them (Discord's nonce) does."""
+    from dataclasses import replace
+
+    townhall, adapter = app
+    adapter.capabilities = replace(adapter.capabilities, idempotent_sends=idempotent)
+    real_send = adapter.send
+
+    async def dies(*_args: object, **_kw: object) -> None:
+        raise asyncio.CancelledError  # the worker is gone mid-call
+
+    await townhall.dispatch(people.command("officer", 'poll "Crashed?" "Yes" "No"'))
+    monkeypatch.setattr(adapter, "send", dies)
+    with pytest.raises(asyncio.CancelledError):
+        await townhall.deliverer.run_once()
+    monkeypatch.setattr(adapter, "send", real_send)
+    clock.advance(minutes=2)  # the lease ran out
+    await townhall.deliverer.drain()
+    card = (await rows(townhall))[0]
+    if idempotent:
+        assert card.status == "sent" and [c.title for c in adapter.cards()] == ["Crashed?"]
+    else:
+        assert card.status == "uncertain" and adapter.cards() == []
+        assert "may not have appeared" in said([adapter.sent[-1].view])

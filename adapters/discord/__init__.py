@@ -89,6 +89,7 @@ class DiscordAdapter:
             ephemeral=True,
             edits=True,
             max_text=2000,
+            idempotent_sends=True,  # the outbox key is sent as an enforced nonce
         )
         #: How each interaction / message ended, by its id (awaitable; used by tests).
         self.settled = Settled()

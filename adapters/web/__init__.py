@@ -41,7 +41,13 @@ class WebChatAdapter:
 
     name = PLATFORM
     capabilities = Capabilities(
-        buttons=True, modals=True, threads=False, ephemeral=True, edits=True, max_text=4000
+        buttons=True,
+        modals=True,
+        threads=False,
+        ephemeral=True,
+        edits=True,
+        max_text=4000,
+        idempotent_sends=True,  # in-process: an interrupted send never reached anyone
     )
 
     def __init__(self, settings: Settings, pages: PageLoader | None = None) -> None:
