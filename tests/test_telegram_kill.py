@@ -136,13 +136,15 @@ async def test_kill_9_under_webhook_votes_loses_no_acknowledged_vote(
 
     answered = sum(s == 200 for s in statuses)
     assert answered > 0
-    assert await votes(db_url) >= answered  # every acknowledged vote is stored
+    stored = await votes(db_url)
+    assert stored >= answered, (statuses, read(log)[-3000:])  # every acknowledged one is stored
 
     proc = await start(env, log, port)
     try:
         for n, status in enumerate(statuses):
-            if status != 200:  # Telegram sends again what was not acknowledged
-                assert await post(url, clicks[n]) == 200
+            if status != 200:  # Telegram sends again what was not acknowledged, until it is
+                again = [await post(url, clicks[n]) for _ in range(3)]
+                assert 200 in again, (again, read(log)[-3000:])
         assert await post(url, clicks[0]) == 200  # a late duplicate changes nothing
     finally:
         proc.terminate()
