@@ -26,6 +26,9 @@ class Capabilities:
     ephemeral: bool = False
     edits: bool = True
     max_text: int = 4000
+    #: Posting the same message again with the same ``key`` cannot make a second copy (e.g.
+    #: Discord's enforced nonce): a send cut short by a crash may simply be repeated.
+    idempotent_sends: bool = False
 
 
 @dataclass(slots=True)
@@ -52,12 +55,24 @@ class Adapter(Protocol):
 
     async def stop(self) -> None: ...
 
+    @property
+    def connected(self) -> bool:
+        """Started and, where there is a connection to keep (a gateway, long polling), it is
+        up. ``/readyz`` says not ready while any adapter is not connected."""
+        ...
+
     def http_routes(self) -> list[web.RouteDef]:
         """Routes this adapter serves on Townhall's HTTP server (webhooks); often none."""
         ...
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
-        """Post a message; raise :class:`bot.errors.DeliveryError` when it cannot."""
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
+        """Post a message; raise :class:`bot.errors.DeliveryError` when it cannot.
+
+        ``key`` is the same on every attempt to post this message (the outbox row): where the
+        platform offers an idempotency key or a look-up by client id, the adapter uses it so
+        that a retry after a timeout never posts a second copy."""
         ...
 
     async def edit(self, ref: MessageRef, view: View) -> None:

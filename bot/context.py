@@ -163,4 +163,5 @@ class Context:
             view=view_to_dict(card),
             at=self.clock(),
             publication_id=pub.id,
+            requested_by=self.event.subject,  # told if it cannot be delivered
         )

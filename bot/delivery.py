@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +13,9 @@ from bot.adapter import Adapter, ask_channel_name
 from bot.context import Clock, utc_now
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
-from bot.views import View, view_from_dict
+from bot.loops import SupervisedLoop
+from bot.metrics import Metrics
+from bot.views import Notice, View, view_from_dict, view_to_dict
 from storage.db import Database
 from storage.items import PublicationRepository
 from storage.models import OutboxMessage, Publication
@@ -25,15 +26,36 @@ log = structlog.get_logger("townhall.delivery")
 #: Renders a publication's current card (for refreshes); None when there is nothing to show.
 Renderer = Callable[[AsyncSession, Publication], Awaitable[View | None]]
 
-MAX_ATTEMPTS = 12
+#: ``last_error`` of a send being attempted right now. Still there when the row is claimed
+#: again, the process died mid-send and whether it arrived is unknown.
+IN_FLIGHT = "in flight"
+MAX_ATTEMPTS = 12  # refreshes only: a send is retried until ``give_up_after``
 LEASE = timedelta(seconds=60)
+#: Told privately to whoever published a card the outbox gave up on (or is unsure about).
+GAVE_UP = (
+    "Your card “{title}” could not be delivered ({reason}). A member of the policy team can "
+    "send it again from the dashboard's Failed deliveries page."
+)
+UNSURE = (
+    "Your card “{title}” may not have appeared: the platform did not confirm it in time. "
+    "Please check the chat; if it is missing, send it again from the dashboard's Failed "
+    "deliveries page."
+)
 
 
 class Deliverer:
     """Claims due outbox rows (row locks on PostgreSQL, so several workers can share one
     database), delivers them, and records the outcome. A claimed ``send`` is leased: if this
     process dies mid-delivery the row becomes due again after the lease. A ``refresh`` is
-    consumed at claim time so that votes arriving meanwhile queue a fresh one."""
+    consumed at claim time so that votes arriving meanwhile queue a fresh one.
+
+    Retries: a rate limit (``retry_after``) is waited out and costs nothing; a transient error
+    is retried with backoff until ``give_up_after`` has passed since the first attempt; a
+    permanent one (chat gone, bot removed, forbidden) ends at once. A send that timed out on a
+    platform without idempotency keys is marked ``uncertain`` and never resent blindly (a
+    second card is worse than a late one): the publisher is told, and the dashboard offers to
+    send it again. Giving up also tells the person who published the card.
+    """
 
     def __init__(
         self,
@@ -43,31 +65,30 @@ class Deliverer:
         *,
         clock: Clock = utc_now,
         idle_poll: float = 1.0,
+        give_up_after: float = 86400.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.adapters = adapters
         self.render = render
         self.clock = clock
         self.idle_poll = idle_poll
-        self._wake = asyncio.Event()
+        self.give_up_after = timedelta(seconds=give_up_after)
+        self.metrics = metrics or Metrics()
+        self.loop = SupervisedLoop("outbox", self._pass)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.loop.wake()
 
     async def run(self) -> None:
-        """Deliver until cancelled; woken by commits, otherwise polls at ``idle_poll``."""
-        while True:
-            try:
-                delivered = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed")
-                delivered = 0
-            if delivered:
-                continue
-            wait = await self._until_next_due()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            self._wake.clear()
+        """Deliver until cancelled; woken by commits, otherwise polls at ``idle_poll``. Any
+        failure (e.g. the database is away) is retried with backoff, never ends the loop."""
+        await self.loop.run()
+
+    async def _pass(self) -> float:
+        if await self.run_once():
+            return 0.0
+        return await self._until_next_due()
 
     async def _until_next_due(self) -> float:
         if not self.adapters:
@@ -90,9 +111,18 @@ class Deliverer:
                 if row.op == "refresh":
                     await outbox.mark_sent(row.id, now)
                 else:
-                    await outbox.postpone(row.id, now + LEASE, attempts=row.attempts + 1)
+                    # The attempt is recorded before it is made (the lease).
+                    await outbox.postpone(
+                        row.id,
+                        now + LEASE,
+                        attempts=row.attempts,
+                        error=IN_FLIGHT,
+                        first_tried_at=None if row.first_tried_at else now,
+                    )
+                    row.first_tried_at = row.first_tried_at or now
         for row in claimed:
             await self._deliver(row)
+            self.loop.beat()
         return len(claimed)
 
     async def drain(self, within: float = 10.0) -> None:
@@ -108,9 +138,14 @@ class Deliverer:
                 await self._refresh(adapter, row)
                 return
             assert row.view is not None
+            if row.last_error == IN_FLIGHT and not adapter.capabilities.idempotent_sends:
+                # The last attempt was cut short (the process died while sending): it may
+                # have been posted, and resending could show the card twice.
+                raise DeliveryError("interrupted while sending", uncertain=True)
             view = view_from_dict(row.view)
             target = Target(row.channel_id, row.thread_id, private=row.private)
-            ref = await adapter.send(target, view, reply_to=row.reply_to)
+            ref = await adapter.send(target, view, reply_to=row.reply_to, key=f"townhall-{row.id}")
+            self.metrics.deliveries.labels(row.platform, "sent").inc()
             name = None
             if row.publication_id is not None:
                 name = await ask_channel_name(adapter, target)
@@ -141,11 +176,23 @@ class Deliverer:
 
     async def _failed(self, row: OutboxMessage, exc: DeliveryError) -> None:
         now = self.clock()
-        attempts = row.attempts + 1
+        result = (
+            "rate_limited"
+            if exc.retry_after is not None
+            else "failed"
+            if exc.permanent
+            else "uncertain"
+            if exc.uncertain
+            else "error"
+        )
+        self.metrics.deliveries.labels(row.platform, result).inc()
         async with self.db.transaction() as session:
             outbox = OutboxRepository(session)
             if row.op == "refresh":
-                if not exc.permanent and attempts < MAX_ATTEMPTS:
+                # An edit is idempotent: a timeout is just retried.
+                if exc.retry_after is not None or (
+                    not exc.permanent and row.attempts < MAX_ATTEMPTS
+                ):
                     delay = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(0)
                     assert row.publication_id is not None
                     await outbox.refresh(
@@ -155,19 +202,59 @@ class Deliverer:
                         due_at=now + delay,
                     )
                 return
-            if exc.permanent or attempts >= MAX_ATTEMPTS:
-                await outbox.mark_failed(row.id, str(exc))
+            if exc.retry_after is not None:  # flood control: wait, it is not a failure
+                delay = timedelta(seconds=exc.retry_after)
+                await outbox.postpone(row.id, now + delay, attempts=row.attempts, error=str(exc))
+                log.info(
+                    "delivery rate limited",
+                    platform=row.platform,
+                    outbox_id=row.id,
+                    retry_in=delay.total_seconds(),
+                )
+                return
+            if exc.uncertain:
+                await outbox.mark_uncertain(row.id, str(exc), attempts=row.attempts + 1)
+                await self._tell_requester(outbox, row, UNSURE, str(exc), now)
+                log.warning(
+                    "delivery uncertain; not resent", platform=row.platform, outbox_id=row.id
+                )
+                return
+            attempts = row.attempts + 1
+            started = row.first_tried_at or now
+            if exc.permanent or now - started >= self.give_up_after:
+                await outbox.mark_failed(row.id, str(exc), attempts=attempts)
+                await self._tell_requester(outbox, row, GAVE_UP, str(exc), now)
                 log.warning("delivery failed for good", platform=row.platform, outbox_id=row.id)
                 return
-            delay = (
-                timedelta(seconds=exc.retry_after)
-                if exc.retry_after is not None
-                else backoff(attempts - 1)
-            )
+            delay = backoff(attempts - 1)
             await outbox.postpone(row.id, now + delay, attempts=attempts, error=str(exc))
         log.info(
             "delivery postponed",
             platform=row.platform,
             outbox_id=row.id,
             retry_in=delay.total_seconds(),
+        )
+
+    async def _tell_requester(
+        self,
+        outbox: OutboxRepository,
+        row: OutboxMessage,
+        template: str,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        """A private notice to whoever asked for the message (a publisher), if anyone did."""
+        if not row.requested_by or row.private:
+            return
+        platform, _, user_id = row.requested_by.partition(":")
+        if not user_id or (platform, user_id) == (row.platform, row.channel_id):
+            return  # nobody, or the very chat that failed
+        title = str((row.view or {}).get("title") or "")[:80] or "(untitled)"
+        text = template.format(title=title, reason=reason[:120])
+        await outbox.send(
+            platform=platform,
+            channel_id=user_id,
+            view=view_to_dict(Notice(text)),
+            at=now,
+            private=True,
         )

@@ -6,7 +6,15 @@ import time
 from collections.abc import Callable
 
 import structlog
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.adapter import Outcome
 from bot.config import Settings
@@ -95,9 +103,69 @@ class Dispatcher:
 
 
 def _database_unavailable(exc: BaseException) -> bool:
-    """The database could not be reached (or is busy): the platform should redeliver later."""
-    if isinstance(exc, OSError | TimeoutError):
-        return True
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or "locked" in str(exc.orig).lower()
+    """The database could not be reached or used right now: the platform should redeliver.
+
+    Anything on the way to a commit counts: no connection (refused, "the database system is
+    starting up", too many clients), a pool that stayed exhausted (``QueuePool limit ...
+    timeout``), a dropped connection, a lock or statement timeout, a deadlock or serialization
+    failure. A handler bug or an integrity/data error on the person's input does not. The
+    whole cause chain is looked at, since drivers and SQLAlchemy wrap each other's errors.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _outage(current):
+            return True
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException) and _outage(orig):
+            return True
+        current = current.__cause__ or current.__context__
     return False
+
+
+#: SQLSTATE classes/codes meaning "try again later": connection exceptions (08), insufficient
+#: resources (53, e.g. too many connections), operator intervention (57, e.g. the server is
+#: starting or shutting down, a cancelled statement), lock not available, deadlock and
+#: serialization failures.
+_RETRYABLE_SQLSTATE_PREFIXES = ("08", "53", "57")
+_RETRYABLE_SQLSTATES = {"55P03", "40001", "40P01"}
+#: What the person's input did to the database: a permanent, recorded refusal, not an outage.
+BAD_INPUT = (IntegrityError, DataError)
+
+
+def _outage(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | TimeoutError | ConnectionError):
+        return True
+    if isinstance(exc, PoolTimeoutError | OperationalError | InterfaceError | DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, DBAPIError) and exc.statement is None and not isinstance(exc, BAD_INPUT):
+        return True  # no statement: it failed while connecting (refused, not accepting, ...)
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(sqlstate, str) and (
+        sqlstate.startswith(_RETRYABLE_SQLSTATE_PREFIXES) or sqlstate in _RETRYABLE_SQLSTATES
+    ):
+        return True
+    if type(exc).__module__.startswith("asyncpg") and type(exc).__name__ in _ASYNCPG_OUTAGES:
+        return True
+    if isinstance(exc, DBAPIError):  # e.g. SQLite's "database is locked"
+        text = str(exc.orig).lower()
+        return "locked" in text or "lock timeout" in text
+    return False
+
+
+_ASYNCPG_OUTAGES = {
+    "CannotConnectNowError",
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "InterfaceError",
+    "InternalClientError",
+    "PostgresConnectionError",
+    "TooManyConnectionsError",
+    "LockNotAvailableError",
+    "QueryCanceledError",
+    "DeadlockDetectedError",
+    "SerializationError",
+}

@@ -20,12 +20,20 @@ class DeliveryError(Exception):
 
     ``retry_after`` set: the platform asked us to wait (rate limit) — try again then.
     ``permanent``: it will never work (blocked by the user, channel gone) — record and stop.
+    ``uncertain``: the request may have taken effect (it timed out after it was sent) and the
+    platform offers no way to make a resend idempotent — never resent blindly.
     Otherwise: a transient failure, retried with backoff.
     """
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        uncertain: bool = False,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.uncertain = uncertain

@@ -27,6 +27,10 @@ class Host(Protocol):
     @property
     def clock(self) -> Clock: ...
 
+    def wake_outbox(self) -> None:
+        """Deliver waiting outbox rows now rather than at the next poll."""
+        ...
+
     async def dispatch(self, event: Event) -> Outcome:
         """Dispatch one event as if it came from a platform; returns once committed."""
         ...

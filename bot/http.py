@@ -1,4 +1,4 @@
-"""Townhall's one aiohttp server: webhooks, ``/healthz`` and the web foundation.
+"""Townhall's one aiohttp server: webhooks, health probes, the web foundation.
 
 The foundation is shared by the web chat (``/c/``) and the dashboard: security headers on every
 response, GOV.UK Frontend's assets at ``/assets/`` and the dashboard's own files at ``/static/``
@@ -7,7 +7,9 @@ response, GOV.UK Frontend's assets at ``/assets/`` and the dashboard's own files
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -15,9 +17,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from sqlalchemy import text
 
+from bot.loops import LoopStatus
 from storage.db import Database
 
 log = structlog.get_logger("townhall.http")
+
+DB_PROBE_TIMEOUT = 3.0
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -124,6 +129,27 @@ def _directory(
     return serve
 
 
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The process's own view of itself: adapters connected, background loops running."""
+
+    adapters: Mapping[str, bool] = field(default_factory=dict)
+    loops: Sequence[LoopStatus] = ()
+
+    def loops_json(self) -> dict[str, dict[str, object]]:
+        return {loop.name: loop.as_dict() for loop in self.loops}
+
+
+async def _database_ok(db: Database) -> bool:
+    """``SELECT 1`` within a few seconds (an exhausted pool must not hang the probe)."""
+    try:
+        async with asyncio.timeout(DB_PROBE_TIMEOUT), db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
 def build_web_app(
     db: Database,
     adapters_on: Sequence[str],
@@ -132,20 +158,43 @@ def build_web_app(
     assets_dir: Path | None = None,
     static_dir: Path | None = None,
     middlewares: Sequence[Middleware] = (),
+    health: Callable[[], Health] = Health,
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[security_headers, *middlewares])
 
     async def healthz(_request: web.Request) -> web.Response:
-        try:
-            async with db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+        """Alive: the database answers and no background loop died or is stuck."""
+        state = health()
+        loops = state.loops_json()
+        if not await _database_ok(db):
+            body = {"status": "error", "database": "unreachable", "loops": loops}
+            return web.json_response(body, status=503)
+        if not all(loop.ok for loop in state.loops):
+            body = {"status": "error", "database": "ok", "loops": loops}
+            return web.json_response(body, status=503)
         return web.json_response(
-            {"status": "ok", "database": "ok", "adapters": sorted(adapters_on)}
+            {"status": "ok", "database": "ok", "adapters": sorted(adapters_on), "loops": loops}
         )
 
+    async def readyz(_request: web.Request) -> web.Response:
+        """Ready for traffic: database reachable, adapters connected, loops alive and beating."""
+        state = health()
+        database = await _database_ok(db)
+        ready = (
+            database
+            and all(state.adapters.values())
+            and all(loop.ok and loop.failures == 0 for loop in state.loops)
+        )
+        body = {
+            "status": "ready" if ready else "not ready",
+            "database": "ok" if database else "unreachable",
+            "adapters": dict(state.adapters),
+            "loops": state.loops_json(),
+        }
+        return web.json_response(body, status=200 if ready else 503)
+
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_routes(routes)
     app.router.add_routes(asset_routes(assets_dir, static_dir))
     return app

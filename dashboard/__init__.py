@@ -11,7 +11,7 @@ from aiohttp import web
 
 from dashboard import auth
 from dashboard.core import DASHBOARD, Dashboard
-from dashboard.pages import escalations, item, item_tags, items, moderation
+from dashboard.pages import deliveries, escalations, item, item_tags, items, moderation
 
 if TYPE_CHECKING:
     from bot.host import Host as Townhall
@@ -26,6 +26,7 @@ def routes() -> list[web.RouteDef]:
         *escalations.routes(),
         *item_tags.routes(),
         *moderation.routes(),
+        *deliveries.routes(),
     ]
 
 

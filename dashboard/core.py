@@ -259,6 +259,7 @@ class Dashboard:
         links: list[tuple[str, str]] = []
         if staff.can("policy"):
             links += [("Items", "/items"), ("New item", "/items/new")]
+            links += [("Failed deliveries", "/deliveries")]
         if staff.can("moderator"):
             links += [("Moderation", "/moderation"), ("Audit log", "/audit")]
 

@@ -145,6 +145,13 @@ async def forget_confirmed(ctx: Context) -> None:
         ctx.notify("We hold nothing about you.")
         return
     erased = await PrivacyRepository(ctx.session).erase(participant, ctx.clock())
+    # The outbox may still hold their raw id (a private notice to them) or their answers'
+    # references (a moderation card): erased too, delivered or not.
+    await ctx.outbox.erase_person(
+        ctx.event.platform,
+        ctx.event.actor.user_id,
+        refs=[f"A{answer_id}" for answer_id in erased["answer_ids"]],
+    )
     await ctx.audit.record(
         ctx.actor_label,
         "participant.forget",

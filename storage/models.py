@@ -310,7 +310,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         CheckConstraint(_in("op", ("send", "refresh")), name="op"),
-        CheckConstraint(_in("status", ("pending", "sent", "failed")), name="status"),
+        CheckConstraint(_in("status", ("pending", "sent", "failed", "uncertain")), name="status"),
         Index("ix_outbox_due", "status", "due_at"),
         # At most one pending refresh per publication: many votes coalesce into one edit.
         Index(
@@ -340,6 +340,11 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(500))
+    #: Who asked for it (``platform:user_id``), told privately if it cannot be delivered;
+    #: a raw platform id, so erased with the person.
+    requested_by: Mapped[str | None] = mapped_column(String(150))
+    #: When the first delivery attempt began: the outbox gives up a while after it.
+    first_tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class DashboardUser(Base):

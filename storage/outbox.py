@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Text, cast, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import insert
+from storage.dialect import insert, rowcount
 from storage.models import PENDING_REFRESH_WHERE, OutboxMessage
 
 
@@ -28,6 +30,7 @@ class OutboxRepository:
         reply_to: str | None = None,
         publication_id: int | None = None,
         private: bool = False,
+        requested_by: str | None = None,
     ) -> None:
         self.session.add(
             OutboxMessage(
@@ -43,6 +46,7 @@ class OutboxRepository:
                 attempts=0,
                 due_at=at,
                 created_at=at,
+                requested_by=requested_by,
             )
         )
 
@@ -112,17 +116,92 @@ class OutboxRepository:
     async def mark_sent(self, message_id: int, at: datetime) -> None:
         await self._set(message_id, status="sent", sent_at=at, last_error=None)
 
-    async def mark_failed(self, message_id: int, error: str) -> None:
-        await self._set(message_id, status="failed", last_error=error[:500])
+    async def mark_failed(
+        self, message_id: int, error: str, *, attempts: int | None = None
+    ) -> None:
+        values: dict[str, Any] = {"attempts": attempts} if attempts is not None else {}
+        await self._set(message_id, status="failed", last_error=error[:500], **values)
+
+    async def mark_uncertain(self, message_id: int, error: str, *, attempts: int) -> None:
+        """The send may or may not have been posted: never resent without a person's say."""
+        await self._set(message_id, status="uncertain", last_error=error[:500], attempts=attempts)
 
     async def postpone(
-        self, message_id: int, due_at: datetime, *, attempts: int, error: str | None = None
+        self,
+        message_id: int,
+        due_at: datetime,
+        *,
+        attempts: int,
+        error: str | None = None,
+        first_tried_at: datetime | None = None,
     ) -> None:
         """Make a message due again later (a lease while delivering, or a retry)."""
         values: dict[str, Any] = {"attempts": attempts, "due_at": due_at}
         if error is not None:
             values["last_error"] = error[:500]
+        if first_tried_at is not None:
+            values["first_tried_at"] = first_tried_at
         await self._set(message_id, **values)
+
+    async def undelivered(self, limit: int = 200) -> Sequence[OutboxMessage]:
+        """Sends that failed for good or may not have arrived, newest first (the dashboard)."""
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.op == "send", OutboxMessage.status.in_(("failed", "uncertain")))
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def retry(self, message_id: int, now: datetime) -> bool:
+        """Send a failed or uncertain message again, with a fresh allowance of time."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.op == "send",
+                OutboxMessage.status.in_(("failed", "uncertain")),
+            )
+            .values(status="pending", attempts=0, due_at=now, first_tried_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(rowcount(result))
+
+    async def erase_person(self, platform: str, user_id: str, refs: Sequence[str] = ()) -> int:
+        """Forget a person: every message (pending or finished) addressed to them, asked for
+        by them, or mentioning one of their answers' references (``refs``) in its content."""
+        subject = f"{platform}:{user_id}"
+        addressed = (OutboxMessage.platform == platform) & (OutboxMessage.channel_id == user_id)
+        query = select(OutboxMessage.id, OutboxMessage.view, OutboxMessage.requested_by).where(
+            addressed | (OutboxMessage.requested_by == subject)
+        )
+        doomed: set[int] = set()
+        asked: set[int] = set()
+        for row_id, view, requested_by in (await self.session.execute(query)).all():
+            if requested_by == subject and not _mentions(view, [user_id, *refs]):
+                asked.add(row_id)
+            else:
+                doomed.add(row_id)
+        for ref in refs:
+            # A ref (e.g. a hidden answer's "A12") sits inside a view's JSON, e.g. a moderation
+            # card: narrowed with LIKE, then checked as a whole word.
+            like = cast(OutboxMessage.view, Text).like(f"%{ref}%")
+            for row_id, view in (
+                await self.session.execute(select(OutboxMessage.id, OutboxMessage.view).where(like))
+            ).all():
+                if _mentions(view, [ref]):
+                    doomed.add(row_id)
+        asked -= doomed
+        if asked:  # a card they published stays; only the link to them goes
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(asked))
+                .values(requested_by=None)
+                .execution_options(synchronize_session=False)
+            )
+        if doomed:
+            await self.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(doomed)))
+        return len(doomed)
 
     async def pending(self, platform: str | None = None) -> Sequence[OutboxMessage]:
         query = select(OutboxMessage).where(OutboxMessage.status == "pending")
@@ -142,3 +221,11 @@ class OutboxRepository:
 def backoff(attempts: int, base: float = 2.0, cap: float = 600.0) -> timedelta:
     """Exponential backoff for delivery retries: 2 s, 4 s, 8 s ... at most 10 minutes."""
     return timedelta(seconds=min(cap, base * (2 ** max(0, attempts))))
+
+
+def _mentions(view: Any, needles: Sequence[str]) -> bool:
+    """Whether any of ``needles`` appears as a whole word in a stored view's text."""
+    if not view or not needles:
+        return False
+    blob = json.dumps(view, ensure_ascii=False)
+    return any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", blob) for n in needles if n)

@@ -173,6 +173,15 @@ class PrivacyRepository:
             select(func.count(Answer.id)).where(Answer.participant_id == participant.id)
         )
         counts = {"votes": int(votes.scalar_one()), "answers": int(answers.scalar_one())}
+        answer_ids = list(
+            (
+                await self.session.execute(
+                    select(Answer.id).where(Answer.participant_id == participant.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         await self.session.execute(
             delete(PendingAction).where(PendingAction.pseudonym == participant.pseudonym)
         )
@@ -196,7 +205,11 @@ class PrivacyRepository:
         await self.session.execute(delete(Answer).where(Answer.participant_id == participant.id))
         await self.session.execute(delete(Vote).where(Vote.participant_id == participant.id))
         await self.session.execute(delete(Participant).where(Participant.id == participant.id))
-        return {**counts, "items": sorted(set(vote_items) | set(answer_items))}
+        return {
+            **counts,
+            "items": sorted(set(vote_items) | set(answer_items)),
+            "answer_ids": answer_ids,
+        }
 
     async def purge_identities(self, cutoff: datetime) -> int:
         """Forget raw platform ids of people whose every item closed before ``cutoff``."""

@@ -60,6 +60,10 @@ class RecordingAdapter:
         self._ids = itertools.count(100)
         self.dispatch: Dispatch | None = None
 
+    @property
+    def connected(self) -> bool:
+        return self.dispatch is not None
+
     def http_routes(self) -> list[web.RouteDef]:
         return []
 
@@ -69,7 +73,9 @@ class RecordingAdapter:
     async def stop(self) -> None:
         self.dispatch = None
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
         if self.failures:
             raise self.failures.pop(0)
         ref = MessageRef(self.name, target.channel_id, str(next(self._ids)), target.thread_id)

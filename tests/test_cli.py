@@ -204,7 +204,16 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
                     break
             except OSError:
                 time.sleep(0.1)  # polling a process we do not control; bounded by the deadline
-        assert body == {"status": "ok", "database": "ok", "adapters": ["web"]}
+        loop = {"alive": True, "stuck": False, "failures": 0}
+        assert body == {
+            "status": "ok",
+            "database": "ok",
+            "adapters": ["web"],
+            "loops": {"outbox": loop, "scheduler": loop},
+        }
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            ready = json.loads(r.read())
+        assert ready["status"] == "ready" and ready["adapters"] == {"web": True}
         # /metrics is on its own listener, not on the public server
         metrics = f"http://127.0.0.1:{metrics_port}/metrics"
         with urllib.request.urlopen(metrics, timeout=2) as r:

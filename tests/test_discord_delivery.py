@@ -105,7 +105,7 @@ async def test_a_long_rate_limit_goes_back_to_the_outbox_with_retry_after(
     before = datetime.now(UTC)
     await harness.drain()
     (row,) = await outbox_rows(harness)
-    assert row.status == "pending" and row.attempts == 1
+    assert row.status == "pending" and row.attempts == 0
     due = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=UTC)
     assert 40 <= (due - before).total_seconds() <= 60
     assert harness.fake.channel_messages(CHANNEL_ID, include_ephemeral=False) == []
@@ -130,9 +130,12 @@ async def test_a_channel_the_bot_cannot_post_in_gives_the_officer_a_clear_messag
     assert "Published poll" in harness.reply_text(payload)
     fake.forbid(CHANNEL_ID)
     await harness.drain()
-    (row,) = await outbox_rows(harness)
+    row, told = await outbox_rows(harness)
     assert row.status == "failed" and "missing permission" in (row.last_error or "")
-    assert len(fake.find_calls(method="POST", route=ROUTE_CHANNEL_MESSAGES)) == 1
+    # ... and tells the officer privately that the card never appeared
+    assert told.private and "could not be delivered" in str(told.view)
+    posts = fake.find_calls(method="POST", route=ROUTE_CHANNEL_MESSAGES)
+    assert len([c for c in posts if str(CHANNEL_ID) in str(c.path)]) == 1
 
 
 async def test_slow_dispatch_is_deferred_then_the_answer_fills_it_in(harness: Harness) -> None:
@@ -279,3 +282,28 @@ async def test_a_rejected_token_or_intent_fails_start_clearly_and_restores_disco
         with pytest.raises(RuntimeError, match="PrivilegedIntentsRequired"):
             await threads.start(unused)
         assert threads.client is None
+
+
+async def test_a_post_that_failed_after_taking_effect_is_not_posted_twice(
+    harness: Harness,
+) -> None:
+    """A 5xx storm where Discord created the message but the answer was an error: the retry
+    carries the same nonce (``enforce_nonce``), so Discord returns the message it made."""
+    from sqlalchemy import update
+
+    fake = harness.fake
+    await harness.slash(OFFICER, "ask", {"question": "Posted once?"})
+    route = rf"/channels/{CHANNEL_ID}/messages"
+    fake.fail_next("POST", route, 503, after_effect=True, count=3)
+    for _ in range(4):
+        await harness.drain()
+        async with harness.townhall.db.transaction() as session:  # the backoff has passed
+            await session.execute(update(OutboxMessage).values(due_at=datetime.now(UTC)))
+    await harness.drain()
+    (row,) = await outbox_rows(harness)
+    assert row.status == "sent" and row.attempts == 3
+    (card,) = fake.channel_messages(CHANNEL_ID, include_ephemeral=False)
+    assert embed_of(card)["title"] == "Posted once?"
+    posts = fake.find_calls(method="POST", route=ROUTE_CHANNEL_MESSAGES)
+    nonces = {c.json["nonce"] for c in posts if c.json and "Posted once?" in str(c.json)}
+    assert len(nonces) == 1 and len([c for c in posts if "Posted once?" in str(c.json)]) == 4

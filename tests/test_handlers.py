@@ -279,7 +279,11 @@ async def test_delivery_waits_out_rate_limits_and_gives_up_on_permanent_errors(
     await townhall.deliverer.drain()
     async with townhall.db.transaction() as session:
         statuses = (await session.execute(select(OutboxMessage.status))).scalars().all()
-    assert sorted(statuses) == ["failed", "sent"]
+    # the third row: the officer is told privately that their card never appeared
+    assert sorted(statuses) == ["failed", "sent", "sent"]
+    told = adapter.sent[-1]
+    assert told.target.private and told.target.channel_id == "officer"
+    assert "could not be delivered" in text_of([told.view])
 
 
 async def test_a_crashing_handler_answers_sorry_and_keeps_the_bot_alive(

@@ -416,11 +416,15 @@ async def test_channel_the_bot_is_not_in_fails_for_good(slack: Slack) -> None:
     result = await slack.client.slash_command(OFFICER, "C0PRIVATE", POLL)
     assert result.status == 200
     await slack.app.deliverer.drain()
-    (call,) = slack.fake.calls_to("chat.postMessage")
-    assert call.error == "not_in_channel"
+    call, notice = slack.fake.calls_to("chat.postMessage")
+    assert call.error == "not_in_channel" and notice.params["channel"] == OFFICER
     async with slack.app.db.transaction() as session:
-        (row,) = (await session.execute(select(OutboxMessage))).scalars().all()
+        row, told = (await session.execute(select(OutboxMessage))).scalars().all()
     assert row.status == "failed" and "not_in_channel" in (row.last_error or "")
+    # the officer is told privately that the card never appeared
+    assert (
+        told.private and told.channel_id == OFFICER and "could not be delivered" in str(told.view)
+    )
 
 
 async def test_closing_updates_the_card_and_posts_results_in_its_thread(slack: Slack) -> None:

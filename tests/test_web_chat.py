@@ -327,3 +327,28 @@ async def test_https_cookie_works_inside_a_frame(chat: ChatApp) -> None:
     finally:
         await stranger.close()
     assert "SameSite=None" in cookie[0] and "Secure" in cookie[0] and "Partitioned" in cookie[0]
+
+
+async def test_a_database_outage_shows_the_503_page_not_a_raw_500(
+    chat: ChatApp, browser: Browser
+) -> None:
+    """Regression: reading the page during an outage answered aiohttp's bare 500."""
+    from sqlalchemy.exc import OperationalError
+
+    poll = await chat.create('poll "During an outage?" "Yes" "No"')
+    page = await browser.get(f"/c/{poll}")
+    loader = chat.web.pages
+
+    async def unreachable(*_args: object) -> None:
+        raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
+    chat.web.pages = unreachable  # type: ignore[assignment]
+    try:
+        shown = await browser.get(f"/c/{poll}")
+        assert shown.status == 503 and "problem with the service" in shown.plain
+        form = [("csrf", page.field("csrf")), ("sub", page.field("sub")), ("intent", "vote")]
+        sent = await browser.post(f"/c/{poll}", [*form, ("choice", "1")])
+        assert sent.status == 503 and "problem with the service" in sent.plain
+    finally:
+        chat.web.pages = loader
+    assert [o["votes"] for o in (await chat.results(poll))["options"]] == [0, 0]  # type: ignore[index]

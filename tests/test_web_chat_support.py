@@ -153,6 +153,7 @@ def _dev_assets() -> list[Any]:
     class Assets:
         name = "assets"
         capabilities = Capabilities()
+        connected = True
 
         def http_routes(self) -> list[aioweb.RouteDef]:
             async def css(_r: aioweb.Request) -> aioweb.FileResponse:

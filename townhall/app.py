@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from bot.context import Clock, utc_now
 from bot.delivery import Deliverer
 from bot.dispatch import Dispatcher
 from bot.events import Event
-from bot.http import build_web_app
+from bot.http import Health, build_web_app
 from bot.metrics import Metrics
 from bot.router import RouteTable
 from bot.views import Notice
@@ -58,7 +57,12 @@ class Townhall:
         self.metrics = Metrics()  # this app's own registry, served at /metrics
         self.routes = RouteTable(all_routers())
         self.deliverer = Deliverer(
-            self.db, self.adapters, lifecycle.render_publication, clock=clock
+            self.db,
+            self.adapters,
+            lifecycle.render_publication,
+            clock=clock,
+            give_up_after=settings.outbox_give_up_after,
+            metrics=self.metrics,
         )
         self.scheduler = Scheduler(
             self.db,
@@ -69,9 +73,11 @@ class Townhall:
         self.dispatcher = Dispatcher(
             self.db, settings, self.routes, clock=clock, on_commit=self._committed
         )
-        self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self._metrics_runner: web.AppRunner | None = None
+        #: Every background loop, supervised: they survive failures and report their health.
+        self.loops = [self.deliverer.loop, self.scheduler.loop]
+        self._background = False
 
     def _committed(self) -> None:
         self.deliverer.wake()
@@ -111,6 +117,7 @@ class Townhall:
                 assets_dir=self.settings.govuk_assets,
                 static_dir=STATIC_DIR,
                 middlewares=forwarded.trusted_proxies(proxies),
+                health=self.health,
             )
             for extend in self.web_extensions:
                 extend(self, web_app)
@@ -127,11 +134,21 @@ class Townhall:
                 await _listen(site, host, port, "TOWNHALL_METRICS")
         for adapter in self.adapters.values():
             await adapter.start(self.dispatch)
+        self._background = background
         if background:
-            self._tasks = [
-                asyncio.create_task(self.deliverer.run(), name="outbox"),
-                asyncio.create_task(self.scheduler.run(), name="scheduler"),
-            ]
+            for loop in self.loops:
+                loop.start()
+
+    def wake_outbox(self) -> None:
+        """Deliver waiting outbox rows now rather than at the next poll."""
+        self.deliverer.wake()
+
+    def health(self) -> Health:
+        """What ``/healthz`` and ``/readyz`` report besides the database."""
+        return Health(
+            adapters={a.name: a.connected for a in self.adapters.values()},
+            loops=[loop.status() for loop in self.loops] if self._background else [],
+        )
 
     @property
     def http_port(self) -> int:
@@ -147,12 +164,12 @@ class Townhall:
         return _bound_port(self._metrics_runner) or self.settings.metrics_port
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly)."""
+        for loop in self.loops:
+            try:
+                await loop.stop()
+            except Exception as exc:
+                log.warning("background loop ended badly", loop=loop.name, error=type(exc).__name__)
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
@@ -162,7 +179,10 @@ class Townhall:
             if runner is not None:
                 await runner.cleanup()
         self._runner = self._metrics_runner = None
-        await self.db.dispose()
+        try:
+            await self.db.dispose()
+        except Exception as exc:
+            log.warning("database pool did not close cleanly", error=type(exc).__name__)
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

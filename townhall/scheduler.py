@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 
 import structlog
 from sqlalchemy import func, select
 
 from bot.context import Clock, utc_now
+from bot.loops import SupervisedLoop
 from services.lifecycle import close_due_items
 from storage.db import Database
 from storage.models import Item
@@ -30,11 +29,11 @@ class Scheduler:
         self.interval = interval
         self.clock = clock
         self.on_change = on_change
-        self._poke = asyncio.Event()
+        self.loop = SupervisedLoop("scheduler", self._pass)
 
     def poke(self) -> None:
         """Look again now (e.g. after an item with a deadline was created)."""
-        self._poke.set()
+        self.loop.wake()
 
     async def run_once(self) -> list[str]:
         async with self.db.transaction() as session:
@@ -45,16 +44,12 @@ class Scheduler:
         return closed
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-                wait = await self._until_next_deadline()
-            except Exception:
-                log.exception("scheduler pass failed")
-                wait = self.interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), timeout=wait)
-            self._poke.clear()
+        """Close items until cancelled; a failed pass is retried with backoff."""
+        await self.loop.run()
+
+    async def _pass(self) -> float:
+        await self.run_once()
+        return await self._until_next_deadline()
 
     async def _until_next_deadline(self) -> float:
         async with self.db.transaction() as session:

@@ -85,13 +85,19 @@ class ConsoleAdapter:
     def http_routes(self) -> list[web.RouteDef]:
         return []
 
+    @property
+    def connected(self) -> bool:
+        return self._dispatch is not None
+
     async def start(self, dispatch: Dispatch) -> None:
         self._dispatch = dispatch
 
     async def stop(self) -> None:
         self._dispatch = None
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
         message_id = uuid.uuid4().hex[:8]
         where = f"private to {target.channel_id}" if target.private else f"#{target.channel_id}"
         self._show(f"[{where} msg {message_id}] ", view)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -80,6 +80,7 @@ class DiscordAdapter:
             ephemeral=True,
             edits=True,
             max_text=2000,
+            idempotent_sends=True,  # the outbox key is sent as an enforced nonce
         )
         #: How each interaction / message ended, by its id (awaitable; used by tests).
         self.settled = Settled()
@@ -150,6 +151,11 @@ class DiscordAdapter:
         else:
             log.info("Discord ready", guilds=len(client.guilds))
 
+    @property
+    def connected(self) -> bool:
+        client = self.client
+        return client is not None and client.is_ready() and not client.is_closed()
+
     async def stop(self) -> None:
         client, task = self.client, self._task
         self.client, self._task = None, None
@@ -172,7 +178,9 @@ class DiscordAdapter:
             raise DeliveryError("the Discord client is not running")
         return client
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
         """Post into the channel (or thread); ``target.private``: a direct message to the user
         whose id is ``target.channel_id``."""
         client = self._client()
@@ -191,13 +199,13 @@ class DiscordAdapter:
                     message_id=int(reply_to), channel_id=channel_id, fail_if_not_exists=False
                 )
             try:
-                message = await self._post(channel, parts, reference)
+                message = await self._post(channel, parts, reference, key)
             except discord.Forbidden:
                 if reference is None:
                     raise
                 # Replying needs Read Message History; post it without the reply instead.
                 log.warning("reply not allowed here; posting without it")
-                message = await self._post(channel, parts, None)
+                message = await self._post(channel, parts, None, key)
         except Exception as exc:
             raise delivery_error(exc) from exc
         if self.thread_answers and isinstance(view, Card) and view.accepts_replies:
@@ -211,8 +219,15 @@ class DiscordAdapter:
         channel: discord.abc.Messageable,
         parts: MessageParts,
         reference: discord.MessageReference | None,
+        key: str | None,
     ) -> discord.Message:
+        # The outbox row's key as the message nonce: discord.py sends it with
+        # ``enforce_nonce``, so if a post timed out after Discord took it, the retry gets the
+        # message already created instead of a second copy (Discord keeps nonces a few
+        # minutes; the outbox retries within seconds).
+        once: dict[str, Any] = {"nonce": key[-25:]} if key else {}
         return await channel.send(
+            **once,
             content=parts.content,
             embeds=parts.embeds,
             view=parts.view,  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ from adapters.slack.listeners import Inbound
 from adapters.slack.translate import PLATFORM
 from bot.adapter import Capabilities, Dispatch
 from bot.config import Settings
+from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
 from bot.views import View
 
@@ -43,6 +44,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 ACK_BUDGET = 2.0
 STOP_GRACE = 5.0
 _NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
+#: Slack message metadata type naming the outbox key of a message we posted.
+METADATA_EVENT = "townhall_outbox"
 
 
 class SlackAdapter:
@@ -110,6 +113,15 @@ class SlackAdapter:
         bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
+    @property
+    def connected(self) -> bool:
+        if self.inbound.dispatch is None:
+            return False
+        task = self._socket_task  # Socket Mode: connecting failed for good if it ended so
+        return (
+            task is None or not task.done() or (not task.cancelled() and task.exception() is None)
+        )
+
     async def start(self, dispatch: Dispatch) -> None:
         self.inbound.dispatch = dispatch
         # One connection pool for every Web API call while running (slack_sdk otherwise opens
@@ -158,17 +170,29 @@ class SlackAdapter:
 
     # -- outbound ------------------------------------------------------------------------
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
         """Post a message. A private target's channel_id is a user id: Slack then delivers it
         in the app's direct messages with that person (and answers with the DM's channel)."""
         thread_ts = reply_to or target.thread_id
         kwargs: dict[str, Any] = {"channel": target.channel_id, **render.message(view)}
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
+        if key:  # found again by a look-up if the answer to this post never arrives
+            kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         try:
             response = await self.web.chat_postMessage(
                 **kwargs, unfurl_links=False, unfurl_media=False
             )
+        except TimeoutError as exc:
+            # Slack has no idempotency key, but a message carries our metadata: look for it
+            # before anything is sent again.
+            found = await self._posted(target, thread_ts, key) if key else None
+            if found is not None:
+                log.info("slack post timed out but had arrived", outcome="reconciled")
+                return found
+            raise DeliveryError("slack: chat.postMessage timed out", uncertain=True) from exc
         except _NETWORK_ERRORS as exc:
             raise delivery_error(exc) from exc
         channel = str(response.get("channel") or target.channel_id)
@@ -183,6 +207,32 @@ class SlackAdapter:
         if channel.get("is_im") or not channel.get("name"):
             return None
         return f"#{channel['name']}"
+
+    async def _posted(self, target: Target, thread_ts: str | None, key: str) -> MessageRef | None:
+        """The message posted with ``key`` in its metadata, if the channel shows it.
+
+        Raises :class:`DeliveryError` (transient) when the look-up itself shows it is not
+        there, so the outbox may safely post again; returns None when it cannot tell (a direct
+        message, or the look-up failed): the send is then uncertain and not repeated.
+        """
+        if target.private:
+            return None
+        try:
+            if thread_ts:
+                found = await self.web.conversations_replies(
+                    channel=target.channel_id, ts=thread_ts, limit=100, include_all_metadata=True
+                )
+            else:
+                found = await self.web.conversations_history(
+                    channel=target.channel_id, limit=100, include_all_metadata=True
+                )
+        except _NETWORK_ERRORS:
+            return None
+        for message in found.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return MessageRef(PLATFORM, target.channel_id, str(message["ts"]), thread_ts)
+        raise DeliveryError("slack: chat.postMessage timed out and the message is not there")
 
     async def edit(self, ref: MessageRef, view: View) -> None:
         try:

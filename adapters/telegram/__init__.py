@@ -21,7 +21,7 @@ import structlog
 from aiohttp import web
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from adapters.telegram import render, translate
 from adapters.telegram.errors import (
@@ -44,6 +44,7 @@ from bot.adapter import Capabilities, Dispatch, Outcome
 from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.events import Event, MessageRef, Target
+from bot.loops import SupervisedLoop
 from bot.views import View
 
 __all__ = ["TelegramAdapter", "from_settings"]
@@ -52,6 +53,10 @@ log = structlog.get_logger("townhall.telegram")
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 PTBApplication = Application[Any, Any, Any, Any, Any, Any]
+#: How long the outbox waits for sendMessage. Generous: a timed-out send is "uncertain" and
+#: is not resent automatically (it may have been posted), so waiting longer avoids that.
+SEND_TIMEOUT = 60.0
+STOP_GRACE = 10.0  # seconds stop() lets fetched updates finish
 
 
 def from_settings(settings: Settings) -> TelegramAdapter:
@@ -84,6 +89,7 @@ class TelegramAdapter:
         poll_timeout: float = 25.0,
         concurrency: int = 32,
         retry_delays: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         """``retry_delays``: in polling mode Telegram will not send an update again once the
         next getUpdates confirmed it, so a dispatch that fails (database outage) is retried
@@ -100,11 +106,15 @@ class TelegramAdapter:
         self._poll_timeout = poll_timeout
         self._concurrency = concurrency
         self._retry_delays = tuple(retry_delays)
+        self.send_timeout = send_timeout
         self._app: PTBApplication | None = None
         self._dispatch: Dispatch | None = None
         self._me: translate.BotIdentity | None = None
         self._acks: Acknowledger | None = None
         self._locks = KeyedLocks()
+        self._poller: SupervisedLoop | None = None
+        self._offset: int | None = None
+        self._batch: asyncio.Future[list[bool]] | None = None
 
     @property
     def webhook_mode(self) -> bool:
@@ -116,6 +126,13 @@ class TelegramAdapter:
             return []
         return [web.post(WEBHOOK_PATH, self._receiver.handle)]
 
+    @property
+    def connected(self) -> bool:
+        app = self._app
+        if app is None or self._dispatch is None:
+            return False
+        return self.webhook_mode or (self._poller is not None and self._poller.status().ok)
+
     async def start(self, dispatch: Dispatch) -> None:
         ignore_retry_after_warning()
         builder = (
@@ -125,8 +142,7 @@ class TelegramAdapter:
             .base_file_url(_file_url(self._api_url))
             .concurrent_updates(self._concurrency)
         )
-        if self._receiver is not None:
-            builder = builder.updater(None)
+        builder = builder.updater(None)  # polling is our own loop (see _poll_once)
         app = builder.build()
         try:
             await app.initialize()  # getMe
@@ -139,7 +155,6 @@ class TelegramAdapter:
         self._me = translate.BotIdentity(app.bot.id, app.bot.username)
         self._acks = Acknowledger(app.bot)
         self._dispatch = dispatch
-        app.add_handler(TypeHandler(Update, self._on_polled_update))
         app.add_error_handler(self._on_error)
         try:
             await self._set_commands(app)
@@ -152,11 +167,10 @@ class TelegramAdapter:
                     allowed_updates=list(translate.ALLOWED_UPDATES),
                 )
             else:
-                assert app.updater is not None
-                await app.updater.start_polling(  # deleteWebhook, then getUpdates
-                    timeout=dt.timedelta(seconds=self._poll_timeout),
-                    allowed_updates=list(translate.ALLOWED_UPDATES),
-                )
+                await app.bot.delete_webhook()
+                self._offset = None
+                self._poller = SupervisedLoop("telegram-polling", self._poll_once)
+                self._poller.start()
         except TelegramError as exc:
             self._app = app
             await self.stop()
@@ -169,6 +183,13 @@ class TelegramAdapter:
         The webhook is left registered: other workers may serve it, and Telegram keeps
         updates for us while we are away.
         """
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            await poller.stop()
+        batch, self._batch = self._batch, None
+        if batch is not None:  # finish what was fetched (it is confirmed on the next start)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(batch), timeout=STOP_GRACE)
         app, self._app = self._app, None
         if app is not None:
             await self._shutdown(app)
@@ -176,8 +197,6 @@ class TelegramAdapter:
 
     @staticmethod
     async def _shutdown(app: PTBApplication) -> None:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -190,7 +209,11 @@ class TelegramAdapter:
             log.warning("telegram setMyCommands failed", error=describe(exc))
 
     # -- outgoing (called by the core's outbox) --------------------------------------------
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
+        # ``key`` is not used: the Bot API has no idempotency key and no way to look a sent
+        # message up, so a timed-out send is reported as uncertain instead (see errors.py).
         if self._acks is None:
             raise DeliveryError("telegram adapter is not running")
         try:
@@ -199,9 +222,10 @@ class TelegramAdapter:
                 payload=render.payload(view),
                 thread_id=int(target.thread_id) if target.thread_id else None,
                 reply_to=int(reply_to) if reply_to else None,
+                answer_within=self.send_timeout,
             )
         except TelegramError as exc:
-            raise delivery_error(exc) from None
+            raise delivery_error(exc, posting=True) from None
         return MessageRef(
             self.name, str(message.chat_id), str(message.message_id), target.thread_id
         )
@@ -232,11 +256,43 @@ class TelegramAdapter:
         return chat.title or (f"@{chat.username}" if chat.username else None)
 
     # -- incoming ------------------------------------------------------------------------
-    async def _on_polled_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        # On Unavailable it was retried, logged and apologised for: Telegram will not send it
-        # again in polling mode, so there is nothing else to do.
-        with contextlib.suppress(Unavailable, NotReady):
+    async def _poll_once(self) -> float:
+        """One getUpdates and the processing of what it brought.
+
+        The offset (which confirms updates to Telegram) only moves past updates whose effect
+        committed: if one could not be (database outage), the offset stays at it, the loop
+        backs off, and Telegram hands it (and the ones after it, deduplicated) over again.
+        """
+        app = self._app
+        if app is None:
+            return 1.0
+        updates = await app.bot.get_updates(
+            offset=self._offset,
+            timeout=dt.timedelta(seconds=self._poll_timeout),
+            allowed_updates=list(translate.ALLOWED_UPDATES),
+        )
+        if not updates:
+            return 0.0
+        self._batch = asyncio.ensure_future(
+            asyncio.gather(*(self._process_polled(u) for u in updates))
+        )
+        committed = await asyncio.shield(self._batch)
+        self._batch = None
+        failed = [u.update_id for u, ok in zip(updates, committed, strict=True) if not ok]
+        self._offset = min(failed) if failed else max(u.update_id for u in updates) + 1
+        if failed:
+            raise Unavailable  # the supervised loop waits, then fetches them again
+        return 0.0
+
+    async def _process_polled(self, update: Update) -> bool:
+        """False when the update must be fetched again (its effect did not commit)."""
+        try:
             await self._process(update, retry=True)
+        except (Unavailable, NotReady):
+            return False
+        except Exception as exc:  # a bug for this update: logged, not fetched forever
+            log.error("telegram update failed", error=type(exc).__name__, exc_info=True)
+        return True
 
     async def _on_webhook_update(self, data: dict[str, Any]) -> None:
         if self._app is None or self._me is None:
@@ -264,7 +320,9 @@ class TelegramAdapter:
             try:
                 outcome = await self._dispatch_event(dispatch, event, retry=retry)
             except Exception:
-                await acks.apologise(update, event, will_retry=not retry)
+                # Both modes get it again (webhook: Telegram resends; polling: the offset
+                # stays), so a message is not apologised for, only a click's spinner stopped.
+                await acks.apologise(update, event, will_retry=True)
                 raise Unavailable from None
         await acks.acknowledge(update, event, outcome)
 

@@ -11,6 +11,7 @@ from telegram.error import (
     Forbidden,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.warnings import PTBDeprecationWarning
 
@@ -47,7 +48,7 @@ def describe(exc: TelegramError) -> str:
     return redact(f"telegram {type(exc).__name__}: {exc.message}")[:300]
 
 
-def delivery_error(exc: TelegramError) -> DeliveryError:
+def delivery_error(exc: TelegramError, *, posting: bool = False) -> DeliveryError:
     """How the outbox should treat a failed send or edit.
 
     * 429 (RetryAfter): wait as long as Telegram asks.
@@ -56,8 +57,14 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
       became a supergroup (ChatMigrated: the stored chat id is dead): it will never work.
     * Network errors, timeouts, 5xx, conflicts, a token Telegram rejects right now: transient,
       retried with backoff (a corrected token or a recovered API delivers the backlog).
+    * A timed-out sendMessage (``posting``) may well have posted the message: the Bot API has
+      no idempotency key and no way to list a chat's messages, so resending would risk a
+      second card. It is *uncertain*: the outbox never resends it by itself (see
+      :mod:`bot.delivery`). A pool timeout never left this process, so it is retried.
     """
     message = describe(exc)
+    if posting and isinstance(exc, TimedOut) and "pool timeout" not in exc.message.lower():
+        return DeliveryError(message, uncertain=True)
     if isinstance(exc, RetryAfter):
         return DeliveryError(message, retry_after=retry_after_seconds(exc))
     if isinstance(exc, Forbidden | BadRequest | ChatMigrated):

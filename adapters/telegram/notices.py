@@ -14,6 +14,7 @@ event itself is already committed).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 from telegram import Bot, CallbackQuery, Message, ReplyParameters, Update
@@ -48,8 +49,16 @@ class Acknowledger:
         payload: render.Payload,
         thread_id: int | None = None,
         reply_to: int | None = None,
+        answer_within: float | None = None,
     ) -> Message:
-        """sendMessage; raises TelegramError (the caller decides what a failure means)."""
+        """sendMessage; raises TelegramError (the caller decides what a failure means).
+        ``answer_within``: how long to wait for Telegram's answer (PTB's default when None)."""
+        # PTB reads an explicit None as "wait forever", so pass the timeouts only when given.
+        timeouts: dict[str, Any] = (
+            {"read_timeout": answer_within, "write_timeout": answer_within}
+            if answer_within is not None
+            else {}
+        )
         return await self.bot.send_message(
             chat_id,
             payload.text,
@@ -62,6 +71,7 @@ class Acknowledger:
                 else None
             ),
             link_preview_options=render.NO_PREVIEW,
+            **timeouts,
         )
 
     async def acknowledge(self, update: Update, event: Event, outcome: Outcome) -> None:

@@ -41,7 +41,13 @@ class WebChatAdapter:
 
     name = PLATFORM
     capabilities = Capabilities(
-        buttons=True, modals=True, threads=False, ephemeral=True, edits=True, max_text=4000
+        buttons=True,
+        modals=True,
+        threads=False,
+        ephemeral=True,
+        edits=True,
+        max_text=4000,
+        idempotent_sends=True,  # in-process: an interrupted send never reached anyone
     )
 
     def __init__(self, settings: Settings, pages: PageLoader | None = None) -> None:
@@ -60,6 +66,10 @@ class WebChatAdapter:
         """Give the adapter its read side (the app does, once the database exists)."""
         self.pages = pages
 
+    @property
+    def connected(self) -> bool:
+        return self.dispatch is not None
+
     async def start(self, dispatch: Dispatch) -> None:
         self.dispatch = dispatch
 
@@ -71,7 +81,9 @@ class WebChatAdapter:
 
         return routes(self)
 
-    async def send(self, target: Target, view: View, *, reply_to: str | None = None) -> MessageRef:
+    async def send(
+        self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
+    ) -> MessageRef:
         if target.private:  # to one visitor: shown on their next page
             self.mailbox.put(target.channel_id, view)
             return MessageRef(PLATFORM, target.channel_id, f"mail-{new_token()}")

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("townhall.web")
 
+
+class PageUnavailable(Exception):
+    """The database did not answer while reading a page: the visitor sees the 503 page."""
+
+
 MAX_ANSWER = 4000
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -59,7 +64,10 @@ class ChatViews:
     # -- GET /c/{item_id} ----------------------------------------------------------------
     async def show(self, request: web.Request) -> web.StreamResponse:
         visitor = self.identities.read(request)
-        page = await self._load(request, visitor)
+        try:
+            page = await self._load(request, visitor)
+        except PageUnavailable:
+            return self._message(request, visitor, "unavailable", status=503)
         if page is None:
             return self._not_found(request, visitor)
         shown = visitor.flash + self.adapter.mailbox.take(visitor.id)
@@ -84,7 +92,10 @@ class ChatViews:
         if not self.identities.csrf_ok(visitor, str(form.get("csrf", ""))):
             log.info("web chat form refused", reason="csrf", known=visitor.known)
             return self._refused(request, visitor)
-        page = await self._load(request, visitor)
+        try:
+            page = await self._load(request, visitor)
+        except PageUnavailable:
+            return self._message(request, visitor, "unavailable", status=503)
         if page is None:
             return self._not_found(request, visitor)
         try:
@@ -113,7 +124,10 @@ class ChatViews:
         visitor.say(notices)
         if not self.identities.fits(visitor):
             # Too much to carry in a cookie (e.g. a copy of what we hold): show it now.
-            fresh = await self._load(request, visitor) or page
+            try:
+                fresh = await self._load(request, visitor) or page
+            except PageUnavailable:
+                fresh = page
             visitor.flash = []
             return self._page(request, visitor, fresh, notices)
         response = web.Response(
@@ -158,10 +172,15 @@ class ChatViews:
 
     # -- helpers -------------------------------------------------------------------------
     async def _load(self, request: web.Request, visitor: Visitor) -> ChatPage | None:
+        """The page's state; raises :class:`PageUnavailable` when the database does not answer."""
         loader = self.adapter.pages
         if loader is None:
             raise web.HTTPServiceUnavailable(text="The web chat is not connected to a database.")
-        return await loader(request.match_info["item_id"].lower(), visitor.id)
+        try:
+            return await loader(request.match_info["item_id"].lower(), visitor.id)
+        except Exception as exc:
+            log.warning("web chat page could not be read", error=type(exc).__name__)
+            raise PageUnavailable from None
 
     def _page(
         self,

@@ -648,6 +648,7 @@ class _Injection:
     status: int
     body: Any
     headers: dict[str, str]
+    after_effect: bool = False
 
 
 def _compile_template(template: str) -> re.Pattern[str]:
@@ -766,6 +767,7 @@ class FakeDiscord:
         self.dm_blocked_users: set[int] = set()
 
         self._injections: list[_Injection] = []
+        self._nonces: dict[tuple[int, str], int] = {}
         self._connections: list[_GatewayConnection] = []
         self._routes: list[_RouteSpec] = []
         self._cond: asyncio.Condition | None = None
@@ -1171,8 +1173,12 @@ class FakeDiscord:
         *,
         count: int = 1,
         headers: Mapping[str, str] | None = None,
+        after_effect: bool = False,
     ) -> None:
         """Answer the next ``count`` matching requests with ``status`` / ``body``.
+
+        ``after_effect``: the request is carried out first and only its answer is replaced
+        (a gateway error after Discord took the message).
 
         ``method`` may be ``"*"``; ``path_regex`` is ``re.fullmatch``-ed against the
         path below the API base (e.g. ``r"/channels/\\d+/messages"``).  Note that
@@ -1188,6 +1194,7 @@ class FakeDiscord:
                 status=status,
                 body=body,
                 headers=dict(headers or {}),
+                after_effect=after_effect,
             )
         )
 
@@ -1361,6 +1368,9 @@ class FakeDiscord:
             ),
             None,
         )
+        late = injection if injection is not None and injection.after_effect else None
+        if late is not None:
+            injection = None
         if injection is not None:
             injection.remaining -= 1
             if injection.remaining <= 0:
@@ -1400,6 +1410,12 @@ class FakeDiscord:
                 **self._ratelimit_headers(method, route_spec.template),
                 **response.headers,
             }
+            if late is not None:  # carried out, but the answer is an error
+                late.remaining -= 1
+                if late.remaining <= 0:
+                    self._injections.remove(late)
+                injected = True
+                response = _Response(late.status, late.body, dict(late.headers))
 
         call = Call(
             index=len(self.calls),
@@ -1955,7 +1971,15 @@ class FakeDiscord:
         self._check_can_post(channel)
         payload = req.body()
         self._validate_message(payload, req.files, creating=True)
+        nonce = payload.get("nonce")
+        if payload.get("enforce_nonce") and nonce is not None:
+            # Discord: the same nonce again within minutes returns the message already made.
+            seen = self._nonces.get((channel.id, str(nonce)))
+            if seen is not None and seen in self.messages:
+                return _Response(body=self.messages[seen])
         msg = self._new_message(channel, payload, req.files, author=self.bot_user)
+        if payload.get("enforce_nonce") and nonce is not None:
+            self._nonces[(channel.id, str(nonce))] = int(msg["id"])
         await self._echo("MESSAGE_CREATE", msg, channel)
         return _Response(body=msg)
 

@@ -289,13 +289,14 @@ class _Trigger:
 
 @dataclass
 class _Injection:
-    kind: Literal["ratelimit", "fail", "hold"]
+    kind: Literal["ratelimit", "fail", "hold", "slow"]
     remaining: int
     error: str = ""
     status: int = 200
     retry_after: int = 1
     extra: JSONDict = field(default_factory=dict)
     release: asyncio.Event | None = None
+    delay: float = 0.0
 
 
 class _ApiError(Exception):
@@ -1291,6 +1292,10 @@ class FakeSlack:
         """
         self._inject(method, _Injection("fail", count, error=error, status=status, extra=extra))
 
+    def slow_next(self, method: str, seconds: float, count: int = 1) -> None:
+        """The next ``count`` calls to ``method`` take effect but answer ``seconds`` late."""
+        self._inject(method, _Injection("slow", count, delay=seconds))
+
     def hold_next(self, method: str, count: int = 1) -> asyncio.Event:
         """Make the next ``count`` calls to ``method`` wait until the returned event is set.
 
@@ -1429,6 +1434,7 @@ class FakeSlack:
         params: JSONDict = {}
         encoding: Literal["json", "form", "multipart", "query"] = "query"
         unhandled = False
+        late = 0.0
         try:
             raw, encoding = await self._read_params(request)
             params = self._decode_params(raw)
@@ -1441,6 +1447,9 @@ class FakeSlack:
             if injection is not None and injection.kind == "hold":
                 assert injection.release is not None
                 await injection.release.wait()
+                injection = None
+            late = injection.delay if injection is not None and injection.kind == "slow" else 0.0
+            if late:
                 injection = None
             if injection is not None and injection.kind == "ratelimit":
                 status = 429
@@ -1473,6 +1482,8 @@ class FakeSlack:
         if unhandled:
             self.unhandled.append(call)
         await self._changed()
+        if late:  # carried out; the answer is late (a slow Web API)
+            await asyncio.sleep(late)
         return web.json_response(body, status=status, headers=extra_headers)
 
     async def _handle_unknown_path(self, request: web.Request) -> web.Response:

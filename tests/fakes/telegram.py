@@ -838,6 +838,7 @@ class FakeTelegram:
 
         # error injection
         self._failures: list[_Failure] = []
+        self._slow: list[list[Any]] = []
         self._flood_limits: list[_FloodLimit] = []
 
         # runtime
@@ -994,6 +995,9 @@ class FakeTelegram:
         call.status = status
         call.response = payload
         await self._notify()
+        delay = self._take_slow(call)
+        if delay:  # the call took effect; its answer is late (a slow Bot API)
+            await asyncio.sleep(delay)
         return web.json_response(payload, status=status)
 
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
@@ -1207,6 +1211,17 @@ class FakeTelegram:
                 predicate=predicate,
             )
         )
+
+    def slow_next(self, method: str, seconds: float, count: int = 1) -> None:
+        """The next ``count`` calls to ``method`` take effect but answer ``seconds`` late."""
+        self._slow.append([method.lower(), seconds, count])
+
+    def _take_slow(self, call: Call) -> float:
+        for entry in self._slow:
+            if entry[0] == call.method.lower() and entry[2] > 0:
+                entry[2] -= 1
+                return float(entry[1])
+        return 0.0
 
     def clear_failures(self) -> None:
         """Forget pending :meth:`fail_next` injections and flood limits."""

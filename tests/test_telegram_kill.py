@@ -1,0 +1,153 @@
+"""kill -9 of ``townhall run`` under a stream of Telegram webhook votes.
+
+Every vote answered 200 is stored; the ones that were not (the process died under them) are
+sent again, as Telegram does, once it is back, and each counts once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import Vote
+from tests.fakes.telegram import JSON, FakeTelegram
+from tests.test_slack_cli import ROOT, empty_database, free_port, read
+from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+    OFFICER_ID,
+    PUBLIC_WEBHOOK,
+    WEBHOOK_SECRET,
+    fake_telegram,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+VOTERS = 60
+
+
+def environment(db_url: str, fake: FakeTelegram, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+    env.update(
+        PYTHONUNBUFFERED="1",
+        TOWNHALL_DATABASE_URL=db_url,
+        TOWNHALL_SECRET_KEY="kill-test-secret-key-0123456789",
+        TOWNHALL_POLICY_TEAM=f"telegram:{OFFICER_ID}",
+        TOWNHALL_HTTP_PORT=str(port),
+        TOWNHALL_REFRESH_INTERVAL="0",
+        TOWNHALL_TELEGRAM_TOKEN=fake.token,
+        TOWNHALL_TELEGRAM_API_URL=fake.base_url,
+        TOWNHALL_TELEGRAM_WEBHOOK_URL=PUBLIC_WEBHOOK,
+        TOWNHALL_TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
+    return env
+
+
+async def start(env: dict[str, str], log: Path, port: int) -> asyncio.subprocess.Process:
+    """``python -m townhall.cli run``, returned once /readyz says ready."""
+    with log.open("ab") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "townhall.cli",
+            "run",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    url = f"http://127.0.0.1:{port}/readyz"
+    async with asyncio.timeout(60), aiohttp.ClientSession() as session:
+        while True:  # a process we do not control: look again until it answers ready
+            if proc.returncode is not None:
+                raise AssertionError(f"townhall run exited:\n{read(log)}")
+            try:
+                async with session.get(url) as r:
+                    if r.status == 200:
+                        return proc
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+async def post(url: str, update: JSON) -> int | None:
+    """The HTTP status, or None when the connection died (the process was killed)."""
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json=update, headers=headers) as r,
+        ):
+            return r.status
+    except (aiohttp.ClientError, ConnectionError):
+        return None
+
+
+async def votes(db_url: str) -> int:
+    db = Database(db_url)
+    try:
+        async with db.transaction() as session:
+            return int((await session.execute(select(func.count(Vote.id)))).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def test_kill_9_under_webhook_votes_loses_no_acknowledged_vote(
+    fake: FakeTelegram, db_url: str, tmp_path: Path
+) -> None:
+    await empty_database(db_url)
+    port = free_port()
+    env = environment(db_url, fake, port)
+    log = tmp_path / "townhall.log"
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    group = fake.group(-1001000000097, "Town square")
+    officer = fake.user(OFFICER_ID, "Olivia")
+
+    proc = await start(env, log, port)
+    try:
+        assert await post(url, fake.command_update(group, officer, '/poll "Q?" "A" "B"')) == 200
+        await fake.wait_for_call("sendMessage", lambda c: "reply_markup" in c.params, timeout=30)
+        [card] = [m for m in fake.sent_messages(group["id"]) if "reply_markup" in m]
+        clicks = [
+            fake.button_update(fake.user(8000 + n, f"Voter {n}"), card, "A") for n in range(VOTERS)
+        ]
+        statuses: list[int | None] = [None] * VOTERS
+        acknowledged = asyncio.Event()
+
+        async def send(n: int) -> None:
+            statuses[n] = await post(url, clicks[n])
+            if sum(s == 200 for s in statuses) >= VOTERS // 3:
+                acknowledged.set()
+
+        stream = [asyncio.create_task(send(n)) for n in range(VOTERS)]
+        await asyncio.wait_for(acknowledged.wait(), timeout=60)
+        proc.kill()  # SIGKILL, mid-stream
+        await proc.wait()
+        await asyncio.gather(*stream)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    answered = sum(s == 200 for s in statuses)
+    assert answered > 0
+    stored = await votes(db_url)
+    assert stored >= answered, (statuses, read(log)[-3000:])  # every acknowledged one is stored
+
+    proc = await start(env, log, port)
+    try:
+        for n, status in enumerate(statuses):
+            if status != 200:  # Telegram sends again what was not acknowledged, until it is
+                again = [await post(url, clicks[n]) for _ in range(3)]
+                assert 200 in again, (again, read(log)[-3000:])
+        assert await post(url, clicks[0]) == 200  # a late duplicate changes nothing
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+    assert proc.returncode == 0, read(log)[-3000:]  # SIGTERM: a clean exit
+    assert await votes(db_url) == VOTERS  # each counted once
