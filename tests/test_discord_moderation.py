@@ -13,8 +13,8 @@ import pytest
 from adapters.discord.render import CUSTOM_ID_TEMPLATE
 from bot.views import Button
 from storage.db import Database
-from tests.fakes.discord import ROUTE_CHANNEL_MESSAGES, ROUTE_GUILD_COMMANDS
-from tests.test_discord_moderation_kit import (
+from tests.drivers.discord_kit import BOB, CAROL, CITIZENS, GUILD_ID, OFFICER, button_ids
+from tests.drivers.discord_moderation_kit import (
     ASK,
     MODERATOR,
     REPORT_MENU,
@@ -23,7 +23,7 @@ from tests.test_discord_moderation_kit import (
     ref_in,
     running,
 )
-from tests.test_discord_support import BOB, CAROL, CITIZENS, GUILD_ID, OFFICER, button_ids
+from tests.fakes.discord import ROUTE_CHANNEL_MESSAGES, ROUTE_GUILD_COMMANDS
 
 pytestmark = pytest.mark.timeout(90)
 

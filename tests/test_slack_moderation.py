@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from storage.db import Database
-from tests.support import FakeClock
-from tests.test_slack_moderation_kit import (
+from tests.drivers.slack_moderation_kit import (
     ASK,
     CHANNEL,
     MODERATOR,
@@ -21,6 +20,7 @@ from tests.test_slack_moderation_kit import (
     ref_in,
     running,
 )
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,8 +12,7 @@ from services import exports
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import PendingAction
-from tests.support import FakeClock
-from tests.test_slack_moderation_kit import (
+from tests.drivers.slack_moderation_kit import (
     ASK,
     CHANNEL,
     POLL,
@@ -23,6 +22,7 @@ from tests.test_slack_moderation_kit import (
     ref_in,
     running,
 )
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import pytest
 
 from storage.db import Database
-from tests.fakes.telegram import FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_moderation_kit import (  # noqa: F401 - fake is a fixture
+from tests.drivers.telegram_moderation_kit import (  # noqa: F401 - fake is a fixture
     BOT_USERNAME,
     MODERATOR_ID,
     answers,
@@ -22,6 +20,8 @@ from tests.test_telegram_moderation_kit import (  # noqa: F401 - fake is a fixtu
     moderated,
     outbox_sends,
 )
+from tests.fakes.telegram import FakeTelegram
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(90)
 

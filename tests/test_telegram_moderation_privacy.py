@@ -12,10 +12,8 @@ import pytest
 from handlers import all_specs
 from storage.db import Database
 from storage.models import PendingAction
-from tests.fakes.telegram import FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_kit import bars_of, count_rows
-from tests.test_telegram_moderation_kit import (  # noqa: F401 - fake is a fixture
+from tests.drivers.telegram_kit import bars_of, count_rows
+from tests.drivers.telegram_moderation_kit import (  # noqa: F401 - fake is a fixture
     BOT_USERNAME,
     answers,
     exported,
@@ -23,6 +21,8 @@ from tests.test_telegram_moderation_kit import (  # noqa: F401 - fake is a fixtu
     keyboard_of,
     moderated,
 )
+from tests.fakes.telegram import FakeTelegram
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(90)
 

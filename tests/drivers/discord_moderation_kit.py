@@ -20,8 +20,7 @@ from services import exports, results
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry
-from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord, FakeUser
-from tests.test_discord_support import (
+from tests.drivers.discord_kit import (
     GUILD_ID,
     OWNER,
     Harness,
@@ -30,6 +29,7 @@ from tests.test_discord_support import (
     discord_settings,
     town_guild,
 )
+from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord, FakeUser
 
 #: The server owner doubles as the moderator (TOWNHALL_MODERATORS=discord:<id>).
 MODERATOR = OWNER
