@@ -56,10 +56,11 @@ async def d(start: Start) -> AsyncIterator[Driver]:
 
 
 def bars(shown: str, label: str) -> int:
-    """Votes shown for ``label`` in a card's result bars (``... Yes (2)``)."""
-    found = re.findall(rf"{re.escape(label)} \((\d+)\)", shown)
+    """Votes shown for ``label`` in a card's result bars (``... Yes (2)``; the web chat's
+    results table: ``Yes 2 66.7%``)."""
+    found = re.findall(rf"{re.escape(label)} (?:\((\d+)\)|(\d+) [\d.]+%)", shown)
     assert found, f"no result bar for {label!r} in {shown!r}"
-    return int(found[-1])
+    return int("".join(found[-1]))
 
 
 # -- polls ------------------------------------------------------------------------------------
@@ -129,7 +130,8 @@ async def test_an_answer_is_recorded_with_the_privacy_notice(d: Driver) -> None:
 async def test_three_reports_hide_an_answer(d: Driver) -> None:
     question = await d.publish(ASK)
     ref = ref_in(await d.answer("ann", question, "The park should close at dusk"))
-    assert "own answer" in await d.report("ann", ref)
+    if d.reports_here:
+        assert "own answer" in await d.report("ann", ref)
     for who in ("bob", "bob", "cat"):  # Bob twice counts once
         assert "A moderator will look at it" in await d.report(who, ref)
     assert await d.visible(question) == ["The park should close at dusk"]

@@ -14,10 +14,12 @@ from tests.drivers.console import console_driver
 from tests.drivers.discord import discord_driver
 from tests.drivers.slack import slack_driver
 from tests.drivers.telegram import telegram_driver
+from tests.drivers.webchat import webchat_driver
 
 DRIVERS: dict[str, Callable[..., AbstractAsyncContextManager[Any]]] = {
     "console": console_driver,
     "discord": discord_driver,
     "slack": slack_driver,
     "telegram": telegram_driver,
+    "web": webchat_driver,
 }

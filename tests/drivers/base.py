@@ -31,6 +31,9 @@ class PlatformDriver(Protocol):
     #: The platform name stored with votes and answers ("telegram", "web", ...).
     platform: str
     app: Townhall
+    #: False where the platform offers no report gesture (the web chat): reports of answers
+    #: written there come from another platform.
+    reports_here: bool
 
     async def publish(self, command: str) -> str:
         """The officer runs ``command`` (core grammar, e.g. ``poll "Q?" "A" "B"``) where the
@@ -88,6 +91,7 @@ class Records:
     """Read-only checks through the core's own services (what the CLI would print)."""
 
     app: Townhall
+    reports_here = True
 
     @property
     def db(self) -> Database:
