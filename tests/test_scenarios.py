@@ -158,6 +158,16 @@ async def test_a_held_answer_appears_once_the_moderator_approves(d: Driver) -> N
     assert await d.queue() == []
 
 
+async def test_redact_keeps_the_text_without_the_personal_data(d: Driver) -> None:
+    question = await d.publish('ask "Where is the problem?"')
+    ref = ref_in(await d.answer("ann", question, "Potholes by SW1A 1AA, ring 020 7946 0958"))
+    assert await d.queue() == [ref]
+    told = await d.decide(ref, "Redact")
+    assert f"{ref}: personal data removed; the rest is visible." in told
+    assert await d.visible(question) == ["Potholes by [postcode removed], ring [phone removed]"]
+    assert "answer.redact" in [e[1] for e in await d.audit()]
+
+
 # -- privacy ----------------------------------------------------------------------------------
 
 
@@ -196,9 +206,12 @@ async def test_mydata_then_forget(d: Driver) -> None:
 
     copy = await d.mydata("ann")
     assert "What Townhall holds about you" in copy
+    assert "What Townhall holds" not in await d.shown(poll)  # for Ann alone, never in public
     assert '"choice": "Yes"' in copy and "Ann thinks more trees" in copy
     assert "Bob wants a cafe" not in copy
 
+    assert "Nothing was erased." in await d.forget("ann", confirm=False)
+    assert await d.votes(poll) == [2, 0]
     erased = await d.forget("ann")
     assert "we erased 1 vote and 1 answer" in erased
     assert await d.votes(poll) == [1, 0]

@@ -74,8 +74,8 @@ class PlatformDriver(Protocol):
         """``who`` asks for a copy of what is held about them; the copy as one text."""
         ...
 
-    async def forget(self, who: str) -> str:
-        """``who`` asks to be forgotten and confirms."""
+    async def forget(self, who: str, *, confirm: bool = True) -> str:
+        """``who`` asks to be forgotten and confirms (or presses Cancel)."""
         ...
 
     async def close(self, item: str) -> str:

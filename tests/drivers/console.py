@@ -71,9 +71,9 @@ class ConsoleDriver(Records):
     async def mydata(self, who: str) -> str:
         return await self.type(who, "mydata")
 
-    async def forget(self, who: str) -> str:
+    async def forget(self, who: str, *, confirm: bool = True) -> str:
         await self.type(who, "forget")
-        return await self.type(who, "forget confirm")
+        return await self.type(who, "forget confirm" if confirm else "forget cancel")
 
     async def close(self, item: str) -> str:
         return await self.type("officer", f"close {item}")

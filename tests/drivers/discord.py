@@ -137,9 +137,10 @@ class DiscordDriver(Records):
     async def mydata(self, who: str) -> str:
         return await self.slash(who, "mydata")
 
-    async def forget(self, who: str) -> str:
+    async def forget(self, who: str, *, confirm: bool = True) -> str:
         await self.slash(who, "forget")
-        return await self.press(who, self.with_button("forget:confirm"), "forget:confirm")
+        custom_id = "forget:confirm" if confirm else "forget:cancel"
+        return await self.press(who, self.with_button(custom_id), custom_id)
 
     async def close(self, item: str) -> str:
         return await self.slash("officer", "close", {"item": item})

@@ -139,9 +139,9 @@ class SlackDriver(Records):
     async def mydata(self, who: str) -> str:
         return await self.command(who, "mydata")
 
-    async def forget(self, who: str) -> str:
+    async def forget(self, who: str, *, confirm: bool = True) -> str:
         await self.command(who, "forget")
-        return await self.press(who, "Yes, erase it")
+        return await self.press(who, "Yes, erase it" if confirm else "Cancel")
 
     async def close(self, item: str) -> str:
         return await self.command("officer", f"close {item}")

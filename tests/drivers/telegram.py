@@ -133,10 +133,10 @@ class TelegramDriver(Records):
     async def mydata(self, who: str) -> str:
         return await self.command(who, "/mydata", private=True)
 
-    async def forget(self, who: str) -> str:
+    async def forget(self, who: str, *, confirm: bool = True) -> str:
         await self.command(who, "/forget", private=True)
-        erase = self.last_with_button(IDS[who], "Yes, erase it")
-        return await self.press(who, erase, "Yes, erase it")
+        label = "Yes, erase it" if confirm else "Cancel"
+        return await self.press(who, self.last_with_button(IDS[who], label), label)
 
     async def close(self, item: str) -> str:
         return await self.command("officer", f"/close {item}")

@@ -146,9 +146,9 @@ class WebChatDriver(Records):
     async def mydata(self, who: str) -> str:
         return await self.form(who, self.home, "command", [("command", "mydata")])
 
-    async def forget(self, who: str) -> str:
+    async def forget(self, who: str, *, confirm: bool = True) -> str:
         await self.form(who, self.home, "command", [("command", "forget")])
-        return await self.press(who, "forget:confirm")
+        return await self.press(who, "forget:confirm" if confirm else "forget:cancel")
 
     async def close(self, item: str) -> str:
         return said(await self.core("officer", f"close {item}"))
