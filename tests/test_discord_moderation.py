@@ -1,7 +1,8 @@
-"""Moderation on Discord, end to end through the real discord.py and the fake Discord: answers
-held for a moderator, the moderators' queue with its buttons, "Report to moderators" on thread
-answers, redaction, hiding (with a direct message to the author) and refusals. Every test runs
-on SQLite and on PostgreSQL."""
+"""Moderation on Discord, end to end through the real discord.py and the fake Discord: what is
+Discord's own (commands and the report menu synced, custom ids, the queue as ephemeral
+messages, the report menu on cards and replies, ``/townhall redact`` options, direct messages
+to authors, roles). The story every platform shares is in test_scenarios.py. SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Moderation on Slack, end to end through the real slack-bolt: held answers, the moderators'
-queue with its buttons, reports through the message shortcut, redaction, hiding (with a direct
-message to the author) and refusals. Every test runs on SQLite and on PostgreSQL."""
+"""Moderation on Slack, end to end through the real slack-bolt: what is Slack's own (the
+queue as ephemeral cards, each replaced when decided, five per page; hiding with a direct
+message to the author; refusals). The story every platform shares (held answers, reports
+through the message shortcut, redaction) is in test_scenarios.py. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Privacy on Slack, end to end through the real slack-bolt: ``/townhall mydata``,
-``/townhall forget`` with its confirmation button, and explicit consent before a first answer
-(in a thread and in a modal). Every test runs on SQLite and on PostgreSQL."""
+"""Privacy on Slack, end to end through the real slack-bolt: what is Slack's own (a long copy
+of someone's data in parts that fit Block Kit, explicit consent as an ephemeral in the thread
+and inside the answer modal). mydata and forget themselves are in test_scenarios.py. SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -121,6 +121,13 @@ class Records:
             return [(r.actor, r.action, r.target) for r in rows]
 
 
+def published_id(text: str) -> str:
+    """The new item's short id in the officer's confirmation ("Published poll k3m9xq ...")."""
+    found = re.search(r"Published \w+ (\w{6})", text)
+    assert found, f"nothing published: {text!r}"
+    return found.group(1)
+
+
 def ref_in(text: str) -> str:
     found = REF.search(text)
     assert found, f"no answer reference in {text!r}"

@@ -13,7 +13,7 @@ from adapters.console import ConsoleAdapter
 from bot.config import Settings
 from storage.db import Database
 from tests.conftest import SECRET
-from tests.drivers.base import Records
+from tests.drivers.base import Records, published_id
 from tests.support import FakeClock
 from townhall.app import Townhall
 
@@ -42,9 +42,7 @@ class ConsoleDriver(Records):
         return printed.split("\n", 1)[1] if printed.startswith("(you are now") else printed
 
     async def publish(self, command: str) -> str:
-        found = re.search(r"Published \w+ (\w{6})", await self.type("officer", command))
-        assert found
-        return found.group(1)
+        return published_id(await self.type("officer", command))
 
     async def vote(self, who: str, item: str, position: int, *, deliveries: int = 1) -> str:
         return await self.type(who, f"vote {item} {position}", deliveries=deliveries)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from storage.db import Database
-from tests.drivers.base import CITIZENS, Records, ref_in
+from tests.drivers.base import CITIZENS, Records, published_id, ref_in
 from tests.drivers.telegram_kit import BOT_USERNAME, OFFICER_ID, TOKEN, running, telegram_settings
 from tests.fakes.telegram import JSON, FakeTelegram
 from tests.support import FakeClock
@@ -83,7 +83,7 @@ class TelegramDriver(Records):
     # -- the protocol ------------------------------------------------------------------------
     async def publish(self, command: str) -> str:
         told = await self.command("officer", f"/{command}")
-        item = ref_or_id(told)
+        item = published_id(told)
         self.cards[item] = self.fake.last_sent(self.group["id"])
         return item
 
@@ -146,14 +146,6 @@ class TelegramDriver(Records):
         return "\n".join(
             m.get("text", "") for m in self.fake.messages(self.group["id"], from_bot=True)
         )
-
-
-def ref_or_id(told: str) -> str:
-    import re
-
-    found = re.search(r"Published \w+ (\w{6})", told)
-    assert found, told
-    return found.group(1)
 
 
 @asynccontextmanager
