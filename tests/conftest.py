@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -84,11 +85,38 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'townhall.db'}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run; each test's database starts as a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "townhall.db"
+
+    async def upgrade() -> None:
+        database = Database(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(database)
+        await database.dispose()
+
+    asyncio.run(upgrade())
+    return path
+
+
 @pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
+def fresh_sqlite(db_url: str, sqlite_template: Path) -> bool:
+    """A test's new SQLite database starts as a copy of the migrated template (True if so)."""
+    if not db_url.startswith("sqlite"):
+        return False
+    target = Path(db_url.split(":///", 1)[1])
+    if target.exists():
+        return False
+    shutil.copyfile(sqlite_template, target)
+    return True
+
+
+@pytest.fixture
+async def db(db_url: str, fresh_sqlite: bool) -> AsyncIterator[Database]:
     database = Database(db_url)
     if database.is_sqlite:
-        await migrate.upgrade(database)
+        if not fresh_sqlite:
+            await migrate.upgrade(database)
     else:
         async with database.transaction() as session:
             tables = ", ".join(t.name for t in Base.metadata.sorted_tables)

@@ -13,8 +13,8 @@ import aiohttp
 from bot.config import Settings
 from storage.db import Database
 from tests.browser.conftest import PASSWORD, DashboardApp, start_dashboard_app
+from tests.drivers.webchat_kit import chat_settings
 from tests.support import FakeClock
-from tests.test_web_chat_support import chat_settings
 
 
 @dataclass

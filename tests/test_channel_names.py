@@ -19,17 +19,17 @@ from bot.events import Target
 from storage.db import Database
 from storage.models import Publication
 from tests.dashboard_support import DashApp, plain, start_dashboard
-from tests.fakes.discord import FakeDiscord
-from tests.fakes.telegram import FakeTelegram
-from tests.support import FakeClock, RecordingAdapter, publish
-from tests.test_discord_support import CHANNEL_ID, OFFICER, Harness, discord_settings, town_guild
-from tests.test_slack_adapter import CHANNEL
-from tests.test_slack_moderation_kit import running as slack_running
-from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+from tests.drivers.discord_kit import CHANNEL_ID, OFFICER, Harness, discord_settings, town_guild
+from tests.drivers.slack_kit import CHANNEL
+from tests.drivers.slack_moderation_kit import running as slack_running
+from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     OFFICER_ID,
     fake_telegram,
 )
-from tests.test_telegram_kit import running as telegram_running
+from tests.drivers.telegram_kit import running as telegram_running
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.telegram import FakeTelegram
+from tests.support import FakeClock, RecordingAdapter, publish
 from townhall.app import Townhall
 
 pytestmark = pytest.mark.timeout(90)

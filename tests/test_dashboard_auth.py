@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from storage.db import Database
 from storage.models import AuditEntry, Item
 from tests.browser.conftest import PASSWORD, DashboardApp, start_dashboard_app
+from tests.drivers.webchat_kit import chat_settings
 from tests.support import FakeClock
-from tests.test_web_chat_support import chat_settings
 
 FONT = sorted(
     p.name for p in Path("node_modules/govuk-frontend/dist/govuk/assets/fonts").iterdir()

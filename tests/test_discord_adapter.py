@@ -15,13 +15,7 @@ import pytest
 
 from storage.db import Database
 from storage.models import Item, OutboxMessage, Vote
-from tests.fakes.discord import (
-    FLAG_EPHEMERAL,
-    ROUTE_GUILD_COMMANDS,
-    ROUTE_INTERACTION_CALLBACK,
-    FakeDiscord,
-)
-from tests.test_discord_support import (
+from tests.drivers.discord_kit import (
     BOB,
     CAROL,
     CITIZENS,
@@ -33,6 +27,12 @@ from tests.test_discord_support import (
     discord_settings,
     embed_of,
     town_guild,
+)
+from tests.fakes.discord import (
+    FLAG_EPHEMERAL,
+    ROUTE_GUILD_COMMANDS,
+    ROUTE_INTERACTION_CALLBACK,
+    FakeDiscord,
 )
 
 pytestmark = pytest.mark.timeout(90)

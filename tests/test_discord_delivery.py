@@ -20,17 +20,7 @@ from bot.events import Event, Target
 from bot.views import Button, Card, Notice, View
 from storage.db import Database
 from storage.models import Item, OutboxMessage
-from tests.fakes.discord import (
-    FLAG_EPHEMERAL,
-    FLAG_LOADING,
-    ROUTE_CHANNEL_MESSAGES,
-    ROUTE_INTERACTION_CALLBACK,
-    ROUTE_MESSAGE_THREADS,
-    ROUTE_WEBHOOK,
-    ROUTE_WEBHOOK_MESSAGE,
-    FakeDiscord,
-)
-from tests.test_discord_support import (
+from tests.drivers.discord_kit import (
     BOB,
     CHANNEL_ID,
     CITIZENS,
@@ -42,6 +32,16 @@ from tests.test_discord_support import (
     discord_settings,
     embed_of,
     town_guild,
+)
+from tests.fakes.discord import (
+    FLAG_EPHEMERAL,
+    FLAG_LOADING,
+    ROUTE_CHANNEL_MESSAGES,
+    ROUTE_INTERACTION_CALLBACK,
+    ROUTE_MESSAGE_THREADS,
+    ROUTE_WEBHOOK,
+    ROUTE_WEBHOOK_MESSAGE,
+    FakeDiscord,
 )
 
 pytestmark = pytest.mark.timeout(90)

@@ -11,9 +11,9 @@ import json
 import pytest
 
 from storage.db import Database
+from tests.drivers.discord_kit import BOB, CITIZENS, bar_counts, button_ids, embed_of
+from tests.drivers.discord_moderation_kit import MODERATOR, embed_text, ref_in, running
 from tests.fakes.discord import FLAG_EPHEMERAL
-from tests.test_discord_moderation_kit import MODERATOR, embed_text, ref_in, running
-from tests.test_discord_support import BOB, CITIZENS, bar_counts, button_ids, embed_of
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 
 from storage.db import Database
+from tests.drivers.discord_kit import CHANNEL_ID, CITIZENS, GUILD_ID, OFFICER, town_guild
 from tests.fakes.discord import FakeDiscord
-from tests.test_discord_support import CHANNEL_ID, CITIZENS, GUILD_ID, OFFICER, town_guild
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -22,9 +22,7 @@ from storage import migrate
 from storage.db import Database
 from storage.models import ProcessedEvent, Vote
 from tests.conftest import PG_ADMIN_URL
-from tests.fakes.telegram import JSON, FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     OFFICER_ID,
     WAIT,
     Harness,
@@ -33,6 +31,8 @@ from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     keyboard_of,
     running,
 )
+from tests.fakes.telegram import JSON, FakeTelegram
+from tests.support import FakeClock
 
 pytestmark = [pytest.mark.timeout(120)]
 

@@ -13,9 +13,9 @@ import discord.http
 import pytest
 
 from storage.db import Database
+from tests.drivers.discord_kit import Harness, discord_settings, town_guild
 from tests.fakes.discord import FakeDiscord
 from tests.support import People, RecordingAdapter
-from tests.test_discord_support import Harness, discord_settings, town_guild
 from townhall.app import Townhall
 
 ROOT = Path(__file__).resolve().parent.parent

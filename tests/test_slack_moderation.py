@@ -1,6 +1,7 @@
-"""Moderation on Slack, end to end through the real slack-bolt: held answers, the moderators'
-queue with its buttons, reports through the message shortcut, redaction, hiding (with a direct
-message to the author) and refusals. Every test runs on SQLite and on PostgreSQL."""
+"""Moderation on Slack, end to end through the real slack-bolt: what is Slack's own (the
+queue as ephemeral cards, each replaced when decided, five per page; hiding with a direct
+message to the author; refusals). The story every platform shares (held answers, reports
+through the message shortcut, redaction) is in test_scenarios.py. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from typing import Any
 import pytest
 
 from storage.db import Database
-from tests.support import FakeClock
-from tests.test_slack_moderation_kit import (
+from tests.drivers.slack_moderation_kit import (
     ASK,
     CHANNEL,
     MODERATOR,
@@ -21,6 +21,7 @@ from tests.test_slack_moderation_kit import (
     ref_in,
     running,
 )
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -107,52 +108,6 @@ async def test_a_full_page_of_the_queue_is_five_clickable_cards(slack: Mod) -> N
         assert (await slack.click(MODERATOR, message, f"mod:hide:{n}"))["text"] == f"A{n}: hidden."
     (last,) = [m for m in await queue(slack) if buttons(m)]
     assert "Page 1 of 1, 1 waiting" in last["text"] and buttons(last)[0]["value"].endswith(":6")
-
-
-async def test_three_members_reporting_with_the_shortcut_hide_an_answer(slack: Mod) -> None:
-    question, card = await slack.publish(ASK)
-    reply = await slack.reply("U0ANN", card, "The people on the council are clowns")
-    text = "The people on the council are clowns"
-    assert await slack.visible_texts(question) == [text]
-
-    assert await slack.report("U0ANN", reply) == "You can't report your own answer."
-    thanks = "Thanks for telling us. A moderator will look at it."
-    assert await slack.report("U0BOB", reply) == thanks
-    assert await slack.report("U0BOB", reply) == thanks  # the same person again: still one
-    assert await slack.report("U0CAT", reply) == thanks
-    assert await slack.visible_texts(question) == [text]
-    assert await slack.report("U0DAN", reply) == thanks
-
-    assert (await slack.tally(question))["answers"] == []
-    assert await slack.statuses(question) == [(text, "hidden")]
-    (ref,) = [a.id for a in await slack.answers()]
-    assert ("system:reports", "answer.auto_hide", f"A{ref}") in await slack.audit()
-    reported = with_button(await queue(slack), f"mod:approve:{ref}")
-    assert "Reports*\n3" in block_text(reported)
-
-    # the card in the channel follows (the answer counted, then no longer does)
-    await slack.app.deliverer.drain()
-    assert slack.fake.message(CHANNEL, card["ts"])["blocks"]  # still a valid card
-
-
-async def test_redact_keeps_the_answer_without_the_personal_data(slack: Mod) -> None:
-    question, card = await slack.publish(ASK)
-    await slack.reply("U0ANN", card, "Call me on 07700 900123 please")
-    ref = ref_in(slack.fake.ephemerals_for("U0ANN")[0]["text"])
-    assert (await slack.tally(question))["answers"] == []
-
-    reviewed = with_button(await queue(slack), f"mod:redact:{ref[1:]}")
-    assert "Phone number" in block_text(reviewed)
-    after = await slack.click(MODERATOR, reviewed, f"mod:redact:{ref[1:]}")
-    assert after["text"] == f"{ref}: personal data removed; the rest is visible."
-
-    tally = await slack.tally(question)
-    assert tally["answers"] == [
-        {"text": "Call me on [phone removed] please", "platform": "slack", "status": "visible"}
-    ]
-    assert ("slack:U0MOD", "answer.redact", ref) in await slack.audit()
-    (answer,) = await slack.answers()
-    assert answer.redacted and "07700" not in answer.text
 
 
 async def test_hiding_tells_the_author_in_a_direct_message(slack: Mod) -> None:

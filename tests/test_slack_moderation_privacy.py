@@ -1,6 +1,7 @@
-"""Privacy on Slack, end to end through the real slack-bolt: ``/townhall mydata``,
-``/townhall forget`` with its confirmation button, and explicit consent before a first answer
-(in a thread and in a modal). Every test runs on SQLite and on PostgreSQL."""
+"""Privacy on Slack, end to end through the real slack-bolt: what is Slack's own (a long copy
+of someone's data in parts that fit Block Kit, explicit consent as an ephemeral in the thread
+and inside the answer modal). mydata and forget themselves are in test_scenarios.py. SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ from services import exports
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import PendingAction
-from tests.support import FakeClock
-from tests.test_slack_moderation_kit import (
+from tests.drivers.slack_moderation_kit import (
     ASK,
     CHANNEL,
-    POLL,
     Mod,
     block_text,
     buttons,
     ref_in,
     running,
 )
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,61 +44,6 @@ async def export_rows(slack: Mod, short_id: str) -> list[dict[str, str]]:
         item = await ItemRepository(session).by_short_id(short_id)
         assert item is not None
         return await exports.rows(session, item, include_hidden=True)
-
-
-async def test_mydata_then_forget_erases_votes_and_answers(slack: Mod) -> None:
-    poll, poll_card = await slack.publish(POLL)
-    question, ask_card = await slack.publish(ASK)
-    await slack.client.block_action("U0ANN", CHANNEL, poll_card, f"vote:{poll}:2")
-    await slack.client.block_action("U0BOB", CHANNEL, poll_card, f"vote:{poll}:1")
-    await slack.reply("U0ANN", ask_card, "More buses on Sundays")
-    await slack.reply("U0BOB", ask_card, "A covered market")
-    await slack.app.deliverer.drain()
-    posted = len(slack.fake.calls_to("chat.postMessage"))
-
-    (mine,) = await slack.private("U0ANN", "mydata")
-    shown = block_text(mine)
-    assert "What Townhall holds about you" in shown
-    assert "More buses on Sundays" in shown and '"choice": "No"' in shown
-    assert "A covered market" not in shown and '"choice": "Yes"' not in shown
-    assert "*Votes*\n1" in shown and "*Answers*\n1" in shown
-    assert "Send forget to erase all of it." in shown
-
-    (confirm,) = await slack.private("U0ANN", "forget")
-    assert [(b["text"]["text"], b["action_id"]) for b in buttons(confirm)] == [
-        ("Yes, erase it", "forget:confirm"),
-        ("Cancel", "forget:cancel"),
-    ]
-    assert (await slack.tally(poll))["options"][1] == {"label": "No", "votes": 1}
-    done = await slack.click("U0ANN", confirm, "forget:confirm")
-    assert done["text"] == "Done: we erased 1 vote and 1 answer, and forgot who you are."
-    assert buttons(done) == []
-
-    tally = await slack.tally(poll)
-    assert tally["options"] == [
-        {"label": "Yes", "votes": 1},
-        {"label": "No", "votes": 0},
-        {"label": "Only in winter", "votes": 0},
-    ]
-    assert tally["participants"] == 1
-    assert [r["text"] for r in await export_rows(slack, question)] == ["A covered market"]
-    assert await slack.visible_texts(question) == ["A covered market"]
-    (nothing,) = await slack.private("U0ANN", "mydata")
-    assert nothing["text"] == "We hold nothing about you."
-
-    # nothing of this was said in public; the cards in the channel show the new counts
-    await slack.app.deliverer.drain()
-    assert len(slack.fake.calls_to("chat.postMessage")) == posted
-    assert "No (0)" in block_text(slack.fake.message(CHANNEL, poll_card["ts"]))
-
-
-async def test_cancel_erases_nothing(slack: Mod) -> None:
-    poll, card = await slack.publish(POLL)
-    await slack.client.block_action("U0ANN", CHANNEL, card, f"vote:{poll}:3")
-    (confirm,) = await slack.private("U0ANN", "forget")
-    done = await slack.click("U0ANN", confirm, "forget:cancel")
-    assert done["text"] == "Nothing was erased."
-    assert (await slack.tally(poll))["responses"] == 1
 
 
 async def test_a_long_mydata_copy_is_shown_whole(slack: Mod) -> None:

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import OutboxMessage
-from tests.test_slack_adapter import (  # noqa: F401 - slack is a fixture
+from tests.drivers.slack_kit import (  # noqa: F401 - slack is a fixture
     CHANNEL,
     POLL,
     Slack,
-    publish_without_card,
-    slack,
+    slack_fixture,
 )
+from tests.test_slack_adapter import publish_without_card
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,7 +42,7 @@ async def ride_out(s: Slack, passes: int = 20) -> None:
 
 @pytest.mark.parametrize("storm", ["ratelimit", "server_error"])
 async def test_a_storm_delays_the_card_and_it_arrives_once(
-    slack: Slack,  # noqa: F811
+    slack: Slack,
     storm: str,
 ) -> None:
     if storm == "ratelimit":
@@ -57,7 +57,7 @@ async def test_a_storm_delays_the_card_and_it_arrives_once(
 
 
 async def test_a_slow_post_is_found_by_its_metadata_not_posted_again(
-    slack: Slack,  # noqa: F811
+    slack: Slack,
 ) -> None:
     """chat.postMessage takes effect but answers after our timeout: the adapter finds the
     message by the outbox key in its metadata, so the card is there once and marked sent."""

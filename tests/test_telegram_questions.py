@@ -11,9 +11,7 @@ import pytest
 
 from storage.db import Database
 from storage.models import Answer
-from tests.fakes.telegram import JSON, FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     BOT_USERNAME,
     OFFICER_ID,
     WAIT,
@@ -22,6 +20,8 @@ from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     keyboard_of,
     running,
 )
+from tests.fakes.telegram import JSON, FakeTelegram
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -10,15 +10,15 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import OutboxMessage
-from tests.fakes.telegram import JSON, FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     OFFICER_ID,
     QUIET_RETRY_AFTER,
     Harness,
     fake_telegram,
     running,
 )
+from tests.fakes.telegram import JSON, FakeTelegram
+from tests.support import FakeClock
 
 pytestmark = [pytest.mark.timeout(90), QUIET_RETRY_AFTER]
 

@@ -15,8 +15,8 @@ from adapters.telegram.translate import BotIdentity, to_event
 from adapters.telegram.webhook import public_url
 from bot.events import Event, EventKind
 from bot.views import Button, Card, Notice, ResultBar
+from tests.drivers.telegram_kit import BOT_USERNAME, QUIET_RETRY_AFTER, TOKEN
 from tests.fakes.telegram import JSON, FakeTelegram
-from tests.test_telegram_kit import BOT_USERNAME, QUIET_RETRY_AFTER, TOKEN
 
 ME = BotIdentity(123456, BOT_USERNAME)
 

@@ -21,9 +21,7 @@ from bot.config import ConfigError, load_settings
 from bot.events import Event
 from storage.db import Database
 from storage.models import Answer, Item, ProcessedEvent, Vote
-from tests.fakes.telegram import JSON, FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
+from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     OFFICER_ID,
     PUBLIC_WEBHOOK,
     WAIT,
@@ -34,6 +32,8 @@ from tests.test_telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     running,
     telegram_settings,
 )
+from tests.fakes.telegram import JSON, FakeTelegram
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
 

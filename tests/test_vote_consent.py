@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from bot.views import Card
 from storage.db import Database
 from storage.models import Participant, PendingAction
+from tests.drivers.webchat_kit import Browser, chat_settings, start_chat_app
 from tests.support import FakeClock, People, RecordingAdapter
 from tests.test_handlers import create, tally, text_of
-from tests.test_web_chat_support import Browser, chat_settings, start_chat_app
 from townhall.app import Townhall
 
 App = tuple[Townhall, RecordingAdapter]

@@ -11,8 +11,8 @@ from bot.events import Target
 from bot.views import Card
 from storage.db import Database
 from storage.models import Answer, Participant, Publication
+from tests.drivers.webchat_kit import Browser, ChatApp, chat_settings, start_chat_app
 from tests.support import FakeClock
-from tests.test_web_chat_support import Browser, ChatApp, chat_settings, start_chat_app
 
 
 @pytest.fixture

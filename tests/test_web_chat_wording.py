@@ -11,8 +11,8 @@ import pytest
 
 from adapters.web.render import govuk_date_time
 from storage.db import Database
+from tests.drivers.webchat_kit import Browser, ChatApp, chat_settings, start_chat_app
 from tests.support import FakeClock
-from tests.test_web_chat_support import Browser, ChatApp, chat_settings, start_chat_app
 
 PRIVACY_URL = "https://www.gov.uk/help/privacy-notice"
 

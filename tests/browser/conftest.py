@@ -14,8 +14,8 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from adapters.web import WebChatAdapter
 from bot.config import Settings
 from storage.db import Database
+from tests.drivers.webchat_kit import chat_settings
 from tests.support import FakeClock, People, RecordingAdapter, answer_ref, publish
-from tests.test_web_chat_support import chat_settings
 from townhall.app import Townhall
 from townhall.webchat import page_loader
 

@@ -11,8 +11,8 @@ from playwright.async_api import Browser, Page, expect
 
 from storage.db import Database
 from tests.browser.conftest import assert_accessible, focus_until
+from tests.drivers.webchat_kit import ChatApp, chat_settings, start_chat_app
 from tests.support import FakeClock
-from tests.test_web_chat_support import ChatApp, chat_settings, start_chat_app
 
 
 @pytest.fixture

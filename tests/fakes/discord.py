@@ -106,6 +106,9 @@ import discord.http
 import yarl
 from aiohttp import web
 
+from tests.fakes.base import Call as BaseCall
+from tests.fakes.base import FakeServer, times_or_count
+
 __all__ = [
     "ALL_PERMISSIONS",
     "DEFAULT_ALICE_ID",
@@ -464,12 +467,12 @@ class UploadedFile:
     data: bytes
 
 
-@dataclass
-class Call:
-    """One REST request the fake received, with the answer it gave."""
+@dataclass(kw_only=True)
+class Call(BaseCall):
+    """One REST request the fake received, with the answer it gave (``method`` is the HTTP
+    verb; ``at``, alias ``timestamp``, when it was answered)."""
 
     index: int
-    method: str
     path: str  # below the API base, e.g. "/channels/123/messages"
     route: str | None  # template, e.g. "/channels/{channel_id}/messages"; None if unhandled
     params: dict[str, str]
@@ -479,9 +482,7 @@ class Call:
     headers: dict[str, str]  # Authorization, Content-Type, User-Agent, X-Audit-Log-Reason
     files: list[UploadedFile]
     status: int
-    response: Any
     injected: bool = False  # answered by rate_limit_next / fail_next / forbid
-    timestamp: float = field(default_factory=time.monotonic)
 
     def __repr__(self) -> str:
         return f"<Call #{self.index} {self.method} {self.path} -> {self.status}>"
@@ -674,7 +675,7 @@ def _truthy(value: str | None) -> bool:
 # --------------------------------------------------------------------------------------
 
 
-class FakeDiscord:
+class FakeDiscord(FakeServer):
     """Fake Discord REST API + gateway on 127.0.0.1 (OS-assigned port).
 
     Args:
@@ -878,12 +879,7 @@ class FakeDiscord:
         self._runner = None
         self._unpatch()
 
-    async def __aenter__(self) -> FakeDiscord:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    label = "FakeDiscord"
 
     def _patch(self) -> None:
         if self._saved_discord_py is None:
@@ -1124,15 +1120,10 @@ class FakeDiscord:
         a call or a gateway change."""
         return await self._wait(check, timeout, what)
 
-    def assert_no_unhandled(self) -> None:
-        """Fail if any request / opcode was not implemented by the fake."""
-        if self.unhandled:
-            lines = "\n".join(
-                f"  {u.kind} {u.method} {u.path} {u.detail} body={u.body!r}" for u in self.unhandled
-            )
-            raise AssertionError(
-                f"FakeDiscord got {len(self.unhandled)} unhandled request(s):\n{lines}"
-            )
+    def _unhandled_lines(self) -> list[str]:
+        return [
+            f"  {u.kind} {u.method} {u.path} {u.detail} body={u.body!r}" for u in self.unhandled
+        ]
 
     # ---------------------------------------------------------------- store accessors
 
@@ -1167,23 +1158,36 @@ class FakeDiscord:
     def fail_next(
         self,
         method: str,
-        path_regex: str,
-        status: int,
+        path_regex: str | None = None,
+        status: int | None = None,
         body: Any = None,
         *,
         count: int = 1,
+        times: int | None = None,
+        retry_after: float | None = None,
         headers: Mapping[str, str] | None = None,
         after_effect: bool = False,
     ) -> None:
-        """Answer the next ``count`` matching requests with ``status`` / ``body``.
+        """Answer the next ``count`` (or ``times``) matching requests with ``status`` /
+        ``body``.
 
         ``after_effect``: the request is carried out first and only its answer is replaced
         (a gateway error after Discord took the message).
 
         ``method`` may be ``"*"``; ``path_regex`` is ``re.fullmatch``-ed against the
-        path below the API base (e.g. ``r"/channels/\\d+/messages"``).  Note that
+        path below the API base (e.g. ``r"/channels/\\d+/messages"``); the form shared by
+        every fake puts both in ``method``: ``fail_next("POST /channels/\\d+/messages",
+        status=429, retry_after=0.2)``. 429 is :meth:`rate_limit_next`. Note that
         discord.py retries 500/502/504 (and webhooks any 5xx) with 1 s, 3 s, ... sleeps.
         """
+        if path_regex is None:
+            method, _, path_regex = method.partition(" ")
+        if status is None:
+            raise TypeError("fail_next needs a status")
+        count = times_or_count(times, count)
+        if status == 429 and body is None:
+            self.rate_limit_next(method, path_regex, retry_after or 0.2, count)
+            return
         if body is None:
             body = {"message": f"{status}: injected by FakeDiscord", "code": 0}
         self._injections.append(

@@ -89,6 +89,8 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from tests.fakes import base
+
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -168,17 +170,18 @@ def _compact(data: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Call:
-    """One request received by the fake Web API; recorded after it was answered."""
+@dataclass(kw_only=True)
+class Call(base.Call):
+    """One request received by the fake Web API; recorded after it was answered (``at``).
 
-    method: str
-    """Web API method, e.g. ``"chat.postMessage"`` (or ``"GET /some/path"`` for odd paths)."""
-    params: JSONDict
-    """Query + form/JSON params merged; JSON-string fields (blocks, view, ...) decoded."""
-    headers: Mapping[str, str]
+    ``method`` is the Web API method, e.g. ``"chat.postMessage"`` (or ``"GET /some/path"``
+    for odd paths); ``params`` has query + form/JSON params merged, JSON-string fields
+    (blocks, view, ...) decoded.
+    """
+
+    params: JSONDict = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
     """Request headers (case-insensitive mapping)."""
-    http_method: str = "POST"
     encoding: Literal["json", "form", "multipart", "query"] = "form"
     """How the params arrived: JSON body, urlencoded form, multipart, or query string only."""
     status: int = 200
@@ -187,8 +190,6 @@ class Call:
     """JSON body the fake answered with."""
     raw_params: JSONDict = field(default_factory=dict)
     """Params exactly as received (JSON-string fields not decoded)."""
-    at: float = 0.0
-    """``time.monotonic()`` when the call was answered."""
 
     @property
     def ok(self) -> bool:
@@ -832,7 +833,7 @@ def _rich_text_blocks(text: str) -> list[JSONDict]:
 _ApiHandler = Callable[[JSONDict], JSONDict]
 
 
-class FakeSlack:
+class FakeSlack(base.FakeServer):
     """Fake Slack Web API plus response URLs, on ``http://127.0.0.1:<port>``.
 
     Use as ``async with FakeSlack(...) as fake:``. The real ``AsyncWebClient`` needs
@@ -950,20 +951,14 @@ class FakeSlack:
         self._port = int(runner.addresses[0][1])
         return self
 
-    async def close(self) -> None:
+    label = "FakeSlack"
+
+    async def stop(self) -> None:
         for event in self._holds:
             event.set()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
-
-    async def __aenter__(self) -> FakeSlack:
-        return await self.start()
-
-    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
-        await self.close()
-        if exc_type is None and self.check_unhandled_on_exit:
-            self.assert_no_unhandled()
 
     @property
     def port(self) -> int:
@@ -1253,13 +1248,8 @@ class FakeSlack:
     def response_url_info(self, url: str) -> ResponseUrl | None:
         return self._response_urls.get(url.rstrip("/").rsplit("/", 1)[-1])
 
-    def assert_no_unhandled(self) -> None:
-        """Fail if anything called a method/path the fake does not implement."""
-        if self.unhandled:
-            lines = [f"  {c.http_method} {c.method} params={c.params}" for c in self.unhandled]
-            raise AssertionError(
-                "FakeSlack received calls it does not implement:\n" + "\n".join(lines)
-            )
+    def _unhandled_lines(self) -> list[str]:
+        return [f"  {c.http_method} {c.method} params={c.params}" for c in self.unhandled]
 
     def reset_calls(self) -> None:
         """Forget recorded calls and response posts (state such as messages is kept)."""
@@ -1284,12 +1274,20 @@ class FakeSlack:
         count: int = 1,
         *,
         status: int = 200,
+        retry_after: float | None = None,
+        times: int | None = None,
         **extra: Any,
     ) -> None:
-        """Answer the next ``count`` calls to ``method`` with ``{"ok": false, "error": ...}``.
+        """Answer the next ``count`` (or ``times``) calls to ``method`` with
+        ``{"ok": false, "error": ...}``.
 
-        ``status=500``/``503`` imitates server errors (``AsyncServerErrorRetryHandler``).
+        ``status=500``/``503`` imitates server errors (``AsyncServerErrorRetryHandler``);
+        ``status=429`` is :meth:`rate_limit_next` (``retry_after`` seconds, default 1).
         """
+        count = base.times_or_count(times, count)
+        if status == 429:
+            self.rate_limit_next(method, retry_after=int(retry_after or 1), count=count)
+            return
         self._inject(method, _Injection("fail", count, error=error, status=status, extra=extra))
 
     def slow_next(self, method: str, seconds: float, count: int = 1) -> None:

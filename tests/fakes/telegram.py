@@ -107,6 +107,8 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from tests.fakes import base
+
 __all__ = [
     "DEFAULT_ALLOWED_UPDATES",
     "JSON",
@@ -269,9 +271,9 @@ class UploadedFile:
     data: bytes
 
 
-@dataclass
-class Call:
-    """One HTTP request the bot made to the fake.
+@dataclass(kw_only=True)
+class Call(base.Call):
+    """One HTTP request the bot made to the fake (``at``: when it arrived).
 
     ``params`` has query string, form fields and JSON body merged, with JSON-typed form values
     decoded (``reply_markup`` is a dict, ``chat_id`` an int, ``show_alert`` a bool, ...).
@@ -279,11 +281,7 @@ class Call:
     pending; ``499`` if the client went away before the answer).
     """
 
-    method: str
-    params: dict[str, Any]
-    time: float
-    http_method: str = "POST"
-    status: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
     response: JSON | None = None
 
     @property
@@ -761,7 +759,7 @@ def _render_text(text: str, parse_mode: str | None, entities: Any) -> tuple[str,
 # --------------------------------------------------------------------------------------------
 
 
-class FakeTelegram:
+class FakeTelegram(base.FakeServer):
     """A fake Bot API server. Use as ``async with FakeTelegram(...) as fake:``.
 
     Args:
@@ -874,13 +872,9 @@ class FakeTelegram:
             self._methods[name.lower()] = (name, handler)
 
     # ------------------------------------------------------------------ lifecycle
+    # (``async with``, ``close()`` and the unhandled-call check on exit: tests/fakes/base.py)
 
-    async def __aenter__(self) -> FakeTelegram:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+    label = "FakeTelegram"
 
     async def start(self) -> None:
         """Start serving on 127.0.0.1 with an OS-assigned port."""
@@ -904,7 +898,7 @@ class FakeTelegram:
         self._runner = runner
         self._closing = False
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         """Wake pending long polls (they answer ``[]``), stop the server, close sessions."""
         self._closing = True
         await self._notify()
@@ -970,7 +964,7 @@ class FakeTelegram:
             params = await self._read_params(request)
         except ValueError as exc:  # malformed JSON body / form
             params, parse_error = {}, f"Bad Request: can't parse request body: {exc}"
-        call = Call(method=method, params=params, time=time.monotonic(), http_method=request.method)
+        call = Call(method=method, params=params, at=time.monotonic(), http_method=request.method)
         self.calls.append(call)
         await self._notify()
         try:
@@ -1083,16 +1077,11 @@ class FakeTelegram:
             c for c in self.calls if c.status is not None and c.status >= 400 and c.status != 499
         ]
 
-    def assert_no_unhandled(self) -> None:
-        """Fail if the bot called any method the fake does not implement (or the fake crashed
-        handling a call)."""
+    def _unhandled_lines(self) -> list[str]:
         problems = [f"  not implemented: {c.method} {c.params}" for c in self.unhandled]
-        problems += [
+        return problems + [
             f"  fake crashed: {c.method} {c.params}: {e!r}" for c, e in self.internal_errors
         ]
-        if problems:
-            listing = "\n".join(problems)
-            raise AssertionError(f"the fake could not serve the bot:\n{listing}")
 
     async def wait_for(
         self,
@@ -1176,11 +1165,13 @@ class FakeTelegram:
         description: str | None = None,
         count: int = 1,
         *,
+        times: int | None = None,
         predicate: Callable[[dict[str, Any]], bool] | None = None,
         migrate_to_chat_id: int | None = None,
     ) -> None:
         """Make the next ``count`` calls to ``method`` (optionally only those whose params match
-        ``predicate``) fail with ``status``.
+        ``predicate``) fail with ``status``; ``times`` is the name every fake shares for
+        ``count``.
 
         429 answers ``{"description": "Too Many Requests: retry after N",
         "parameters": {"retry_after": N}}`` (PTB: RetryAfter); 400 -> BadRequest,
@@ -1207,7 +1198,7 @@ class FakeTelegram:
                 status=status,
                 description=description or default_descriptions.get(status, f"Error {status}"),
                 parameters=parameters,
-                remaining=count,
+                remaining=base.times_or_count(times, count),
                 predicate=predicate,
             )
         )

@@ -21,9 +21,7 @@ from services import results
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry
-from tests.fakes.slack import FakeSlack, SlackEventsClient, SlackHttpResult
-from tests.support import FakeClock
-from tests.test_slack_adapter import (
+from tests.drivers.slack_kit import (
     ASK,
     CHANNEL,
     OFFICER,
@@ -33,6 +31,8 @@ from tests.test_slack_adapter import (
     buttons,
     slack_settings,
 )
+from tests.fakes.slack import FakeSlack, SlackEventsClient, SlackHttpResult
+from tests.support import FakeClock
 from townhall.app import Townhall
 
 MODERATOR = "U0MOD"

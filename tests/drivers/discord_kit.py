@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from adapters.discord import DiscordAdapter, from_settings
 from bot.config import Settings
+from bot.context import Clock, utc_now
 from services import results
 from storage.db import Database
 from storage.items import ItemRepository
@@ -86,8 +87,11 @@ class Harness:
     """Townhall (no HTTP server, no background worker: tests drain the outbox) plus the
     Discord adapter, against one fake and one database; restartable."""
 
-    def __init__(self, fake: FakeDiscord, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, fake: FakeDiscord, settings: Settings, db: Database, clock: Clock = utc_now
+    ) -> None:
         self.fake = fake
+        self.clock = clock
         self.settings = settings
         self.db = db
         self.app: Townhall | None = None
@@ -99,7 +103,7 @@ class Harness:
         for key, value in adapter_options.items():
             setattr(adapter, key, value)
         self.adapter = adapter
-        self.app = Townhall(self.settings, [adapter], db=self.db)
+        self.app = Townhall(self.settings, [adapter], db=self.db, clock=self.clock)
         await self.app.start(serve_http=False, background=False)
         return self.app
 

@@ -21,9 +21,7 @@ from services.exports import rows
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry, OutboxMessage
-from tests.fakes.telegram import JSON, Call, CallbackAnswer, FakeTelegram
-from tests.support import FakeClock
-from tests.test_telegram_kit import (
+from tests.drivers.telegram_kit import (
     BOT_USERNAME,
     OFFICER_ID,
     TOKEN,
@@ -33,6 +31,8 @@ from tests.test_telegram_kit import (
     running,
     telegram_settings,
 )
+from tests.fakes.telegram import JSON, Call, CallbackAnswer, FakeTelegram
+from tests.support import FakeClock
 
 __all__ = [
     "BOT_USERNAME",

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.context import Clock, utc_now
 from services import exports, results
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry
-from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord, FakeUser
-from tests.test_discord_support import (
+from tests.drivers.discord_kit import (
     GUILD_ID,
     OWNER,
     Harness,
@@ -30,6 +30,7 @@ from tests.test_discord_support import (
     discord_settings,
     town_guild,
 )
+from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord, FakeUser
 
 #: The server owner doubles as the moderator (TOWNHALL_MODERATORS=discord:<id>).
 MODERATOR = OWNER
@@ -40,7 +41,9 @@ __all__ = ["ASK", "MODERATOR", "REPORT_MENU", "Mod", "running"]
 
 
 @asynccontextmanager
-async def running(db_url: str, db: Database, **overrides: Any) -> AsyncIterator[Mod]:
+async def running(
+    db_url: str, db: Database, *, clock: Clock = utc_now, **overrides: Any
+) -> AsyncIterator[Mod]:
     """A started harness with thread answers on and a moderator; stopped and checked after."""
     async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False, echo_events=True) as fake:
         values: dict[str, Any] = {
@@ -48,7 +51,7 @@ async def running(db_url: str, db: Database, **overrides: Any) -> AsyncIterator[
             "discord_thread_answers": True,
         }
         values.update(overrides)
-        harness = Mod(fake, discord_settings(db_url, fake, **values), db)
+        harness = Mod(fake, discord_settings(db_url, fake, **values), db, clock)
         await harness.start()
         try:
             yield harness

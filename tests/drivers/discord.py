@@ -1,0 +1,163 @@
+"""The Discord driver: the real discord.py over the fake gateway and REST.
+
+Officers and members use ``/townhall ...`` and the card's buttons; answers are written in the
+question's thread (Discord's own way to talk under a message); what is for one person is an
+ephemeral interaction response, or a direct message when there is no interaction to answer.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.grammar import tokenize
+from storage.db import Database
+from tests.drivers.base import CITIZENS, Records, ref_in
+from tests.drivers.discord_kit import CHANNEL_ID, OFFICER, Payload, button_ids
+from tests.drivers.discord_kit import CITIZENS as MEMBERS
+from tests.drivers.discord_moderation_kit import MODERATOR, Mod, embed_text, running
+from tests.fakes.discord import FLAG_EPHEMERAL, FakeUser
+from tests.support import FakeClock
+
+USERS: dict[str, FakeUser] = {"officer": OFFICER, "mod": MODERATOR} | dict(
+    zip(CITIZENS, MEMBERS, strict=False)
+)
+
+
+class DiscordDriver(Records):
+    platform = "discord"
+
+    def __init__(self, harness: Mod) -> None:
+        self.h = harness
+        self.app = harness.townhall
+        self.fake = harness.fake
+        self.cards: dict[str, int] = {}
+        self.first_seen: dict[str, Payload] = {}  # each card as first shown, buttons and all
+        self.written: dict[str, Payload] = {}
+        self.queue_cards: dict[str, Payload] = {}
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def direct(self, who: str, before: set[int]) -> list[str]:
+        """Direct messages the bot sent ``who`` since ``before`` (a set of message ids)."""
+        user = USERS[who].id
+        dms = {
+            int(c.response["id"])
+            for c in self.fake.find_calls(method="POST", path="/users/@me/channels")
+            if isinstance(c.json, dict) and int(c.json.get("recipient_id", 0)) == user
+        }
+        return [
+            embed_text(m)
+            for mid, m in self.fake.messages.items()
+            if mid not in before and int(m["channel_id"]) in dms
+        ]
+
+    async def told(self, who: str, before: set[int], payload: Payload | None = None) -> str:
+        await self.h.drain()
+        out = []
+        if payload is not None and self.fake.interaction(payload).responded:
+            out += [embed_text(m) for m in self.h.private(payload)]
+        return "\n".join(out + self.direct(who, before))
+
+    async def slash(self, who: str, sub: str, options: dict[str, Any] | None = None) -> str:
+        before = set(self.fake.messages)
+        payload = await self.h.slash(USERS[who], sub, options or {})
+        return await self.told(who, before, payload)
+
+    async def press(self, who: str, message: Payload, custom_id: str, times: int = 1) -> str:
+        before = set(self.fake.messages)
+        payload = await self.h.click(int(message["id"]), custom_id, USERS[who], times=times)
+        return await self.told(who, before, payload)
+
+    def with_button(self, custom_id: str) -> Payload:
+        for message in reversed(list(self.fake.messages.values())):
+            if custom_id in button_ids(message):
+                return message
+        raise AssertionError(f"no message with a {custom_id!r} button")
+
+    # -- the protocol ------------------------------------------------------------------------
+    async def publish(self, command: str) -> str:
+        sub, question, *choices = tokenize(command)
+        options = {"question": question}
+        if choices:
+            options["options"] = " | ".join(choices)
+        item, message_id = await self.h.publish(sub, options)
+        self.cards[item] = message_id
+        self.first_seen[item] = copy.deepcopy(self.fake.get_message(message_id))
+        return item
+
+    async def vote(self, who: str, item: str, position: int, *, deliveries: int = 1) -> str:
+        before = set(self.fake.messages)
+        # the card as first shown: a closed card may still show its buttons on someone's screen
+        payload = self.fake.component_click(
+            self.first_seen[item], f"vote:{item}:{position}", USERS[who]
+        )
+        await self.h.deliver(payload, times=deliveries)
+        return await self.told(who, before, payload)
+
+    async def answer(self, who: str, item: str, text: str) -> str:
+        before = set(self.fake.messages)
+        thread = self.fake.channels[self.cards[item]]
+        message = self.fake.user_message(thread.id, USERS[who], text)
+        await self.fake.dispatch("MESSAGE_CREATE", message)
+        assert await self.h.discord.settled.wait(message["id"]) == ["ok"]
+        replies = [embed_text(m) for m in self.h.bot_replies_to(message)]
+        told = "\n".join([*replies, await self.told(who, before)]).strip()
+        if "ref A" in told:
+            self.written[ref_in(told)] = message
+        return told
+
+    async def refused(self, who: str, item: str) -> str:
+        return await self.slash(who, "close", {"item": item})
+
+    async def report(self, who: str, ref: str) -> str:
+        before = set(self.fake.messages)
+        payload = await self.h.report(USERS[who], self.written[ref])
+        return await self.told(who, before, payload)
+
+    async def queue(self) -> list[str]:
+        payload = await self.h.queue()
+        refs = []
+        for message in self.h.private(payload):
+            for custom_id in button_ids(message):
+                if custom_id.startswith("mod:approve:"):
+                    ref = f"A{custom_id.rsplit(':', 1)[1]}"
+                    self.queue_cards[ref] = message
+                    refs.append(ref)
+        return refs
+
+    async def decide(self, ref: str, label: str) -> str:
+        custom_id = f"mod:{label.lower()}:{ref[1:]}"
+        return await self.press("mod", self.queue_cards[ref], custom_id)
+
+    async def agree(self, who: str) -> str:
+        return await self.press(who, self.with_button("consent:yes"), "consent:yes")
+
+    async def mydata(self, who: str) -> str:
+        return await self.slash(who, "mydata")
+
+    async def forget(self, who: str, *, confirm: bool = True) -> str:
+        await self.slash(who, "forget")
+        custom_id = "forget:confirm" if confirm else "forget:cancel"
+        return await self.press(who, self.with_button(custom_id), custom_id)
+
+    async def close(self, item: str) -> str:
+        return await self.slash("officer", "close", {"item": item})
+
+    async def shown(self, item: str) -> str:
+        await self.h.drain()
+        channels = {CHANNEL_ID, self.cards[item]}  # the channel and the card's thread
+        return "\n".join(
+            embed_text(m)
+            for m in self.fake.messages.values()
+            if int(m["channel_id"]) in channels and not m["flags"] & FLAG_EPHEMERAL
+        )
+
+
+@asynccontextmanager
+async def discord_driver(
+    db: Database, clock: FakeClock, **settings: Any
+) -> AsyncIterator[DiscordDriver]:
+    async with running(db.url, db, clock=clock, **settings) as harness:
+        yield DiscordDriver(harness)

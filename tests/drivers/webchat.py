@@ -1,0 +1,170 @@
+"""The web chat driver: each citizen is a browser (its own cookies) talking HTTP to /c/<id>.
+
+The web chat is for citizens only: the officer publishes and the moderator works the queue
+from another platform (here the recording adapter, as from the dashboard or a chat app), and
+it offers no report gesture (people there do not see each other's answers), so reports come
+from elsewhere too.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.views import Card
+from storage.db import Database
+from tests.drivers.base import Records
+from tests.drivers.webchat_kit import Browser, ChatApp, Page, chat_settings, start_chat_app
+from tests.support import FakeClock, People, said
+
+INSET = '<div class="govuk-inset-text">'
+
+
+def _plain(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def _cards(text: str) -> list[str]:
+    """The core's cards shown on a page (consent, a copy of your data ...), as plain text."""
+    out = []
+    for start in (m.start() for m in re.finditer(re.escape(INSET), text)):
+        depth, pos = 0, start
+        for tag in re.finditer(r"<(/?)div\b", text[start:]):
+            depth += -1 if tag.group(1) else 1
+            if depth == 0:
+                pos = start + tag.end()
+                break
+        out.append(_plain(text[start:pos]))
+    return out
+
+
+def _told(page: Page) -> str:
+    """The banner and the cards; for a refused form, the page's heading and explanation."""
+    if page.status >= 400:
+        found = re.search(r"<h1\b.*?</p>", page.text, re.S)
+        assert found, page.text
+        return _plain(found.group(0))
+    return "\n".join(p for p in (page.banner, *_cards(page.text)) if p)
+
+
+class WebChatDriver(Records):
+    platform = "web"
+    reports_here = False
+
+    def __init__(self, chat: ChatApp) -> None:
+        self.chat = chat
+        self.app = chat.app
+        self.browsers: dict[str, Browser] = {}
+        self.last: dict[str, tuple[str, Page]] = {}  # who -> (path, the page they see)
+        self.elsewhere = People()  # officer, moderator and reporters: another platform
+
+    def browser(self, who: str) -> Browser:
+        if who not in self.browsers:
+            self.browsers[who] = Browser(self.chat.base)
+        return self.browsers[who]
+
+    async def close_browsers(self) -> None:
+        for browser in self.browsers.values():
+            await browser.close()
+
+    async def post(
+        self, who: str, path: str, data: list[tuple[str, str]], deliveries: int = 1
+    ) -> str:
+        pages = [await self.browser(who).post(path, data) for _ in range(deliveries)]
+        await self.app.deliverer.drain()
+        self.last[who] = (path, pages[0])
+        return _told(pages[0])
+
+    async def form(self, who: str, item: str, intent: str, fields: list[tuple[str, str]]) -> str:
+        path = f"/c/{item}"
+        page = await self.browser(who).get(path)
+        form = page.form_with(f'value="{fields[0][1]}"') if intent == "command" else 0
+        data = [
+            ("csrf", page.field("csrf", form)),
+            ("sub", page.field("sub", form)),
+            ("intent", intent),
+            *fields,
+        ]
+        return await self.post(who, path, data)
+
+    async def press(self, who: str, custom_id: str) -> str:
+        path, page = self.last[who]
+        form = page.form_with(custom_id)
+        data = [
+            ("csrf", page.field("csrf", form)),
+            ("sub", page.field("sub", form)),
+            ("intent", "button"),
+            ("button", custom_id),
+        ]
+        return await self.post(who, path, data)
+
+    async def core(self, who: str, text: str) -> list[object]:
+        outcome = await self.app.dispatch(self.elsewhere.command(who, text))
+        await self.app.deliverer.drain()
+        return list(outcome.notices)
+
+    # -- the protocol ------------------------------------------------------------------------
+    async def publish(self, command: str) -> str:
+        item = await self.chat.create(command)
+        self.home = item
+        return item
+
+    async def vote(self, who: str, item: str, position: int, *, deliveries: int = 1) -> str:
+        path = f"/c/{item}"
+        page = await self.browser(who).get(path)
+        data = [
+            ("csrf", page.field("csrf")),
+            ("sub", page.field("sub")),
+            ("intent", "vote"),
+            ("choice", str(position)),
+        ]  # the same form sent again: one submission id, one event
+        return await self.post(who, path, data, deliveries)
+
+    async def answer(self, who: str, item: str, text: str) -> str:
+        return await self.form(who, item, "answer", [("answer", text)])
+
+    async def refused(self, who: str, item: str) -> str:
+        return await self.form(who, item, "vote", [("choice", "9")])  # not an option we offer
+
+    async def report(self, who: str, ref: str) -> str:
+        return said(await self.core(who, f"report {ref}"))
+
+    async def queue(self) -> list[str]:
+        cards = [n for n in await self.core("mod", "flagged") if isinstance(n, Card) and n.buttons]
+        return [card.title.split(" ", 1)[0] for card in cards]
+
+    async def decide(self, ref: str, label: str) -> str:
+        event = self.elsewhere.click_button("mod", "mod", f"{label.lower()}:{ref[1:]}")
+        return said((await self.app.dispatch(event)).notices)
+
+    async def agree(self, who: str) -> str:
+        return await self.press(who, "consent:yes")
+
+    async def mydata(self, who: str) -> str:
+        return await self.form(who, self.home, "command", [("command", "mydata")])
+
+    async def forget(self, who: str, *, confirm: bool = True) -> str:
+        await self.form(who, self.home, "command", [("command", "forget")])
+        return await self.press(who, "forget:confirm" if confirm else "forget:cancel")
+
+    async def close(self, item: str) -> str:
+        return said(await self.core("officer", f"close {item}"))
+
+    async def shown(self, item: str) -> str:
+        await self.app.deliverer.drain()
+        return (await self.browser("passer-by").get(f"/c/{item}")).plain
+
+
+@asynccontextmanager
+async def webchat_driver(
+    db: Database, clock: FakeClock, **settings: Any
+) -> AsyncIterator[WebChatDriver]:
+    async for chat in start_chat_app(chat_settings(db.url, **settings), db, clock):
+        driver = WebChatDriver(chat)
+        try:
+            yield driver
+        finally:
+            await driver.close_browsers()
