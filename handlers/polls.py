@@ -197,12 +197,16 @@ async def vote(ctx: Context) -> None:
     participant = participant or await ctx.participant()
     if not has_consented:  # notice mode: the first stored vote comes with the privacy notice
         participant.consented_at = ctx.clock()
-    await record_vote(ctx, item, option, participant)
-    if not has_consented:
-        ctx.notify(consent.privacy_text(ctx))
+    # Notice mode: the first stored vote comes with the privacy notice, in one message.
+    await record_vote(
+        ctx, item, option, participant, then="" if has_consented else consent.privacy_text(ctx)
+    )
 
 
-async def record_vote(ctx: Context, item: Item, option: Option, participant: Participant) -> None:
+async def record_vote(
+    ctx: Context, item: Item, option: Option, participant: Participant, *, then: str = ""
+) -> None:
+    """Count the vote and confirm it (followed by ``then``, e.g. the privacy notice)."""
     now = ctx.clock()
     if item.kind == "multi":
         outcome = await ctx.votes.toggle(item, option, participant, now)
@@ -213,6 +217,8 @@ async def record_vote(ctx: Context, item: Item, option: Option, participant: Par
             ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
     said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
+    if then:
+        said += " " + then
     ctx.notify(Notice(said, success=outcome != "unchanged"))
 
 

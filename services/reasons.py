@@ -19,6 +19,7 @@ WORDS = {
     "spam:repeat": "Repeated message",
     "spam:flood": "Too many messages at once",
     "reported": "Reported by someone",
+    "reported:after-review": "Reported again after a moderator's decision",
 }
 
 

@@ -36,7 +36,10 @@ async def test_a_decision_settles_earlier_reports(
     queue = await townhall.dispatch(people.command("mod", "flagged"))
     card = next(n for n in queue.notices if isinstance(n, Card))
     fields = dict(card.fields)
-    assert card.title.startswith(ref) and "reported:after-review" in fields["Reasons"]
+    assert (
+        card.title.startswith(ref)
+        and "Reported again after a moderator's decision" in fields["Reasons"]
+    )
     assert fields["Reports"] == "1 since the last decision"
 
     for reporter in ("r5", "r6"):

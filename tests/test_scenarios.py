@@ -123,9 +123,9 @@ async def test_an_answer_is_recorded_with_the_privacy_notice(d: Driver) -> None:
     question = await d.publish(ASK)
     told = await d.answer("ann", question, "More benches near the pond")
     assert "recorded" in told and ref_in(told) == "A1"
-    assert "Privacy notice" in told  # notice mode: the notice comes with the first answer
+    assert "privacy notice" in told.lower()  # notice mode: the notice comes with the first answer
     second = await d.answer("ann", question, "And a cafe")
-    assert "Privacy notice" not in second
+    assert "privacy notice" not in second.lower()
     assert await d.visible(question) == ["More benches near the pond", "And a cafe"]
 
 
@@ -188,9 +188,6 @@ async def test_explicit_consent_stores_an_answer_only_after_i_agree(start: Start
         assert "Before we record" not in await d.answer("ann", question, "And a cafe")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 12 item 5: votes skip explicit consent (flips when it merges)"
-)
 @SQLITE_ONLY
 async def test_explicit_consent_holds_a_first_vote_until_i_agree(start: Start) -> None:
     async with start(consent="explicit") as d:

@@ -97,7 +97,7 @@ async def test_web_chat_vote_waits_for_consent(db_url: str, db: Database, clock:
                 ("csrf", waiting.field("csrf", agree)),
                 ("sub", waiting.field("sub", agree)),
                 ("intent", "button"),
-                ("button", waiting.field("button", agree)),
+                ("button", "consent:yes"),
             ]
             stored = await browser.post(f"/c/{poll}", data)
             assert "your vote for “No” is recorded" in stored.banner
