@@ -1,4 +1,10 @@
-"""The ``townhall`` command line: run the bot, chat locally, read results, export, manage roles."""
+"""The ``townhall`` command line: run the bot, chat locally, read results, export, manage roles.
+
+Start-up matters here (``townhall results ID --json`` in scripts): modules that only some
+commands need (adapters, the HTTP app, the dashboard, exports, the abuse model, Alembic) are
+imported inside those commands, and only ``run`` and ``db upgrade`` run Alembic's migration
+check; the others compare the database's revision with the newest one in one query.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
-from bot.context import utc_now
 from services import exports
-from services import results as results_mod
 from storage import migrate
 from storage.db import Database
 from storage.items import ItemRepository
-from storage.ledger import AuditLog
 from storage.models import ROLES
-from storage.people import RoleRepository
 
 T = TypeVar("T")
 
@@ -53,7 +55,7 @@ async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
     db = Database(settings.database_url)
     try:
         if settings.auto_migrate:
-            await migrate.upgrade(db)
+            await migrate.ensure_current(db)
         async with db.transaction() as session:
             yield session
     finally:
@@ -222,6 +224,8 @@ def list_items(as_json: bool, status: str | None) -> None:
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
 def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
     """Show an item's results."""
+    from services import results as results_mod
+
     settings = _settings(quiet=True)
 
     async def go() -> results_mod.ItemResults:
@@ -276,6 +280,7 @@ def export(
     async def go(out: Any) -> None:
         from tqdm import tqdm  # type: ignore[import-untyped]
 
+        from bot.context import utc_now
         from storage.items import ItemRepository
 
         async with _session(settings) as session:
@@ -310,6 +315,7 @@ def export(
 @click.argument("item_id")
 def close(item_id: str) -> None:
     """Close an item now; results are posted where it was published when the bot runs."""
+    from bot.context import utc_now
     from services.lifecycle import close_item
 
     settings = _settings(quiet=True)
@@ -361,6 +367,8 @@ def purge(older_than: str) -> None:
     """Erase raw platform identities of people who took part only in long-closed items."""
     from datetime import timedelta
 
+    from bot.context import utc_now
+    from storage.ledger import AuditLog
     from storage.people import PrivacyRepository
 
     match = re.fullmatch(r"(\d+)d", older_than.strip())
@@ -386,6 +394,10 @@ def roles() -> None:
 
 
 async def _change_role(settings: Settings, action: str, subject: str, role: str) -> bool:
+    from bot.context import utc_now
+    from storage.ledger import AuditLog
+    from storage.people import RoleRepository
+
     async with _session(settings) as session:
         repo = RoleRepository(session)
         now = utc_now()
@@ -435,6 +447,8 @@ def roles_revoke(subject: str, role: str) -> None:
 def roles_list(as_json: bool) -> None:
     """Roles granted in the database and from TOWNHALL_POLICY_TEAM / TOWNHALL_MODERATORS."""
     settings = _settings(quiet=True)
+
+    from storage.people import RoleRepository
 
     async def go() -> list[dict[str, str]]:
         async with _session(settings) as session:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 import click
@@ -14,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
-from bot.context import utc_now
 from storage import migrate
 from storage.accounts import AccountExists, AccountRepository, normalise_email
 from storage.db import Database
@@ -22,6 +22,12 @@ from storage.ledger import AuditLog
 from storage.models import DASHBOARD_ROLES
 
 T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    from bot.context import utc_now as now  # the whole core: only when a command writes
+
+    return now()
 
 
 def _fail(message: str) -> SystemExit:
@@ -48,7 +54,7 @@ def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         db = Database(settings.database_url)
         try:
             if settings.auto_migrate:
-                await migrate.upgrade(db)
+                await migrate.ensure_current(db)
             async with db.transaction() as session:
                 return await work(session)
         finally:
