@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ import ingest_load
 import ingest_payloads as payloads
 from ingest_baselines import table_ddl
 from ingest_fakeapi import FakeAPI
+from ingest_pgcount import Proxy
 from sqlalchemy import func, select, text
 
 from storage import migrate
@@ -191,6 +193,14 @@ def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)  # noqa: S603
 
 
+def profile(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes]:
+    """py-spy over the measured window (collapsed stacks; see bench/ingest_profile.py)."""
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--nonblocking"]
+    command += ["--duration", str(max(1, int(args.seconds))), "-o", args.profile]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+
+
 def read(path: Path) -> bytes:
     return path.read_bytes()
 
@@ -226,12 +236,20 @@ async def start_server(
 
 
 async def measure(
-    args: argparse.Namespace, path: str, url: str, poll: tuple[str, int, int], fake: FakeAPI
+    args: argparse.Namespace,
+    path: str,
+    url: str,
+    poll: tuple[str, int, int],
+    fake: FakeAPI,
+    proxy: Proxy | None = None,
 ) -> Row:
     short_id, item_id, options = poll
     port = free_port()
     log = Path(args.logs) / f"ingest-{args.platform}-{path}.log"
-    proc = await start_server(args, path, url, port, fake.port, log)
+    server_url = url
+    if proxy is not None:  # the statement-counting run: townhall reaches PostgreSQL through it
+        server_url = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    proc = await start_server(args, path, server_url, port, fake.port, log)
     build = payloads.builder(args.platform, short_id, options, f"http://127.0.0.1:{fake.port}/api/")
     _, ok = payloads.ENDPOINTS[args.platform]
     counter = ingest_load.Counter(PATHS.index(path) * 100_000_000)
@@ -243,10 +261,16 @@ async def measure(
         base = PATHS.index(path) * 2_000_000
         warm = await ingest_load.run(port, build, seconds=args.warmup, address_base=base, **common)
         before = cpu_seconds(proc.pid)
+        counted = proxy.snapshot() if proxy else None
+        spy = profile(args, proc.pid) if path == "townhall" and args.profile else None
         load = await ingest_load.run(
             port, build, seconds=args.seconds, address_base=base + 1_000_000, **common
         )
         cpu = cpu_seconds(proc.pid) - before
+        if spy is not None:
+            await asyncio.to_thread(spy.wait)
+        if proxy is not None and counted is not None:
+            print_statements(proxy, counted, load.acked)
     finally:
         proc.send_signal(signal.SIGINT if path == "townhall" else signal.SIGTERM)
         try:
@@ -259,6 +283,17 @@ async def measure(
     if path != "bare":
         rows, duplicates = await settled_rows(url, path, item_id, acked)
     return Row(path, load, cpu, acked, rows, duplicates)
+
+
+def print_statements(proxy: Proxy, before: tuple[Counter[str], int], votes: int) -> None:
+    executions = proxy.executions - before[0]
+    trips = proxy.round_trips - before[1]
+    per = max(votes, 1)
+    print(f"\nstatements sent to PostgreSQL per acknowledged vote ({votes} votes):")
+    print(f"  round trips (Query + Sync) per vote: {trips / per:.2f}")
+    print(f"  statements executed per vote: {sum(executions.values()) / per:.2f}")
+    for name, n in executions.most_common():
+        print(f"    {n / per:6.2f}  {name}")
 
 
 def report(args: argparse.Namespace, rows: list[Row], fake: FakeAPI) -> bool:
@@ -302,20 +337,46 @@ async def main() -> int:
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset")
     parser.add_argument("--log-level", default="INFO", help="townhall's TOWNHALL_LOG_LEVEL")
     parser.add_argument("--logs", default=tempfile.gettempdir(), help="directory for logs")
+    parser.add_argument(
+        "--count-statements",
+        action="store_true",
+        help="PostgreSQL: run townhall through a counting proxy and print statements per vote "
+        "(a separate diagnostic run; its throughput is not comparable)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="record townhall with py-spy (pip install py-spy) over the measured window, as "
+        "collapsed stacks in FILE; summarise with bench/ingest_profile.py",
+    )
     parser.add_argument("--pid-file", help="write the last server's pid here (for py-spy)")
     args = parser.parse_args()
     paths = [p for p in args.paths.split(",") if p]
     if unknown := set(paths) - set(PATHS):
         parser.error(f"unknown paths: {', '.join(sorted(unknown))}")
+    if args.count_statements and args.db != "postgresql":
+        parser.error("--count-statements needs --db postgresql")
     fake = FakeAPI()
     await fake.start()
+    proxy = Proxy() if args.count_statements else None
+    if proxy is not None:
+        await proxy.start()
+        paths = ["townhall"]
     try:
         async with fresh_database(args.db) as url:
             poll = await publish_poll(url, args.platform)
-            rows = [await measure(args, path, url, poll, fake) for path in paths]
+            rows = [await measure(args, path, url, poll, fake, proxy) for path in paths]
     finally:
         await fake.stop()
-    return 0 if report(args, rows, fake) else 1
+        if proxy is not None:
+            await proxy.stop()
+    ok = report(args, rows, fake)
+    if args.profile:
+        from ingest_profile import summarise
+
+        print(f"\npy-spy profile of townhall ({args.profile}):")
+        print(summarise(Path(args.profile), 25))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
