@@ -285,11 +285,13 @@ async def measure(
     return Row(path, load, cpu, acked, rows, duplicates)
 
 
-def print_statements(proxy: Proxy, before: tuple[Counter[str], int], votes: int) -> None:
+def print_statements(proxy: Proxy, before: tuple[Counter[str], int, int], votes: int) -> None:
     executions = proxy.executions - before[0]
     trips = proxy.round_trips - before[1]
+    connects = proxy.connections - before[2]
     per = max(votes, 1)
     print(f"\nstatements sent to PostgreSQL per acknowledged vote ({votes} votes):")
+    print(f"  new database connections during the run: {connects}")
     print(f"  round trips (Query + Sync) per vote: {trips / per:.2f}")
     print(f"  statements executed per vote: {sum(executions.values()) / per:.2f}")
     for name, n in executions.most_common():

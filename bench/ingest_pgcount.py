@@ -39,11 +39,12 @@ class Proxy:
         self.upstream_port = upstream_port
         self.executions: Counter[str] = Counter()
         self.round_trips = 0
+        self.connections = 0
         self.port = 0
         self._server: asyncio.Server | None = None
 
-    def snapshot(self) -> tuple[Counter[str], int]:
-        return Counter(self.executions), self.round_trips
+    def snapshot(self) -> tuple[Counter[str], int, int]:
+        return Counter(self.executions), self.round_trips, self.connections
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
@@ -54,6 +55,7 @@ class Proxy:
             self._server.close()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         back = asyncio.create_task(self._pipe(up_reader, writer))
         try:
