@@ -210,11 +210,17 @@ def write(path: Path, content: str) -> None:
 
 
 async def start_server(
-    args: argparse.Namespace, path: str, url: str, port: int, api: int, log: Path
+    args: argparse.Namespace,
+    path: str,
+    url: str,
+    port: int,
+    api: int,
+    log: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     if path == "townhall":
         command = [sys.executable, "-m", "townhall.cli", "run"]
-        env = townhall_env(args, url, port, api)
+        env = {**townhall_env(args, url, port, api), **(extra_env or {})}
     else:
         command = [sys.executable, str(BENCH / "ingest_baselines.py"), "--kind", path]
         command += ["--platform", args.platform, "--db", url, "--port", str(port)]
@@ -285,6 +291,40 @@ async def measure(
     return Row(path, load, cpu, acked, rows, duplicates)
 
 
+async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI) -> Row:
+    """Townhall only: clicks over the fake Discord gateway (bench/ingest_discord.py)."""
+    import ingest_discord
+
+    async with ingest_discord.fake_discord() as fake:
+        port = free_port()
+        log = Path(args.logs) / "ingest-discord-townhall.log"
+        extra = ingest_discord.env(fake)
+        proc = await start_server(args, "townhall", url, port, fake_api.port, log, extra)
+        try:
+            short_id, card = await ingest_discord.publish(fake)
+            db = Database(url)
+            async with db.transaction() as session:
+                item = await ItemRepository(session).by_short_id(short_id)
+                assert item is not None
+                item_id = item.id
+            await db.dispose()
+            counter = ingest_load.Counter(0)
+            common = {"concurrency": args.concurrency, "counter": counter}
+            warm = await ingest_discord.run(fake, short_id, card, seconds=args.warmup, **common)
+            before = cpu_seconds(proc.pid)
+            load = await ingest_discord.run(fake, short_id, card, seconds=args.seconds, **common)
+            cpu = cpu_seconds(proc.pid) - before
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    acked = warm.acked + load.acked
+    rows, duplicates = await settled_rows(url, "townhall", item_id, acked)
+    return Row("townhall", load, cpu, acked, rows, duplicates)
+
+
 def print_statements(proxy: Proxy, before: tuple[Counter[str], int, int], votes: int) -> None:
     executions = proxy.executions - before[0]
     trips = proxy.round_trips - before[1]
@@ -331,7 +371,9 @@ def report(args: argparse.Namespace, rows: list[Row], fake: FakeAPI) -> bool:
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--platform", choices=sorted(payloads.ENDPOINTS), default="telegram")
+    parser.add_argument(
+        "--platform", choices=[*sorted(payloads.ENDPOINTS), "discord"], default="telegram"
+    )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -366,8 +408,11 @@ async def main() -> int:
         paths = ["townhall"]
     try:
         async with fresh_database(args.db) as url:
-            poll = await publish_poll(url, args.platform)
-            rows = [await measure(args, path, url, poll, fake, proxy) for path in paths]
+            if args.platform == "discord":
+                rows = [await measure_discord(args, url, fake)]
+            else:
+                poll = await publish_poll(url, args.platform)
+                rows = [await measure(args, path, url, poll, fake, proxy) for path in paths]
     finally:
         await fake.stop()
         if proxy is not None:
