@@ -1,7 +1,8 @@
 """Vote ingestion over the real HTTP endpoint: ``townhall run`` beside three baselines, same run.
 
-    python bench/ingest.py --platform telegram|slack|web --db sqlite|postgresql \\
+    python bench/ingest.py --platform telegram|slack|web|discord --db sqlite|postgresql \\
         [--concurrency 64] [--seconds 10] [--warmup 1] [--paths bare,naive,grouped,townhall]
+        [--count-statements] [--profile FILE]
 
 Creates a fresh database (a temporary SQLite file, or a new PostgreSQL database dropped at the
 end) with one published poll, starts a fast fake platform API (bench/ingest_fakeapi.py) and then,
@@ -16,6 +17,11 @@ and a unique person per request, for ``--warmup`` and then ``--seconds``. Prints
 p50/p99 acknowledgement latency, CPU seconds per vote of the server process (from /proc), and
 checks that the vote rows in the database equal the acknowledged requests (exit status 1 if
 not). Figures only; nothing asserts on time. Results: docs/performance.md.
+
+``--platform discord``: Townhall only, clicks over the test suite's fake Discord gateway
+(bench/ingest_discord.py). ``--count-statements`` (PostgreSQL): a separate run through a
+counting proxy (bench/ingest_pgcount.py) printing statements and round trips per vote.
+``--profile FILE``: py-spy over the measured window (bench/ingest_profile.py summarises).
 """
 
 from __future__ import annotations
