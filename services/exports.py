@@ -17,7 +17,6 @@ from sqlalchemy import Executable, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import results
-from services.exports_ods import Spreadsheet
 from storage.models import Answer, AnswerTheme, Item, Option, Participant, Theme, Vote
 
 PSEUDONYM_CHARS = 16
@@ -326,6 +325,8 @@ async def _write_ods(
     include_hidden: bool,
     progress: Progress,
 ) -> None:
+    from services.exports_ods import Spreadsheet  # odfpy: only when an ODS is written
+
     sheet = Spreadsheet(COLUMNS)
     for item in items:
         async for batch in batches(session, item, include_hidden=include_hidden):

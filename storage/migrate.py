@@ -1,20 +1,34 @@
-"""Apply Alembic migrations programmatically (``townhall db upgrade``, and on start-up)."""
+"""Apply Alembic migrations programmatically (``townhall db upgrade``, and on start-up).
+
+Alembic is imported only when a migration runs: the short CLI commands (``townhall results``,
+``list``...) only compare the database's revision with the newest one on disk
+(:func:`ensure_current`), which costs one query instead of about 0.2 s of imports.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", re.M)
+_DOWN = re.compile(r"^down_revision[^=]*=(.*)$", re.M)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -24,6 +38,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema up to ``revision``; a no-op when it is already there."""
+
+    from alembic import command
 
     def _run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
@@ -79,3 +95,33 @@ def head() -> str:
     revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert revision is not None
     return revision
+
+
+def heads_on_disk() -> set[str] | None:
+    """The newest revisions in ``migrations/versions``, read from the files without Alembic;
+    None when a file is not in the plain form this reader understands."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        downs.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    return (revisions - downs) or None
+
+
+async def ensure_current(db: Database) -> None:
+    """Upgrade only when the database is not at the newest revision (a fresh database, or
+    one behind this code): the common case is one ``SELECT`` and no Alembic import."""
+    heads = heads_on_disk()
+    if heads is not None:
+        try:
+            async with db.engine.connect() as conn:
+                rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+                if {row[0] for row in rows} == heads:
+                    return
+        except DBAPIError:  # no alembic_version table yet
+            pass
+    await upgrade(db)

@@ -1,4 +1,10 @@
-"""The ``townhall`` command line: run the bot, chat locally, read results, export, manage roles."""
+"""The ``townhall`` command line: run the bot, chat locally, read results, export, manage roles.
+
+Start-up matters here (``townhall results ID --json`` in scripts): modules that only some
+commands need (adapters, the HTTP app, the dashboard, exports, the abuse model, Alembic) are
+imported inside those commands, and only ``run`` and ``db upgrade`` run Alembic's migration
+check; the others compare the database's revision with the newest one in one query.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
@@ -17,18 +24,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import identifiers, logs
 from bot.config import ConfigError, Settings, load_settings
-from bot.context import utc_now
 from bot.hints import townhall_command
 from services import exports
-from services import results as results_mod
 from storage import migrate
 from storage.db import Database
 from storage.items import ItemRepository
-from storage.ledger import AuditLog
 from storage.models import ROLES
-from storage.people import RoleRepository
 
 T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    from bot.context import utc_now as now  # the whole core: only when a command writes
+
+    return now()
 
 
 def _settings(*, quiet: bool = False) -> Settings:
@@ -54,7 +63,7 @@ async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
     db = Database(settings.database_url)
     try:
         if settings.auto_migrate:
-            await migrate.upgrade(db)
+            await migrate.ensure_current(db)
         async with db.transaction() as session:
             yield session
     finally:
@@ -236,6 +245,8 @@ def list_items(as_json: bool, status: str | None) -> None:
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
 def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
     """Show an item's results."""
+    from services import results as results_mod
+
     settings = _settings(quiet=True)
 
     async def go() -> results_mod.ItemResults:
@@ -379,6 +390,7 @@ def purge(older_than: str) -> None:
     """Erase raw platform identities of people who took part only in long-closed items."""
     from datetime import timedelta
 
+    from storage.ledger import AuditLog
     from storage.people import PrivacyRepository
 
     match = re.fullmatch(r"(\d+)d", older_than.strip())
@@ -404,6 +416,9 @@ def roles() -> None:
 
 
 async def _change_role(settings: Settings, action: str, subject: str, role: str) -> bool:
+    from storage.ledger import AuditLog
+    from storage.people import RoleRepository
+
     async with _session(settings) as session:
         repo = RoleRepository(session)
         now = utc_now()
@@ -457,6 +472,8 @@ def roles_revoke(subject: str, role: str) -> None:
 def roles_list(as_json: bool) -> None:
     """Roles granted in the database and from TOWNHALL_POLICY_TEAM / TOWNHALL_MODERATORS."""
     settings = _settings(quiet=True)
+
+    from storage.people import RoleRepository
 
     async def go() -> list[dict[str, str]]:
         async with _session(settings) as session:

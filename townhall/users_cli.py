@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 import click
@@ -14,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import identifiers, logs
 from bot.config import ConfigError, Settings, load_settings
-from bot.context import utc_now
 from bot.hints import townhall_command
 from storage import migrate
 from storage.accounts import AccountExists, AccountRepository, normalise_email
@@ -23,6 +23,12 @@ from storage.ledger import AuditLog
 from storage.models import DASHBOARD_ROLES
 
 T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    from bot.context import utc_now as now  # the whole core: only when a command writes
+
+    return now()
 
 
 def _fail(message: str) -> SystemExit:
@@ -49,7 +55,7 @@ def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         db = Database(settings.database_url)
         try:
             if settings.auto_migrate:
-                await migrate.upgrade(db)
+                await migrate.ensure_current(db)
             async with db.transaction() as session:
                 return await work(session)
         finally:
