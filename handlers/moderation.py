@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec
+from bot.inputs import INT_MAX, parse_int
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
 from handlers import lifecycle, screening
@@ -39,10 +40,10 @@ DECIDE = {
 
 
 def parse_ref(ref: str) -> int:
-    digits = ref.strip().upper().removeprefix("A")
-    if not digits.isdigit():
+    number = parse_int(ref.strip().upper().removeprefix("A"), low=1)
+    if number is None:
         raise UserError(f"{ref[:20]!r} is not an answer reference (they look like A12).")
-    return int(digits)
+    return number
 
 
 async def find_answer(ctx: Context, value: str) -> Answer:
@@ -129,7 +130,7 @@ def queue_card(answer: Answer, item: Item, reports: int) -> Card:
 @router.command(FLAGGED, filters=[moderators])
 async def flagged(ctx: Context) -> None:
     assert ctx.command is not None
-    page = int(ctx.command.args[0]) if ctx.command.args and ctx.command.args[0].isdigit() else 1
+    page = (parse_int(ctx.command.args[0], low=1, high=INT_MAX) if ctx.command.args else None) or 1
     repo = ModerationRepository(ctx.session)
     total = await repo.queue_size()
     if total == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec
+from bot.inputs import INT_MAX, parse_int
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
 from handlers import cards, lifecycle, results
@@ -147,9 +148,10 @@ async def open_item(ctx: Context, short_id: str) -> Item:
 async def vote(ctx: Context) -> None:
     short_id, _, position = ctx.event.action_value.partition(":")
     item = await open_item(ctx, short_id)
-    if not item.is_choice or not position.isdigit():
+    number = parse_int(position, low=1, high=INT_MAX)
+    if not item.is_choice or number is None:
         raise UserError("That button is no longer active.")
-    option = await ctx.items.option_by_position(item, int(position))
+    option = await ctx.items.option_by_position(item, number)
     if option is None:
         raise UserError("That option does not exist.")
     participant = await ctx.participant()

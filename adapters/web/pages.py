@@ -22,6 +22,7 @@ from adapters.web.limits import client_address
 from adapters.web.links import chat_path
 from adapters.web.model import ChatPage
 from bot.events import Event
+from bot.inputs import is_blank
 from bot.views import Notice, View
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ class ChatViews:
         if intent == "answer" and page.kind == "ask":
             text = str(form.get("answer", "")).strip()
             errors.answer_text = text
-            if not text:
+            if is_blank(text):
                 errors.add("answer", "Enter your answer")
             elif len(text) > MAX_ANSWER:
                 errors.add("answer", f"Your answer must be {MAX_ANSWER} characters or fewer")
