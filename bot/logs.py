@@ -59,11 +59,29 @@ class _BodyFilter(logging.Filter):
         return True
 
 
+class _ClientErrorFilter(logging.Filter):
+    """aiohttp logs a traceback for every malformed HTTP request (a 400 for the client):
+    keep one line, without the traceback or the request line it quotes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__module__ == "aiohttp.http_exceptions":
+            record.msg, record.args = (
+                f"malformed HTTP request refused ({type(error).__name__})",
+                None,
+            )
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def quiet_libraries(level: str | int = "INFO") -> None:
     """Raise the noisy library loggers to at least WARNING and strip bodies from the rest."""
     floor = logging.getLevelName(level) if isinstance(level, str) else level
     for name, minimum in _QUIET.items():
         logging.getLogger(name).setLevel(max(minimum, floor))
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _ClientErrorFilter) for f in server.filters):
+        server.addFilter(_ClientErrorFilter())
     for name, marker in _BODY_LOGGERS.items():
         logger = logging.getLogger(name)
         if not any(isinstance(f, _BodyFilter) for f in logger.filters):

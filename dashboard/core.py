@@ -214,7 +214,10 @@ class Dashboard:
         else:
             nonce = state(request).nonce
             expected = self._csrf_for("session", nonce) if nonce else ""
-        return bool(expected) and hmac.compare_digest(sent, expected)
+        # bytes: compare_digest refuses str with non-ASCII characters (a forged form may have)
+        return bool(expected) and hmac.compare_digest(
+            sent.encode("utf-8", "replace"), expected.encode()
+        )
 
     # -- flash messages -------------------------------------------------------------------
 

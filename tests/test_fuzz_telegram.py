@@ -63,8 +63,8 @@ async def test_fuzzed_updates_are_refused_or_ignored(
             _, topic_card = await h.publish(
                 forum, officer, '/ask "Why?"', thread_id=topic["message"]["message_thread_id"]
             )
-            updates = examples(mutations(bases(fake, card, topic_card)), 4000)
-            raw = examples(st.one_of(st.binary(max_size=64), values.map(_json_of)), 300)
+            updates = examples(mutations(bases(fake, card, topic_card)), 2000)
+            raw = examples(st.one_of(st.binary(max_size=64), values.map(_json_of)), 200)
 
             async def send_update(update: Mutant) -> int:
                 return await fake.post_to_webhook(h.webhook_url, update.doc)

@@ -231,14 +231,20 @@ class Inbound:
 
     async def _open_form(self, body: Body, action: Body) -> bool:
         """``views.open`` with the click's trigger_id (valid 3 s, once). False if it failed."""
-        container = body.get("container") or {}
-        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-        modal = render.answer_modal(
-            str(action.get("value") or ""),
-            render.question_of(body.get("message")),
-            channel,
-            container.get("message_ts"),
-        )
+        try:
+            container = body.get("container") or {}
+            channel = str(
+                (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+            )
+            modal = render.answer_modal(
+                str(action.get("value") or ""),
+                render.question_of(body.get("message")),
+                channel,
+                container.get("message_ts"),
+            )
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:  # not Slack's shape
+            log.info("slack form button not understood", error=type(exc).__name__)
+            return False
         try:
             await self.client.views_open(trigger_id=body.get("trigger_id"), view=modal)
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:

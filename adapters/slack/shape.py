@@ -31,6 +31,9 @@ TEXTS = (
 #: Inside ``event``, ``user``, ``view``, ``message`` ...: text ids where present.
 INNER_TEXTS = ("type", "subtype", "id", "user", "channel", "text", "ts", "thread_ts", "callback_id")
 
+#: In each of ``actions``: text where present (bolt and Townhall read these).
+ACTION_TEXTS = ("block_id", "type", "value", "action_ts")
+
 
 def problem(body: bytes, content_type: str) -> str | None:
     """What is wrong with the body (no content), or None when it looks like Slack's."""
@@ -62,6 +65,12 @@ def _payload(payload: Any) -> str | None:
             value = payload[key]
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 return f"{key}: not a list of objects"
+    for action in payload.get("actions") or ():
+        if not isinstance(action.get("action_id"), str):  # bolt's matchers index it
+            return "actions: an action without an action_id"
+        for name in ACTION_TEXTS:
+            if action.get(name) is not None and not isinstance(action[name], str):
+                return f"actions.{name}: not text"
     for key in TEXTS:
         if key in payload and payload[key] is not None and not isinstance(payload[key], str):
             return f"{key}: not text"
