@@ -2,8 +2,9 @@
 
 Payloads are generated up front (``derandomize=True``: the same cases on every run), then
 replayed against the running server, a few at a time. Each endpoint's test runs on both
-databases; together they send about 11,400 cases per run of the suite (5,700 per database). Every base payload carries marker ids and
-words; the captured log must never contain them, nor a traceback.
+databases; together they send about 11,400 cases per run of the suite (5,700 per database).
+Every base payload carries marker ids and words; the captured log must never contain them, nor
+a traceback.
 """
 
 from __future__ import annotations
