@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import aiohttp
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database
 from storage.models import ProcessedEvent
 from tests.fakes.slack import sign_request
 from tests.fakes.telegram import FakeTelegram
+from tests.fuzz import SECRET_WORDS, watched_log
 from tests.support import FakeClock
 from tests.test_fuzz_slack import slack  # noqa: F401 - a fixture
 from tests.test_slack_adapter import SIGNING_SECRET, Slack
@@ -65,3 +69,34 @@ async def test_telegram_updates_of_the_wrong_shape_are_dropped_whole(
         odd["update_id"] = True
         assert await h.deliver(odd) == 400
         assert await count_rows(db, ProcessedEvent) == 0
+
+
+async def test_forged_slack_requests_leave_no_body_in_the_log(slack: Slack) -> None:  # noqa: F811
+    body = f"command=/townhall&user_id=U0ZELDA7319&text={SECRET_WORDS}".encode()
+    with watched_log() as log:
+        status = await post(
+            slack.client.url,
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": str(int(time.time())),
+                "X-Slack-Signature": "v0=" + "0" * 64,
+            },
+        )
+        # and should bolt ever log a bad signature itself, only the first words remain
+        logging.getLogger("slack_bolt.AsyncRequestVerification").warning(
+            "Invalid request signature detected (signature: x, timestamp: 1, body: %s)", body
+        )
+    assert status == 401
+    assert "bad or missing signature" in log.getvalue()
+    assert SECRET_WORDS not in log.getvalue() and "U0ZELDA7319" not in log.getvalue()
+
+
+async def test_database_errors_do_not_show_the_values(db: Database) -> None:
+    with pytest.raises(DBAPIError) as caught:
+        async with db.transaction() as session:
+            await session.execute(
+                text("INSERT INTO processed_events (platform, event_id) VALUES (:p, :e)"),
+                {"p": "telegram", "e": SECRET_WORDS},  # processed_at is missing: refused
+            )
+    assert SECRET_WORDS not in str(caught.value)
