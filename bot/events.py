@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.inputs import clean
+
 
 class EventKind(enum.StrEnum):
     COMMAND = "command"  # "/poll ..." or "/townhall poll ..."
@@ -28,6 +30,9 @@ class Actor:
     #: subject whatever platform it acts on, so the audit log names the account itself.
     staff: str = ""
 
+    def __post_init__(self) -> None:
+        _clean_fields(self, "user_id", "display_name")
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -39,6 +44,9 @@ class Target:
     #: Events: the conversation is private between the bot and one person.
     #: Sends: deliver as a direct message to the person whose platform user id is channel_id.
     private: bool = False
+
+    def __post_init__(self) -> None:
+        _clean_fields(self, "channel_id", "thread_id", "message_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,20 @@ class Event:
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     raw: Any = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # NUL and other control characters: the database refuses some, nobody means any.
+        _clean_fields(self, "event_id", "text", "action_id", "action_value", "reply_to")
+
     @property
     def subject(self) -> str:
         """``platform:user_id``, the form used for roles (a staff identity as it is)."""
         return self.actor.staff or f"{self.platform}:{self.actor.user_id}"
+
+
+def _clean_fields(obj: object, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            cleaned = clean(value)
+            if cleaned != value:
+                object.__setattr__(obj, name, cleaned)

@@ -32,5 +32,10 @@ def routes() -> list[web.RouteDef]:
 
 def install(townhall: Townhall, web_app: web.Application) -> None:
     """Serve the dashboard from ``web_app`` on behalf of ``townhall``."""
-    web_app[DASHBOARD] = Dashboard(townhall)
+    dash = web_app[DASHBOARD] = Dashboard(townhall)
+
+    async def close(_app: web.Application) -> None:
+        dash.passwords.close()
+
+    web_app.on_cleanup.append(close)
     web_app.router.add_routes(routes())

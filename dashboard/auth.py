@@ -1,7 +1,8 @@
 """Signing in and out of the dashboard, and where ``/`` sends each role.
 
-Failed sign-ins are limited per client address and per email address (in memory, per process).
-Every failure shows the same message, whether or not the email address has an account.
+Sign-ins are limited per client address and per email address (:mod:`dashboard.limits`).
+Every failure shows the same message,
+whether or not the email address has an account.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from bot.ratelimit import client_address
 from dashboard.core import DASHBOARD, PRESESSION_COOKIE, Dashboard, Staff, require
-from dashboard.passwords import hash_password, needs_rehash, verify_dummy, verify_password
+from dashboard.passwords import needs_rehash
 from storage.accounts import AccountRepository
 from storage.ledger import AuditLog
 
@@ -95,39 +96,42 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))
     next_path = safe_next(str(form.get("next", "/")))
     limits = dash.sign_in_limiter
-    keys = (f"addr:{client_address(request)}", f"email:{email.lower()}")
-    if limits.blocked(*keys):
+    keys = [limits.key("addr", client_address(request)), limits.key("email", email.lower())]
+    now = dash.townhall.clock()
+    if not await limits.attempt(keys, now):
         log.info("dashboard sign-in refused: too many failures")
         return _form(dash, request, email=email, next_path=next_path, error=LIMITED, status=429)
 
     user = None
     if email and password and len(password) <= MAX_PASSWORD:
-        now = dash.townhall.clock()
         async with dash.townhall.db.transaction() as session:
-            accounts = AccountRepository(session)
-            found = await accounts.by_email(email.lower())
-            if found is None:
-                verify_dummy(password)
-            elif verify_password(found.password_hash, password):
-                if needs_rehash(found.password_hash):
-                    await accounts.set_password(found, hash_password(password))
-                await accounts.signed_in(found, now)
-                subject = f"dashboard:{found.email}"
-                await AuditLog(session).record(
-                    subject, "staff.sign_in", subject, now, role=found.role
-                )
-                user = found
+            found = await AccountRepository(session).by_email(email.lower())
+        stored = found.password_hash if found is not None else None
+        if await dash.passwords.verify(stored, password):
+            new_hash = await dash.passwords.hash(password) if needs_rehash(str(stored)) else None
+            async with dash.townhall.db.transaction() as session:
+                accounts = AccountRepository(session)
+                user = await accounts.by_email(email.lower())
+                if user is not None and user.password_hash != stored:
+                    user = None  # the password changed meanwhile: sign in again
+                if user is not None:
+                    if new_hash is not None:
+                        await accounts.set_password(user, new_hash)
+                    await accounts.signed_in(user, now)
+                    subject = f"dashboard:{user.email}"
+                    await AuditLog(session).record(
+                        subject, "staff.sign_in", subject, now, role=user.role
+                    )
     if user is None:
-        limits.fail(*keys)
         log.debug("dashboard sign-in failed")
         return _form(
             dash, request, email=email, next_path=next_path, error=BAD_CREDENTIALS, status=400
         )
-    limits.clear(keys[1])
+    await limits.succeeded(keys[0], keys[1], now)
     staff = Staff(id=user.id, email=user.email, role=user.role)
     target = next_path if next_path != "/" else home_for(staff)
     response = dash.redirect(request, target)
-    cookie = dash.session_cookie(user.id, user.password_hash, time.time())
+    cookie = dash.session_cookie(user, time.time())
     dash.set_session(response, request, cookie)
     response.del_cookie(PRESESSION_COOKIE, path="/")  # the form's token is spent
     return response
@@ -138,6 +142,10 @@ async def sign_out(request: web.Request, staff: Staff) -> web.StreamResponse:
     dash = request.app[DASHBOARD]
     now = dash.townhall.clock()
     async with dash.townhall.db.transaction() as session:
+        accounts = AccountRepository(session)
+        user = await accounts.by_id(staff.id)
+        if user is not None:
+            await accounts.end_sessions(user)  # the cookie, wherever a copy is, stops working
         await AuditLog(session).record(staff.subject, "staff.sign_out", staff.subject, now)
     dash.flash(request, "You have signed out.")
     response = dash.redirect(request, "/sign-in")

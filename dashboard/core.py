@@ -1,7 +1,8 @@
 """What every dashboard page shares: the signed-in staff member, sessions, CSRF, templates.
 
-Sessions are an itsdangerous-signed cookie holding the account id, when it was issued and a
-fingerprint of the password hash (changing the password signs everyone out). CSRF tokens are an
+Sessions are an itsdangerous-signed cookie holding the account id, when it was issued, a
+fingerprint of the password hash (changing the password signs everyone out) and the account's
+session generation (signing out bumps it, so a copied cookie stops working too). CSRF tokens are an
 HMAC of a random value bound to the session (or, before signing in, to a pre-session cookie).
 """
 
@@ -23,9 +24,11 @@ from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.http import SECURITY_HEADERS
-from bot.limits import FailureLimiter
 from bot.templating import govuk_environment
+from dashboard.limits import SignInLimiter
+from dashboard.passwords import PasswordChecker
 from storage.accounts import AccountRepository
+from storage.models import DashboardUser
 
 if TYPE_CHECKING:
     from bot.host import Host as Townhall
@@ -107,8 +110,10 @@ class Dashboard:
         self._secret = hmac.new(key, b"townhall-dashboard", hashlib.sha256).digest()
         self._sessions = URLSafeTimedSerializer(self._secret, salt="townhall-session")
         self._flashes = URLSafeTimedSerializer(self._secret, salt="townhall-flash")
-        #: Failed sign-ins per client address and per email address.
-        self.sign_in_limiter = FailureLimiter()
+        #: Sign-in attempts per client address and per email address (in the database).
+        self.sign_in_limiter = SignInLimiter(townhall.db, self._secret)
+        #: Argon2 work, off the event loop.
+        self.passwords = PasswordChecker()
 
     # -- sessions -------------------------------------------------------------------------
 
@@ -117,11 +122,12 @@ class Dashboard:
         public = settings.public_url or ""
         return settings.env == "production" or request.secure or public.startswith("https:")
 
-    def session_cookie(self, user_id: int, password_hash: str, issued: float) -> str:
+    def session_cookie(self, user: DashboardUser, issued: float) -> str:
         payload = {
-            "u": user_id,
+            "u": user.id,
             "t": int(issued),
-            "f": fingerprint(self._secret, password_hash),
+            "f": fingerprint(self._secret, user.password_hash),
+            "g": user.session_generation,
             "n": secrets.token_urlsafe(16),
         }
         return self._sessions.dumps(payload)
@@ -154,6 +160,8 @@ class Dashboard:
         if not hmac.compare_digest(
             str(data.get("f", "")), fingerprint(self._secret, user.password_hash)
         ):
+            return None
+        if data.get("g") != user.session_generation:  # signed out since
             return None
         st.staff = Staff(id=user.id, email=user.email, role=user.role)
         st.nonce = str(data.get("n", ""))
@@ -206,7 +214,10 @@ class Dashboard:
         else:
             nonce = state(request).nonce
             expected = self._csrf_for("session", nonce) if nonce else ""
-        return bool(expected) and hmac.compare_digest(sent, expected)
+        # bytes: compare_digest refuses str with non-ASCII characters (a forged form may have)
+        return bool(expected) and hmac.compare_digest(
+            sent.encode("utf-8", "replace"), expected.encode()
+        )
 
     # -- flash messages -------------------------------------------------------------------
 

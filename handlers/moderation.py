@@ -7,6 +7,7 @@ import re
 from bot.context import Context
 from bot.errors import UsageError, UserError
 from bot.grammar import DECISIONS, CommandSpec
+from bot.inputs import INT_MAX, parse_int
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
 from services import lifecycle, screening
@@ -61,11 +62,10 @@ DECIDE["redact"] = CommandSpec(
 
 
 def parse_ref(ref: str) -> int:
-    digits = ref.strip().upper().removeprefix("A")
-    # 18 digits fit the database's 64-bit ids; PostgreSQL refuses a larger number outright.
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
+    number = parse_int(ref.strip().upper().removeprefix("A"), low=1)
+    if number is None:
         raise UserError(f"{ref[:20]!r} is not an answer reference (they look like A12).")
-    return int(digits)
+    return number
 
 
 async def find_answer(ctx: Context, value: str) -> Answer:
@@ -168,9 +168,9 @@ def queue_card(answer: Answer, item: Item, reports: int) -> Card:
 async def flagged(ctx: Context) -> None:
     assert ctx.command is not None
     raw = ctx.command.args[0] if ctx.command.args else "1"
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 7):
+    page = parse_int(raw, low=1, high=INT_MAX)
+    if page is None:
         raise UsageError(f"{raw[:20]!r} is not a page number.\nUsage: {FLAGGED.usage}")
-    page = int(raw)
     repo = ModerationRepository(ctx.session)
     total = await repo.queue_size()
     if total == 0:

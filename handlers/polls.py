@@ -8,6 +8,7 @@ from typing import Any
 from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec
+from bot.inputs import INT_MAX, parse_int
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
 from bot.views import Notice
@@ -169,7 +170,8 @@ async def vote(ctx: Context) -> None:
             )
         )
     position = position.strip()
-    if not (position.isascii() and position.isdigit()):
+    number = parse_int(position, low=1, high=INT_MAX)
+    if number is None:
         raise UserError(
             ctx.t(
                 "{value!r} is not an option number: vote {id} N, with N from 1 to {n}.",
@@ -178,9 +180,7 @@ async def vote(ctx: Context) -> None:
                 n=len(item.options),
             )
         )
-    option = None
-    if len(position) <= 2:  # positions are 1-10; a huge number would overflow the column
-        option = await ctx.items.option_by_position(item, int(position))
+    option = await ctx.items.option_by_position(item, number)
     if option is None:
         raise UserError(
             ctx.t(

@@ -8,6 +8,7 @@ from typing import Any
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
+from bot.inputs import is_blank
 from bot.router import Router
 from bot.views import Notice
 from handlers import consent
@@ -40,7 +41,7 @@ async def spam_reasons(ctx: Context, participant: Participant, text: str) -> lis
 
 def check_length(ctx: Context, text: str) -> str:
     text = text.strip()
-    if not text:
+    if is_blank(text):
         raise UserError("Your answer is empty.")
     if len(text) > MAX_ANSWER:
         raise UserError(

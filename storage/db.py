@@ -31,7 +31,9 @@ class Database:
         for a free connection before it fails (and is then not acknowledged)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: error messages and logs never show bound values (people's answers,
+        # raw platform ids).
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:

@@ -359,6 +359,21 @@ class DashboardUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Part of every session cookie; signing out bumps it, so old cookies stop working.
+    session_generation: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+
+
+class SignInCounter(Base):
+    """Dashboard sign-in attempts per limiter key in a fixed window starting at ``since``.
+
+    Counted with one atomic upsert *before* the password is checked, shared by every worker.
+    """
+
+    __tablename__ = "sign_in_counters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # a keyed digest
+    attempts: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Theme(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
@@ -77,6 +77,7 @@ class TownhallClient(discord.Client):
         self.tree.add_command(build_group(bridge))
         self.tree.add_command(build_report_menu(bridge))
         self.synced: list[app_commands.AppCommand] = []
+        _guard_parsers(self._connection.parsers)
 
     async def connect(self, *, reconnect: bool = True) -> None:
         if self.endpoints is not None:
@@ -134,3 +135,22 @@ class TownhallClient(discord.Client):
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("discord event handler failed", handler=event_method)
+
+
+def _guarded(name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    def run(data: Any) -> None:
+        try:
+            parse(data)
+        except Exception as exc:  # e.g. an interaction whose id is not a number
+            log.warning(
+                "discord event not understood; ignored", kind=name, error=type(exc).__name__
+            )
+
+    return run
+
+
+def _guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:
+    """discord.py parses gateway events inside its websocket reader: one event it cannot read
+    (a field of the wrong type) ends the connection for good. Ignore that event instead."""
+    for name, parse in list(parsers.items()):
+        parsers[name] = _guarded(name, parse)

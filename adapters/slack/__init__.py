@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -26,7 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import render
+from adapters.slack import render, shape
 from adapters.slack.errors import delivery_error
 from adapters.slack.listeners import Inbound
 from adapters.slack.translate import PLATFORM
@@ -34,6 +37,7 @@ from bot.adapter import Capabilities, Dispatch
 from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
+from bot.inputs import parse_int
 from bot.views import View
 
 log = structlog.get_logger("townhall.slack")
@@ -43,6 +47,7 @@ DEFAULT_API_URL = "https://slack.com/api/"
 #: Slack wants interactions acknowledged within 3 s; leave room for the network.
 ACK_BUDGET = 2.0
 STOP_GRACE = 5.0
+SIGNATURE_MAX_AGE = 300  # seconds, as Slack and bolt allow
 _NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 #: Slack message metadata type naming the outbox key of a message we posted.
 METADATA_EVENT = "townhall_outbox"
@@ -89,6 +94,7 @@ class SlackAdapter:
             name="townhall",
         )
         self.interactive = interactive
+        self._signing_secret = signing_secret.encode()
         self.inbound = Inbound(interactive, ack_budget=ack_budget, spawn=self._spawn)
         self.inbound.register(self.bolt)
         self._session: aiohttp.ClientSession | None = None
@@ -110,7 +116,27 @@ class SlackAdapter:
         return [web.post(EVENTS_PATH, self.handle_http)]
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
-        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        """Check the signature first, then let bolt parse and dispatch.
+
+        Bolt parses the body before verifying it and fails on a non-numeric timestamp or a
+        payload of an odd shape; such requests are refused with 401/400, never a 500.
+        """
+        body = await request.read()
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not self._signed(body, timestamp, signature):
+            log.info("slack request refused: bad or missing signature")
+            return web.json_response({"error": "invalid request"}, status=401)
+        wrong = shape.problem(body, request.content_type)
+        if wrong is not None:
+            log.info("slack request of an unexpected shape refused", where=wrong)
+            return web.json_response({"error": "malformed request"}, status=400)
+        try:
+            bolt_request = await to_bolt_request(request)
+            bolt_response = await self.bolt.async_dispatch(bolt_request)
+        except Exception as exc:  # signed, but not a payload Slack sends
+            log.warning("slack request not understood; refused", error=type(exc).__name__)
+            return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(bolt_response)
 
     @property
@@ -121,6 +147,15 @@ class SlackAdapter:
         return (
             task is None or not task.done() or (not task.cancelled() and task.exception() is None)
         )
+
+    def _signed(self, body: bytes, timestamp: str, signature: str) -> bool:
+        """Slack's v0 signature over the raw bytes, from a recent, numeric timestamp."""
+        sent = parse_int(timestamp)
+        if sent is None or abs(time.time() - sent) > SIGNATURE_MAX_AGE:
+            return False
+        base = b"v0:" + timestamp.encode() + b":" + body
+        expected = "v0=" + hmac.new(self._signing_secret, base, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
     async def start(self, dispatch: Dispatch) -> None:
         self.inbound.dispatch = dispatch

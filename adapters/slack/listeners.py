@@ -163,7 +163,10 @@ class Inbound:
 
     async def on_command(self, ack: AsyncAck, body: Body) -> None:
         """``/townhall <sub> ...``: the notices travel back in the acknowledgement."""
-        event = translate.command_event(body)
+        event = understood(lambda: translate.command_event(body))
+        if event is None:
+            await ack()
+            return
         response_url = body.get("response_url")
         try:
             result = await self._dispatch_briefly(event)
@@ -189,8 +192,11 @@ class Inbound:
         if not actions:
             await ack()
             return
-        action = actions[0]
-        event = translate.action_event(body, action)
+        action = actions[0] if isinstance(actions, list) else None
+        if not isinstance(action, dict):
+            await ack()
+            return
+        event = understood(lambda: translate.action_event(body, action))
         if event is None:
             await ack()
             return
@@ -225,14 +231,20 @@ class Inbound:
 
     async def _open_form(self, body: Body, action: Body) -> bool:
         """``views.open`` with the click's trigger_id (valid 3 s, once). False if it failed."""
-        container = body.get("container") or {}
-        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-        modal = render.answer_modal(
-            str(action.get("value") or ""),
-            render.question_of(body.get("message")),
-            channel,
-            container.get("message_ts"),
-        )
+        try:
+            container = body.get("container") or {}
+            channel = str(
+                (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+            )
+            modal = render.answer_modal(
+                str(action.get("value") or ""),
+                render.question_of(body.get("message")),
+                channel,
+                container.get("message_ts"),
+            )
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:  # not Slack's shape
+            log.info("slack form button not understood", error=type(exc).__name__)
+            return False
         try:
             await self.client.views_open(trigger_id=body.get("trigger_id"), view=modal)
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -243,7 +255,7 @@ class Inbound:
 
     async def on_submit(self, ack: AsyncAck, body: Body) -> None:
         """An answer modal: the modal itself turns into the core's answer."""
-        event = translate.submission_event(body)
+        event = understood(lambda: translate.submission_event(body))
         if event is None:
             await ack()
             return
@@ -273,7 +285,10 @@ class Inbound:
 
     async def on_report(self, ack: AsyncAck, body: Body) -> None:
         """The "Report to moderators" message shortcut."""
-        event = translate.report_event(body)
+        event = understood(lambda: translate.report_event(body))
+        if event is None:
+            await ack()
+            return
         response_url = body.get("response_url")
         try:
             result = await self._dispatch_briefly(event)
@@ -293,7 +308,7 @@ class Inbound:
 
         Raises when the database is down, so bolt answers 500 and Slack delivers it again.
         """
-        reply = translate.reply_event(body, event, context.bot_user_id)
+        reply = understood(lambda: translate.reply_event(body, event, context.bot_user_id))
         if reply is None:
             return
         outcome = await self._dispatch(reply)
@@ -317,3 +332,16 @@ class Inbound:
         """Bolt's error hook: log the kind of failure, never the payload (it has people's words)."""
         kind = str(body.get("type") or ("slash_command" if "command" in body else "unknown"))
         log.warning("slack listener failed", payload=kind, error=type(error).__name__)
+
+
+def understood(build: Callable[[], Event | None]) -> Event | None:
+    """The translated event, or None for a payload of a shape Slack does not send.
+
+    Such a payload is acknowledged and ignored (logged without its content): it is not an outage,
+    so a 500 (and Slack's redelivery) would not help.
+    """
+    try:
+        return build()
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        log.info("slack payload not understood; ignored", error=type(exc).__name__)
+        return None

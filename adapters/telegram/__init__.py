@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import structlog
@@ -312,9 +312,13 @@ class TelegramAdapter:
         dispatch, me, acks = self._dispatch, self._me, self._acks
         if dispatch is None or me is None or acks is None:
             raise NotReady
-        event = translate.to_event(update, me)
+        try:
+            event = translate.to_event(update, me)
+        except Exception as exc:  # a field of a type Telegram never sends: nothing to do
+            log.info("telegram update not understood; ignored", error=type(exc).__name__)
+            return
         if event is None:
-            await acks.dismiss(update)  # e.g. a stray callback: stop the spinner
+            await self._quietly(acks.dismiss(update))  # e.g. a stray callback: stop the spinner
             return
         async with self._locks.hold(event.actor.user_id):
             try:
@@ -324,7 +328,15 @@ class TelegramAdapter:
                 # stays), so a message is not apologised for, only a click's spinner stopped.
                 await acks.apologise(update, event, will_retry=True)
                 raise Unavailable from None
-        await acks.acknowledge(update, event, outcome)
+        await self._quietly(acks.acknowledge(update, event, outcome))
+
+    @staticmethod
+    async def _quietly(call: Awaitable[None]) -> None:
+        """The effect is committed (or there was none): a failed acknowledgement changes nothing."""
+        try:
+            await call
+        except Exception as exc:
+            log.warning("telegram acknowledgement failed", error=type(exc).__name__)
 
     async def _dispatch_event(self, dispatch: Dispatch, event: Event, *, retry: bool) -> Outcome:
         delays = self._retry_delays if retry else ()

@@ -12,6 +12,7 @@ import orjson
 import structlog
 from aiohttp import web
 
+from adapters.telegram import shape
 from bot.config import ConfigError
 
 log = structlog.get_logger("townhall.telegram")
@@ -79,8 +80,12 @@ class WebhookReceiver:
             data = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
             return web.Response(status=400, text="malformed JSON")
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
             return web.Response(status=400, text="not an update")
+        wrong = shape.problem(data)
+        if wrong is not None:  # Telegram would resend it forever: acknowledge and drop it
+            log.info("telegram update of an unexpected shape ignored", where=wrong)
+            return web.Response(status=200)
         try:
             await self._receive(data)
         except NotReady:

@@ -103,7 +103,9 @@ class Identities:
         return hmac.new(self._csrf_key, visitor.id.encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, visitor: Visitor, token: str) -> bool:
-        return visitor.known and hmac.compare_digest(self.csrf_token(visitor), token)
+        # bytes: compare_digest refuses str with non-ASCII characters (a forged form may have)
+        expected = self.csrf_token(visitor).encode()
+        return visitor.known and hmac.compare_digest(expected, token.encode("utf-8", "replace"))
 
 
 def is_secure(request: web.Request) -> bool:

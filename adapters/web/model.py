@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.inputs import INT_MAX, parse_int
 from bot.views import Card
 
 
@@ -38,8 +39,9 @@ class ChatPage:
         for button in self.card.buttons:
             if button.action_id == "vote":
                 _, _, position = button.value.rpartition(":")
-                if position.isdigit():
-                    out.append((int(position), button.label))
+                number = parse_int(position, high=INT_MAX)
+                if number is not None:
+                    out.append((number, button.label))
         return out
 
 

@@ -21,6 +21,7 @@ from adapters.web.identity import Visitor, new_token
 from adapters.web.links import chat_path
 from adapters.web.model import ChatPage
 from bot.events import Event
+from bot.inputs import is_blank
 from bot.ratelimit import client_address
 from bot.views import Notice, View
 
@@ -152,7 +153,7 @@ class ChatViews:
         if intent == "answer" and page.kind == "ask":
             text = str(form.get("answer", "")).strip()
             errors.answer_text = text
-            if not text:
+            if is_blank(text):
                 errors.add("answer", "Enter your answer")
             elif len(text) > MAX_ANSWER:
                 errors.add("answer", f"Your answer must be {MAX_ANSWER} characters or fewer")

@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable
 
 from adapters.web.links import PUBLIC_CHANNEL
 from bot.events import Actor, Event, EventKind, Target
+from bot.inputs import parse_int
 
 PLATFORM = "web"
 SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -116,7 +117,8 @@ def positions(values: Iterable[str], count: int) -> list[int]:
     """Option positions from form values ("1".."count"); anything else is a tampered form."""
     out = []
     for value in values:
-        if not value.isdigit() or not 1 <= int(value) <= count:
+        number = parse_int(value, low=1, high=count)
+        if number is None:
             raise FormError("no such option")
-        out.append(int(value))
+        out.append(number)
     return sorted(set(out))

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.events import Actor, Event, EventKind, Target
 from bot.grammar import DECISIONS
+from bot.inputs import parse_int
 from bot.platform_names import platform_name
 from bot.views import Notice
 from dashboard.core import DASHBOARD, Staff, require
@@ -55,7 +56,7 @@ LABEL = re.compile(r"^([a-z0-9_-]{1,20}) user ([0-9a-f]{6,12})$")
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/moderation", queue_page),
-        web.post(r"/moderation/{answer_id:\d{1,18}}", decide),
+        web.post(r"/moderation/{answer_id:[0-9]{1,40}}", decide),
         web.get("/audit", audit_page),
     ]
 
@@ -66,7 +67,7 @@ def when(at: datetime) -> str:
 
 def page_number(request: web.Request) -> int:
     raw = request.query.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
+    return parse_int(raw, low=1, high=999_999) or 1
 
 
 def pagination(
@@ -143,14 +144,17 @@ async def queue_page(request: web.Request, staff: Staff) -> web.StreamResponse:
 async def decide(request: web.Request, staff: Staff) -> web.StreamResponse:
     """Dispatch the decision as the chat's own "mod" event, then back to the queue."""
     dashboard = request.app[DASHBOARD]
-    answer_id = int(request.match_info["answer_id"])
+    answer_id = parse_int(request.match_info["answer_id"], low=1)
     form = await request.post()
     decision = str(form.get("decision", ""))
     reason = " ".join(str(form.get("reason", "")).split())[:500]
     back = "/moderation"
     page = str(form.get("page", ""))
-    if page.isdigit() and page != "1" and len(page) < 7:
+    if parse_int(page, low=2, high=999_999) is not None:
         back += f"?page={page}"
+    if answer_id is None:
+        dashboard.flash(request, "There is no such answer.", "error")
+        return dashboard.redirect(request, back)
     if decision not in DECISIONS:
         dashboard.flash(request, "Choose Approve, Hide, Redact or Escalate.", "error")
         return dashboard.redirect(request, back)
