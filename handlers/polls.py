@@ -170,8 +170,7 @@ async def vote(ctx: Context) -> None:
             )
         )
     position = position.strip()
-    number = parse_int(position, low=1, high=INT_MAX)
-    if number is None:
+    if not (position.isascii() and position.isdigit()):
         raise UserError(
             ctx.t(
                 "{value!r} is not an option number: vote {id} N, with N from 1 to {n}.",
@@ -180,7 +179,8 @@ async def vote(ctx: Context) -> None:
                 n=len(item.options),
             )
         )
-    option = await ctx.items.option_by_position(item, number)
+    number = parse_int(position, low=1, high=INT_MAX)  # too large: no such option either
+    option = None if number is None else await ctx.items.option_by_position(item, number)
     if option is None:
         raise UserError(
             ctx.t(
@@ -197,16 +197,12 @@ async def vote(ctx: Context) -> None:
     participant = participant or await ctx.participant()
     if not has_consented:  # notice mode: the first stored vote comes with the privacy notice
         participant.consented_at = ctx.clock()
-    # Notice mode: the first stored vote comes with the privacy notice, in one message.
-    await record_vote(
-        ctx, item, option, participant, then="" if has_consented else consent.privacy_text(ctx)
-    )
+    await record_vote(ctx, item, option, participant)
+    if not has_consented:  # notice mode: the first stored vote comes with the privacy notice
+        ctx.notify(consent.privacy_text(ctx))
 
 
-async def record_vote(
-    ctx: Context, item: Item, option: Option, participant: Participant, *, then: str = ""
-) -> None:
-    """Count the vote and confirm it (followed by ``then``, e.g. the privacy notice)."""
+async def record_vote(ctx: Context, item: Item, option: Option, participant: Participant) -> None:
     now = ctx.clock()
     if item.kind == "multi":
         outcome = await ctx.votes.toggle(item, option, participant, now)
@@ -217,8 +213,6 @@ async def record_vote(
             ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
     said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
-    if then:
-        said += " " + then
     ctx.notify(Notice(said, success=outcome != "unchanged"))
 
 

@@ -93,7 +93,7 @@ async def test_a_429_on_the_interaction_answer_is_waited_out_and_nothing_is_lost
     )
     assert [c.status for c in calls] == [429, 200]
     # Bob's first vote: the privacy notice comes with it (notice mode)
-    assert harness.reply_text(click).startswith("Thanks, your vote for “A” is recorded. ")
+    assert harness.reply_text(click).startswith("Thanks, your vote for “A” is recorded.\n")
     assert [o["votes"] for o in (await harness.tally(short_id))["options"]] == [1, 0]
 
 
@@ -151,7 +151,7 @@ async def test_slow_dispatch_is_deferred_then_the_answer_fills_it_in(harness: Ha
     assert edit.params["message_id"] == "@original"
     answer = harness.reply(click)
     assert answer["flags"] & FLAG_EPHEMERAL and not answer["flags"] & FLAG_LOADING
-    assert answer["content"].startswith("Thanks, your vote for “B” is recorded. ")
+    assert answer["content"].startswith("Thanks, your vote for “B” is recorded.\n")
 
 
 async def test_several_cards_with_buttons_are_separate_ephemeral_messages(

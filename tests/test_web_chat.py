@@ -95,7 +95,7 @@ async def test_scale_and_answer(chat: ChatApp, browser: Browser) -> None:
     page = await browser.get(f"/c/{scale}")
     assert page.text.count('type="radio"') == 5 and "Strongly agree" in page.text
     voted = await browser.submit(f"/c/{scale}", "vote", [("choice", "4")])
-    assert "privacy" in voted.banner.lower()  # notice mode: with the first stored response
+    assert "privacy" in voted.banners.lower()  # notice mode: with the first stored response
     assert (await chat.results(scale))["options"][3] == {"label": "Agree", "votes": 1}  # type: ignore[index]
 
     question = await chat.create('ask "What would improve the high street?"')
@@ -104,7 +104,7 @@ async def test_scale_and_answer(chat: ChatApp, browser: Browser) -> None:
     assert ' maxlength="4000"' not in page.text  # a count, not a silent cut
     done = await browser.submit(f"/c/{question}", "answer", [("answer", "More benches")])
     assert "your answer is recorded" in done.banner
-    assert "privacy" not in done.banner.lower()  # told once, with the first vote
+    assert "privacy" not in done.banners.lower()  # told once, with the first vote
     result = await chat.results(question)
     assert result["answers"] == [{"text": "More benches", "platform": "web", "status": "visible"}]
     assert "You have sent 1 answer" in done.plain

@@ -97,6 +97,12 @@ class Page:
         return _plain(found.group(0)) if found else ""
 
     @property
+    def banners(self) -> str:
+        """Every notification banner on the page, as one text."""
+        found = re.findall(r'class="govuk-notification-banner\b.*?</div>\s*</div>', self.text, re.S)
+        return " ".join(_plain(b) for b in found)
+
+    @property
     def plain(self) -> str:
         return _plain(self.text)
 
