@@ -9,7 +9,7 @@ import discord
 import structlog
 from discord import app_commands
 
-from adapters.discord import render
+from adapters.discord import render, shape
 from adapters.discord.commands import build_group, build_report_menu
 from adapters.discord.endpoints import Endpoints
 from adapters.discord.interactions import Bridge
@@ -73,7 +73,7 @@ class TownhallClient(discord.Client):
         self.bridge = bridge
         self.guild_ids = list(guild_ids)
         self.thread_answers = thread_answers
-        self.tree = app_commands.CommandTree(self)
+        self.tree = QuietTree(self)
         self.tree.add_command(build_group(bridge))
         self.tree.add_command(build_report_menu(bridge))
         self.synced: list[app_commands.AppCommand] = []
@@ -137,8 +137,27 @@ class TownhallClient(discord.Client):
         log.exception("discord event handler failed", handler=event_method)
 
 
+class QuietTree(app_commands.CommandTree["TownhallClient"]):
+    """discord.py's command tree, but a command it cannot match (options of the wrong shape)
+    is a refused input: logged in one line without content, never a traceback."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        log.warning(
+            "discord command not understood; ignored",
+            command=getattr(interaction.command, "name", None),
+            error=type(error).__name__,
+        )
+
+
 def _guarded(name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
     def run(data: Any) -> None:
+        if name == "INTERACTION_CREATE":
+            where = shape.problem(data)
+            if where is not None:
+                log.warning("discord interaction not understood; ignored", where=where)
+                return
         try:
             parse(data)
         except Exception as exc:  # e.g. an interaction whose id is not a number

@@ -1,0 +1,167 @@
+"""Is this gateway JSON shaped like a Discord interaction, in the fields discord.py reads?
+
+discord.py parses an INTERACTION_CREATE and then hands it to tasks of its own (the command
+tree, the view store) that assume Discord's types: ``"options": null`` or a ``data`` that is a
+string ends in a traceback inside discord.py, out of our reach. Checked here first, an
+interaction of the wrong shape is ignored (logged by its path, never its content).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+Spec = dict[str, Any]
+ID_LIMIT = 2**64
+_SNOWFLAKE = re.compile(r"[0-9]{1,20}")
+
+
+class Snowflake:
+    """A Discord id: a decimal string (or an integer) below 2**64."""
+
+
+USER: Spec = {
+    "id": Snowflake,
+    "username": str,
+    "global_name": str,
+    "discriminator": str,
+    "bot": bool,
+}
+MEMBER: Spec = {"user": USER, "roles": [Snowflake], "nick": str, "permissions": str}
+OPTION: Spec = {"name": str, "type": int, "focused": bool}
+OPTION["options"] = [OPTION]
+COMPONENT: Spec = {"type": int, "custom_id": str, "value": str, "values": [str]}
+COMPONENT["components"] = [COMPONENT]
+COMPONENT["component"] = COMPONENT
+DATA: Spec = {
+    "id": Snowflake,
+    "name": str,
+    "type": int,
+    "guild_id": Snowflake,
+    "target_id": Snowflake,
+    "custom_id": str,
+    "component_type": int,
+    "values": [str],
+    "options": [OPTION],
+    "components": [COMPONENT],
+    "resolved": dict,
+}
+MESSAGE: Spec = {
+    "id": Snowflake,
+    "channel_id": Snowflake,
+    "content": str,
+    "author": USER,
+    "embeds": [dict],
+    "components": [COMPONENT],
+    "flags": int,
+}
+INTERACTION: Spec = {
+    "id": Snowflake,
+    "application_id": Snowflake,
+    "type": int,
+    "token": str,
+    "version": int,
+    "guild_id": Snowflake,
+    "channel_id": Snowflake,
+    "channel": dict,
+    "member": MEMBER,
+    "user": USER,
+    "data": DATA,
+    "message": MESSAGE,
+    "locale": str,
+    "guild_locale": str,
+    "app_permissions": str,
+}
+#: Fields Discord itself sends as null; any other null would reach discord.py as a wrong type.
+NULLABLE = frozenset(
+    {
+        "global_name",
+        "nick",
+        "avatar",
+        "banner",
+        "guild_id",
+        "member",
+        "user",
+        "message",
+        "channel",
+        "locale",
+        "guild_locale",
+        "discriminator",
+        "resolved",
+    }
+)
+REQUIRED: dict[int, tuple[str, ...]] = {
+    id(INTERACTION): ("id", "application_id", "type", "token"),
+    id(USER): ("id", "username"),
+    id(MEMBER): ("user",),
+    id(OPTION): ("name", "type"),
+    id(COMPONENT): ("type",),
+    id(MESSAGE): ("id", "channel_id"),
+}
+#: What each interaction type needs in ``data`` (1 ping, 2 command, 3 component, 4 autocomplete,
+#: 5 modal submit).
+DATA_NEEDS: dict[int, tuple[str, ...]] = {
+    2: ("id", "name", "type"),
+    3: ("custom_id", "component_type"),
+    4: ("id", "name", "type"),
+    5: ("custom_id", "components"),
+}
+
+
+def problem(interaction: object) -> str | None:
+    """Where the interaction is not what Discord sends (a path, no content), or None."""
+    found = _check(interaction, INTERACTION, "interaction", depth=0)
+    if found or not isinstance(interaction, dict):
+        return found
+    kind = interaction["type"]
+    if kind not in (1, *DATA_NEEDS):
+        return "interaction.type: unknown"
+    if kind == 1:
+        return None
+    data = interaction.get("data")
+    if not isinstance(data, dict):
+        return "interaction.data: missing"
+    for key in DATA_NEEDS[kind]:
+        if data.get(key) is None:
+            return f"interaction.data.{key}: missing"
+    if interaction.get("member") is None and interaction.get("user") is None:
+        return "interaction: neither member nor user"
+    return None
+
+
+def _check(value: object, spec: Any, where: str, depth: int) -> str | None:
+    if depth > 8:
+        return f"{where}: nested too deep"
+    if spec is Snowflake:
+        ok = (type(value) is int and 0 <= value < ID_LIMIT) or (
+            type(value) is str and _SNOWFLAKE.fullmatch(value) is not None
+        )
+        return None if ok else f"{where}: not an id"
+    if spec is int:
+        ok = type(value) is int and -ID_LIMIT < value < ID_LIMIT
+        return None if ok else f"{where}: not an integer"
+    if spec in (str, bool, dict):
+        return None if type(value) is spec else f"{where}: not a {spec.__name__}"
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            return f"{where}: not a list"
+        for n, element in enumerate(value):
+            found = _check(element, spec[0], f"{where}[{n}]", depth + 1)
+            if found:
+                return found
+        return None
+    if not isinstance(value, dict):
+        return f"{where}: not an object"
+    for key in REQUIRED.get(id(spec), ()):
+        if value.get(key) is None:
+            return f"{where}.{key}: missing"
+    leaf = spec is OPTION and value.get("type") not in (1, 2)  # a value, not a (sub)command
+    if leaf and type(value.get("value")) not in (str, int, float, bool):
+        return f"{where}.value: missing"
+    for key, sub in spec.items():
+        if key not in value or (value[key] is None and key in NULLABLE):
+            continue
+        found = _check(value[key], sub, f"{where}.{key}", depth + 1)
+        if found:
+            return found
+    return None
