@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-Spec = dict[str, Any]
+from bot.shapes import Shape, Spec
+
 ID_LIMIT = 2**64
 _SNOWFLAKE = re.compile(r"[0-9]{1,20}")
 
@@ -108,9 +109,32 @@ DATA_NEEDS: dict[int, tuple[str, ...]] = {
 }
 
 
+def _snowflake(value: object) -> bool:
+    return (type(value) is int and 0 <= value < ID_LIMIT) or (
+        type(value) is str and _SNOWFLAKE.fullmatch(value) is not None
+    )
+
+
+def _option_value(spec: Spec, value: dict[str, Any], where: str) -> str | None:
+    """An option that is not a (sub)command carries a value discord.py can convert."""
+    leaf = spec is OPTION and value.get("type") not in (1, 2)
+    if leaf and type(value.get("value")) not in (str, int, float, bool):
+        return f"{where}.value: missing"
+    return None
+
+
+SHAPE = Shape(
+    required=REQUIRED,
+    int_limit=ID_LIMIT,
+    nullable=NULLABLE.__contains__,
+    leaves={Snowflake: _snowflake},
+    rule=_option_value,
+)
+
+
 def problem(interaction: object) -> str | None:
     """Where the interaction is not what Discord sends (a path, no content), or None."""
-    found = _check(interaction, INTERACTION, "interaction", depth=0)
+    found = SHAPE.problem(interaction, INTERACTION, "interaction")
     if found or not isinstance(interaction, dict):
         return found
     kind = interaction["type"]
@@ -126,42 +150,4 @@ def problem(interaction: object) -> str | None:
             return f"interaction.data.{key}: missing"
     if interaction.get("member") is None and interaction.get("user") is None:
         return "interaction: neither member nor user"
-    return None
-
-
-def _check(value: object, spec: Any, where: str, depth: int) -> str | None:
-    if depth > 8:
-        return f"{where}: nested too deep"
-    if spec is Snowflake:
-        ok = (type(value) is int and 0 <= value < ID_LIMIT) or (
-            type(value) is str and _SNOWFLAKE.fullmatch(value) is not None
-        )
-        return None if ok else f"{where}: not an id"
-    if spec is int:
-        ok = type(value) is int and -ID_LIMIT < value < ID_LIMIT
-        return None if ok else f"{where}: not an integer"
-    if spec in (str, bool, dict):
-        return None if type(value) is spec else f"{where}: not a {spec.__name__}"
-    if isinstance(spec, list):
-        if not isinstance(value, list):
-            return f"{where}: not a list"
-        for n, element in enumerate(value):
-            found = _check(element, spec[0], f"{where}[{n}]", depth + 1)
-            if found:
-                return found
-        return None
-    if not isinstance(value, dict):
-        return f"{where}: not an object"
-    for key in REQUIRED.get(id(spec), ()):
-        if value.get(key) is None:
-            return f"{where}.{key}: missing"
-    leaf = spec is OPTION and value.get("type") not in (1, 2)  # a value, not a (sub)command
-    if leaf and type(value.get("value")) not in (str, int, float, bool):
-        return f"{where}.value: missing"
-    for key, sub in spec.items():
-        if key not in value or (value[key] is None and key in NULLABLE):
-            continue
-        found = _check(value[key], sub, f"{where}.{key}", depth + 1)
-        if found:
-            return found
     return None

@@ -7,10 +7,9 @@ update of the wrong shape is acknowledged and ignored (Telegram would resend it 
 
 from __future__ import annotations
 
-from typing import Any
+from bot.shapes import Shape, Spec
 
 ID_LIMIT = 2**63
-Spec = dict[str, Any]
 
 USER: Spec = {
     "id": int,
@@ -62,35 +61,9 @@ REQUIRED: dict[int, tuple[str, ...]] = {
 }
 
 
+SHAPE = Shape(required=REQUIRED, int_limit=ID_LIMIT)
+
+
 def problem(update: object) -> str | None:
     """Where the update is not what Telegram sends (a path, no content), or None."""
-    return _check(update, UPDATE, "update", depth=0)
-
-
-def _check(value: object, spec: Any, where: str, depth: int) -> str | None:
-    if depth > 8:
-        return f"{where}: nested too deep"
-    if spec is int:
-        ok = type(value) is int and -ID_LIMIT < value < ID_LIMIT
-        return None if ok else f"{where}: not an integer"
-    if spec in (str, bool, dict):
-        return None if type(value) is spec else f"{where}: not a {spec.__name__}"
-    if isinstance(spec, list):
-        if not isinstance(value, list):
-            return f"{where}: not a list"
-        for n, element in enumerate(value):
-            found = _check(element, spec[0], f"{where}[{n}]", depth + 1)
-            if found:
-                return found
-        return None
-    if not isinstance(value, dict):
-        return f"{where}: not an object"
-    for key in REQUIRED.get(id(spec), ()):
-        if key not in value:
-            return f"{where}.{key}: missing"
-    for key, sub in spec.items():
-        if key in value and not (value[key] is None and key not in REQUIRED.get(id(spec), ())):
-            found = _check(value[key], sub, f"{where}.{key}", depth + 1)
-            if found:
-                return found
-    return None
+    return SHAPE.problem(update, UPDATE, "update")
