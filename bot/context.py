@@ -17,8 +17,9 @@ from bot.views import Card, Notice, View, view_to_dict
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
 from storage.models import Item, Participant
+from storage.moderation import ModerationRepository, PendingRepository
 from storage.outbox import OutboxRepository
-from storage.people import ParticipantRepository, RoleRepository
+from storage.people import ParticipantRepository, PrivacyRepository, RoleRepository
 from storage.responses import AnswerRepository, VoteRepository
 
 Clock = Callable[[], datetime]
@@ -80,6 +81,19 @@ class Context:
     @cached_property
     def outbox(self) -> OutboxRepository:
         return OutboxRepository(self.session)
+
+    @cached_property
+    def moderation(self) -> ModerationRepository:
+        return ModerationRepository(self.session)
+
+    @cached_property
+    def pending(self) -> PendingRepository:
+        """Votes and answers waiting for a person's consent."""
+        return PendingRepository(self.session)
+
+    @cached_property
+    def privacy(self) -> PrivacyRepository:
+        return PrivacyRepository(self.session)
 
     # -- who is acting -------------------------------------------------------------------
     async def roles(self) -> set[str]:

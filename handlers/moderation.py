@@ -11,8 +11,7 @@ from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
 from services import lifecycle, screening
 from services.reasons import describe as describe_reasons
-from storage.models import Answer, Item, Participant
-from storage.moderation import ModerationRepository
+from storage.models import Answer, Item
 
 router = Router("moderation")
 moderators = has_role("moderator", refusal="Sorry, only moderators can do that.")
@@ -70,7 +69,7 @@ def parse_ref(ref: str) -> int:
 
 async def find_answer(ctx: Context, value: str) -> Answer:
     """``A12``/``12``, ``a:12`` or ``m:<channel>:<message id>`` (a report made on a message)."""
-    repo = ModerationRepository(ctx.session)
+    repo = ctx.moderation
     answer: Answer | None
     if value.startswith("m:"):
         _, channel, message = value.split(":", 2)
@@ -93,7 +92,7 @@ async def report_answer(ctx: Context, answer: Answer) -> None:
     reporter = await ctx.participant()
     if reporter.id == answer.participant_id:
         raise UserError("You can't report your own answer.")
-    new, count = await ModerationRepository(ctx.session).report(answer, reporter.id, ctx.clock())
+    new, count = await ctx.moderation.report(answer, reporter.id, ctx.clock())
     if new:
         answer.needs_review = True
         reviewed = answer.reviewed_at is not None
@@ -171,7 +170,7 @@ async def flagged(ctx: Context) -> None:
     if not (raw.isascii() and raw.isdigit() and len(raw) < 7):
         raise UsageError(f"{raw[:20]!r} is not a page number.\nUsage: {FLAGGED.usage}")
     page = int(raw)
-    repo = ModerationRepository(ctx.session)
+    repo = ctx.moderation
     total = await repo.queue_size()
     if total == 0:
         ctx.notify(Notice("The moderation queue is empty.", confidential=True))
@@ -256,14 +255,14 @@ async def decide(
 
 
 async def _refresh(ctx: Context, answer: Answer) -> None:
-    item = await ctx.session.get(Item, answer.item_id)
+    item = await ctx.items.get(answer.item_id)
     if item is not None:
         await lifecycle.request_refresh(ctx.session, item, ctx.clock())
 
 
 async def _tell_author(ctx: Context, answer: Answer) -> None:
-    item = await ctx.session.get(Item, answer.item_id)
-    author = await ctx.session.get(Participant, answer.participant_id)
+    item = await ctx.items.get(answer.item_id)
+    author = await ctx.participants.get(answer.participant_id)
     if item is None or author is None or not item.notify_authors or not author.platform_user_id:
         return
     await ctx.send_private(
@@ -280,7 +279,7 @@ async def _tell_author(ctx: Context, answer: Answer) -> None:
 async def _tell_policy_team(ctx: Context, answer: Answer, reason: str) -> None:
     """An escalation reaches the item's author and the policy team in chat (privately);
     dashboard accounts see it on the item's page."""
-    item = await ctx.session.get(Item, answer.item_id)
+    item = await ctx.items.get(answer.item_id)
     if item is None:  # pragma: no cover - foreign key
         return
     public = ctx.settings.base_url.rstrip("/")

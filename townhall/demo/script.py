@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import func, select
-
 from adapters.web.links import chat_path
 from bot.adapter import Outcome
 from bot.config import Settings
@@ -22,17 +20,9 @@ from bot.views import Card, Notice
 from handlers import all_routers
 from services.lifecycle import close_due_items
 from storage.db import Database
+from storage.demo import DemoQueries
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
-from storage.models import (
-    Answer,
-    AuditEntry,
-    OutboxMessage,
-    Participant,
-    Publication,
-    Report,
-    Vote,
-)
 from townhall.demo.sample import (
     ABUSE_ANSWER,
     BAKERY_ANSWER,
@@ -289,8 +279,7 @@ class DemoScript:
 
     async def _answer_ref(self, text: str) -> str:
         async with self.db.transaction() as session:
-            query = select(Answer.id).where(Answer.text == text).order_by(Answer.id.desc())
-            return f"A{(await session.execute(query.limit(1))).scalar_one()}"
+            return f"A{await DemoQueries(session).newest_answer_with(text)}"
 
     async def _report(self, reporter: tuple[str, str], text: str) -> None:
         await self._event(
@@ -310,22 +299,13 @@ class DemoScript:
         """Mark what the demo queued for its made-up chats as sent, with made-up message ids."""
         now = self.clock()
         async with self.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxMessage).where(
-                        OutboxMessage.id > self.outbox_floor,
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.channel_id.in_(self.recipients),
-                    )
-                )
-            ).scalars()
-            for row in rows:
-                row.status, row.sent_at, row.attempts = "sent", now, 1
-                if row.op == "send" and row.publication_id is not None:
-                    pub = await session.get(Publication, row.publication_id)
-                    if pub is not None and pub.message_id is None:
-                        pub.message_id = self._message_id(row.platform, now)
-                        pub.channel_name = CHANNEL_NAMES.get(row.platform)
+            await DemoQueries(session).settle(
+                after=self.outbox_floor,
+                channels=self.recipients,
+                at=now,
+                message_id=self._message_id,
+                channel_names=CHANNEL_NAMES,
+            )
 
     async def _count(self) -> None:
         async with self.db.transaction() as session:
@@ -333,22 +313,9 @@ class DemoScript:
                 await ItemRepository(session).by_short_id(self.short_ids[p.key]) for p in ITEMS
             ]
             ids = [i.id for i in items if i is not None]
-            answers = select(func.count(Answer.id)).where(Answer.item_id.in_(ids))
-            queries = {
-                "votes": select(func.count(Vote.id)).where(Vote.item_id.in_(ids)),
-                "answers": answers,
-                "to_review": answers.where(Answer.needs_review.is_(True)),
-                "reports": select(func.count(Report.id))
-                .join(Answer, Answer.id == Report.answer_id)
-                .where(Answer.item_id.in_(ids)),
-                "participants": select(func.count(Participant.id)).where(
-                    Participant.platform_user_id.in_(self.recipients)
-                ),
-                "decisions": select(func.count(AuditEntry.id)).where(
-                    AuditEntry.actor == ":".join(MODERATOR), AuditEntry.at >= self.start
-                ),
-            }
-            counts = {k: int((await session.execute(q)).scalar_one()) for k, q in queries.items()}
+            counts = await DemoQueries(session).counts(
+                ids, self.recipients, ":".join(MODERATOR), self.start
+            )
         self.report = DemoReport(
             items=[(i.short_id, i.kind, i.status, i.question) for i in items if i is not None],
             **counts,
