@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.events import Event
 from bot.grammar import ParsedCommand
+from bot.outcomes import Result
 from bot.views import Card, Notice, View, view_to_dict
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
@@ -47,6 +48,8 @@ class Context:
     command: ParsedCommand | None = None
     #: Private answers to the person who acted, delivered by the adapter as its acknowledgement.
     notices: list[View] = field(default_factory=list)
+    #: What the handler did, typed, for callers such as the dashboard (``Outcome.results``).
+    results: list[Result] = field(default_factory=list)
     _roles: set[str] | None = None
 
     # -- repositories, one small object per aggregate ------------------------------------
@@ -122,6 +125,10 @@ class Context:
         await self.audit.record(self.event.subject, action, target, self.clock(), **details)
 
     # -- answering -----------------------------------------------------------------------
+    def produced(self, result: Result) -> None:
+        """Say what was done in a form a program can read (kept only if the commit succeeds)."""
+        self.results.append(result)
+
     def notify(self, view: View | str) -> None:
         """Say something privately to the person who acted."""
         self.notices.append(Notice(view) if isinstance(view, str) else view)

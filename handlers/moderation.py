@@ -7,6 +7,7 @@ import re
 from bot.context import Context
 from bot.errors import UsageError, UserError
 from bot.grammar import DECISIONS, CommandSpec
+from bot.outcomes import Decided
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
 from services import lifecycle, screening
@@ -250,6 +251,7 @@ async def decide(
     }[decision]
     if decision == "redact" and words:
         done = f"{plural(len(removed), 'passage')} removed; the rest is visible"
+    ctx.produced(Decided(answer.id, decision))
     # Confidential: a decision typed in a group chat must not be announced to the group.
     ctx.notify(Notice(ctx.t("A{id}: {done}.", id=answer.id, done=done), confidential=True))
 

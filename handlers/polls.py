@@ -8,6 +8,7 @@ from typing import Any
 from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec
+from bot.outcomes import ItemCreated
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
 from bot.views import Notice
@@ -102,6 +103,7 @@ async def create_and_publish(ctx: Context, kind: str, question: str, options: li
     )
     await ctx.publish(item, cards.item_card(item, await results.compute(ctx.session, item)))
     await ctx.record("item.create", item.short_id, kind=kind)
+    ctx.produced(ItemCreated(item.short_id, kind))
     ctx.notify(
         ctx.t(
             "Published {kind} {id}. Close it with: close {id} · results: results {id}",

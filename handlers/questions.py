@@ -8,6 +8,7 @@ from typing import Any
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
+from bot.outcomes import AnswerStored
 from bot.router import Router
 from bot.views import Notice
 from handlers import consent
@@ -107,6 +108,7 @@ async def _save(
         message = "Thanks. Your answer (ref A{ref}) will appear once a moderator has checked it."
     else:
         message = "Thanks, your answer is recorded (ref A{ref})."
+    ctx.produced(AnswerStored(answer.id, held))
     text_out = ctx.t(message, ref=answer.id)
     if first:
         text_out += " " + consent.privacy_text(ctx)

@@ -93,20 +93,6 @@ class ItemRepository:
         )
         return await self.session.scalar(query)
 
-    async def newest_id(self) -> int:
-        """The highest item id so far (0 with none): a marker for :meth:`created_since`."""
-        return int(await self.session.scalar(select(func.max(Item.id))) or 0)
-
-    async def created_since(self, marker: int, created_by: str) -> str | None:
-        """Short id of the newest item ``created_by`` made after ``marker``, if any."""
-        query = (
-            select(Item.short_id)
-            .where(Item.id > marker, Item.created_by == created_by)
-            .order_by(Item.id.desc())
-            .limit(1)
-        )
-        return await self.session.scalar(query)
-
     async def close(self, item: Item, at: datetime) -> bool:
         """Close an open item; False when someone else closed it first."""
         result = await self.session.execute(

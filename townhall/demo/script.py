@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import random
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from adapters.web.links import chat_path
 from bot.adapter import Outcome
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.events import Actor, Event, EventKind, Target
+from bot.outcomes import ItemCreated
 from bot.router import RouteTable
 from bot.views import Card, Notice
 from handlers import all_routers
@@ -201,7 +202,7 @@ class DemoScript:
         )
 
     # -- steps -------------------------------------------------------------------------------
-    async def _event(self, platform: str, user: str, kind: EventKind, **kw: str) -> Outcome:
+    async def _event(self, platform: str, user: str, kind: EventKind, **kw: Any) -> Outcome:
         message_id = self._message_id(platform, self.clock.now)
         channel = CHANNELS[platform]
         event = Event(
@@ -225,10 +226,10 @@ class DemoScript:
         outcome = await self._event(
             officer_platform, OFFICERS[officer_platform], EventKind.COMMAND, text=plan.command
         )
-        found = re.search(r"Published \w+ (\w+)", _text(outcome))
-        if found is None:
+        made = outcome.result(ItemCreated)
+        if made is None:
             raise RuntimeError(f"demo could not create {plan.key}: {_text(outcome)}")
-        short_id = found.group(1)
+        short_id = made.short_id
         self.short_ids[plan.key] = short_id
         # The officer then shows it on the other platforms and on the public web page.
         async with self.db.transaction() as session:
