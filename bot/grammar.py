@@ -28,6 +28,10 @@ class CommandSpec:
     min_args: int = 0
     max_args: int | None = None
     staff_only: bool = False
+    #: One short line for platform command menus (Telegram's); the summary when empty.
+    menu: str = ""
+    #: An example for one-line usage hints (Slack's slash-command hint); left out when empty.
+    hint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,16 @@ def check(spec: CommandSpec, command: ParsedCommand) -> ParsedCommand:
     if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
         raise UsageError(f"Usage: {spec.usage}")
     return ParsedCommand(spec.name, tuple(command.args), frozenset(command.flags), options)
+
+
+def command_menu(specs: Sequence[CommandSpec]) -> list[tuple[str, str]]:
+    """(name, description) per command, for a platform's command menu."""
+    return [(spec.name, spec.menu or spec.summary) for spec in specs]
+
+
+def usage_hint(specs: Sequence[CommandSpec]) -> str:
+    """``poll "Question?" "Yes" "No" | ask "Question?" | ...`` from the specs' examples."""
+    return " | ".join(spec.hint for spec in specs if spec.hint)
 
 
 def help_text(specs: Sequence[CommandSpec], *, staff: bool) -> str:

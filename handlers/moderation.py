@@ -36,6 +36,7 @@ REPORT = CommandSpec(
     "report REF (or reply /report to an answer)",
     "Report an answer to the moderators.",
     max_args=1,
+    menu="Reply to an answer with this to report it",
 )
 FLAGGED = CommandSpec(
     "flagged",
@@ -43,10 +44,23 @@ FLAGGED = CommandSpec(
     "Moderators: answers waiting for a decision.",
     max_args=1,
     staff_only=True,
+    menu="Answers waiting for review (moderators)",
 )
+#: The command menu's line per decision (Telegram's).
+DECIDE_MENU = {
+    "approve": "Approve an answer, e.g. /approve A12 (moderators)",
+    "hide": "Hide an answer (moderators)",
+    "redact": "Remove personal data from an answer (moderators)",
+    "escalate": "Escalate an answer to the policy team (moderators)",
+}
 DECIDE = {
     name: CommandSpec(
-        name, f"{name} REF [reason]", f"Moderators: {name} an answer.", min_args=1, staff_only=True
+        name,
+        f"{name} REF [reason]",
+        f"Moderators: {name} an answer.",
+        min_args=1,
+        staff_only=True,
+        menu=DECIDE_MENU[name],
     )
     for name in DECISIONS
 }
@@ -57,6 +71,7 @@ DECIDE["redact"] = CommandSpec(
     options={"words": ()},
     min_args=1,
     staff_only=True,
+    menu=DECIDE_MENU["redact"],
 )
 
 

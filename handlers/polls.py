@@ -31,6 +31,8 @@ POLL = CommandSpec(
     options={"closes": (), "results": ("live", "closed")},
     min_args=1,
     staff_only=True,
+    menu="Publish a poll here (policy team)",
+    hint='poll "Question?" "Yes" "No"',
 )
 SCALE_SPEC = CommandSpec(
     "scale",
@@ -40,6 +42,7 @@ SCALE_SPEC = CommandSpec(
     min_args=1,
     max_args=1,
     staff_only=True,
+    menu="Publish an agree/disagree scale here (policy team)",
 )
 ASK = CommandSpec(
     "ask",
@@ -50,6 +53,8 @@ ASK = CommandSpec(
     min_args=1,
     max_args=1,
     staff_only=True,
+    menu="Publish an open question here (policy team)",
+    hint='ask "Question?"',
 )
 
 

@@ -17,13 +17,25 @@ router = Router("privacy")
 MYDATA_PART = 3000
 
 PRIVACY = CommandSpec(
-    "privacy", "privacy", "Read how your answers are used; give consent.", max_args=0
+    "privacy",
+    "privacy",
+    "Read how your answers are used; give consent.",
+    max_args=0,
+    menu="How your answers are used; consent",
 )
 MYDATA = CommandSpec(
-    "mydata", "mydata", "Get a private copy of everything we hold about you.", max_args=0
+    "mydata",
+    "mydata",
+    "Get a private copy of everything we hold about you.",
+    max_args=0,
+    menu="Get a private copy of what we hold about you",
 )
 FORGET = CommandSpec(
-    "forget", "forget", "Erase your identity, votes and answers everywhere.", max_args=0
+    "forget",
+    "forget",
+    "Erase your identity, votes and answers everywhere.",
+    max_args=0,
+    menu="Erase your votes and answers",
 )
 
 

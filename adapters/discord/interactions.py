@@ -17,6 +17,7 @@ import structlog
 from adapters.discord import render, translate
 from bot.adapter import Dispatch, Outcome
 from bot.events import Event, EventKind
+from bot.grammar import ParsedCommand
 
 log = structlog.get_logger("townhall.discord")
 
@@ -116,9 +117,13 @@ class Bridge:
     # -- entry points ---------------------------------------------------------------------
 
     async def command(
-        self, interaction: discord.Interaction[Any], text: str, *, publishes: bool = False
+        self,
+        interaction: discord.Interaction[Any],
+        command: ParsedCommand,
+        *,
+        publishes: bool = False,
     ) -> None:
-        """A ``/townhall`` subcommand, already translated into the core grammar."""
+        """A ``/townhall`` subcommand, already parsed into the core grammar's form."""
         if not self._first_delivery(interaction):
             return
         if publishes and interaction.guild_id is not None:
@@ -130,7 +135,7 @@ class Bridge:
                 self.settled.mark(str(interaction.id), "no-permission")
                 return
         event = translate.interaction_event(
-            interaction, EventKind.COMMAND, self.policy_role, text=text
+            interaction, EventKind.COMMAND, self.policy_role, command=command
         )
         await self._run(interaction, event)
 
