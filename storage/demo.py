@@ -1,5 +1,5 @@
-"""The queries ``townhall demo`` needs beyond the repositories: finding its own answers back,
-settling what it queued for made-up chats, and counting what the sample week left behind."""
+"""The queries ``townhall demo`` needs beyond the repositories: settling what it queued for
+made-up chats, and counting what the sample week left behind."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ class DemoQueries:
     async def newest_outbox_id(self) -> int:
         """The highest outbox id so far (0 with none): what the demo queues comes after it."""
         return int(await self.session.scalar(select(func.max(OutboxMessage.id))) or 0)
-
-    async def newest_answer_with(self, text: str) -> int:
-        """The id of the latest answer whose text is exactly ``text``."""
-        query = select(Answer.id).where(Answer.text == text).order_by(Answer.id.desc()).limit(1)
-        return int((await self.session.execute(query)).scalar_one())
 
     async def settle(
         self,

@@ -15,7 +15,7 @@ from bot.adapter import Outcome
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.events import Actor, Event, EventKind, Target
-from bot.outcomes import ItemCreated
+from bot.outcomes import AnswerStored, ItemCreated
 from bot.router import RouteTable
 from bot.views import Card, Notice
 from handlers import all_routers
@@ -95,6 +95,8 @@ class DemoScript:
         self.crowd = {p: [self._user_id(p) for _ in range(n)] for p, n in crowd.items()}
         self.recipients = {*CHANNELS.values(), *(u for us in self.crowd.values() for u in us)}
         self.short_ids: dict[str, str] = {}
+        #: An answer's text -> its reference (A12), from the handler's typed result.
+        self.answer_refs: dict[str, str] = {}
         self.messages: dict[tuple[str, str], str] = {}  # (item key, platform) -> message id
         self._message_seq = 4100
 
@@ -267,9 +269,11 @@ class DemoScript:
         short_id = self.short_ids["highstreet"]
         if platform in ("telegram", "slack"):  # by replying to the question's message
             reply_to = self.messages[("highstreet", platform)]
-            await self._event(platform, user, EventKind.REPLY, text=text, reply_to=reply_to)
+            outcome = await self._event(
+                platform, user, EventKind.REPLY, text=text, reply_to=reply_to
+            )
         else:  # Discord's modal, the web chat's form
-            await self._event(
+            outcome = await self._event(
                 platform,
                 user,
                 EventKind.SUBMIT,
@@ -277,10 +281,13 @@ class DemoScript:
                 action_id="answer",
                 action_value=short_id,
             )
+        stored = outcome.result(AnswerStored)
+        if stored is None:
+            raise RuntimeError(f"demo answer was not stored: {_text(outcome)}")
+        self.answer_refs[text] = stored.ref
 
     async def _answer_ref(self, text: str) -> str:
-        async with self.db.transaction() as session:
-            return f"A{await DemoQueries(session).newest_answer_with(text)}"
+        return self.answer_refs[text]
 
     async def _report(self, reporter: tuple[str, str], text: str) -> None:
         await self._event(
