@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import structlog
 from aiohttp import web
 
 from bot.events import Event, MessageRef, Target
+from bot.outcomes import Result
 from bot.views import View
 
 log = structlog.get_logger("townhall.adapter")
+R = TypeVar("R", bound=Result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,13 @@ class Outcome:
     duplicate: bool = False
     failed: bool = False
     notices: list[View] = field(default_factory=list)
+    #: What the handler did, typed (``bot.outcomes``): for callers that act on it.
+    results: list[Result] = field(default_factory=list)
+
+    def result(self, kind: type[R]) -> R | None:
+        """The last result of this kind, if the handler produced one."""
+        found = [r for r in self.results if isinstance(r, kind)]
+        return found[-1] if found else None
 
 
 Dispatch = Callable[[Event], Awaitable[Outcome]]

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.events import Event
 from bot.grammar import ParsedCommand
+from bot.outcomes import Result
 from bot.views import Card, Notice, View, view_to_dict
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
 from storage.models import Item, Participant
+from storage.moderation import ModerationRepository, PendingRepository
 from storage.outbox import OutboxRepository
-from storage.people import ParticipantRepository, RoleRepository
+from storage.people import ParticipantRepository, PrivacyRepository, RoleRepository
 from storage.responses import AnswerRepository, VoteRepository
 
 Clock = Callable[[], datetime]
@@ -46,6 +48,8 @@ class Context:
     command: ParsedCommand | None = None
     #: Private answers to the person who acted, delivered by the adapter as its acknowledgement.
     notices: list[View] = field(default_factory=list)
+    #: What the handler did, typed, for callers such as the dashboard (``Outcome.results``).
+    results: list[Result] = field(default_factory=list)
     _roles: set[str] | None = None
 
     # -- repositories, one small object per aggregate ------------------------------------
@@ -81,6 +85,19 @@ class Context:
     def outbox(self) -> OutboxRepository:
         return OutboxRepository(self.session)
 
+    @cached_property
+    def moderation(self) -> ModerationRepository:
+        return ModerationRepository(self.session)
+
+    @cached_property
+    def pending(self) -> PendingRepository:
+        """Votes and answers waiting for a person's consent."""
+        return PendingRepository(self.session)
+
+    @cached_property
+    def privacy(self) -> PrivacyRepository:
+        return PrivacyRepository(self.session)
+
     # -- who is acting -------------------------------------------------------------------
     async def roles(self) -> set[str]:
         if self._roles is None:
@@ -108,6 +125,10 @@ class Context:
         await self.audit.record(self.event.subject, action, target, self.clock(), **details)
 
     # -- answering -----------------------------------------------------------------------
+    def produced(self, result: Result) -> None:
+        """Say what was done in a form a program can read (kept only if the commit succeeds)."""
+        self.results.append(result)
+
     def notify(self, view: View | str) -> None:
         """Say something privately to the person who acted."""
         self.notices.append(Notice(view) if isinstance(view, str) else view)

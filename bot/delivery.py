@@ -164,7 +164,7 @@ class Deliverer:
     async def _refresh(self, adapter: Adapter, row: OutboxMessage) -> None:
         assert row.publication_id is not None
         async with self.db.transaction() as session:
-            pub = await session.get(Publication, row.publication_id)
+            pub = await PublicationRepository(session).get(row.publication_id)
             if pub is None or pub.message_id is None:
                 return  # not delivered yet: the pending send will carry the fresh card
             view = await self.render(session, pub)

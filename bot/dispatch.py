@@ -83,7 +83,7 @@ class Dispatcher:
                 ctx = Context(event, session, self.settings, self.clock, self.translator)
                 handled = await self.routes.handle(ctx)
             self.on_commit()
-            return Outcome(handled=handled, notices=ctx.notices)
+            return Outcome(handled=handled, notices=ctx.notices, results=ctx.results)
         except UserError as exc:
             problem = exc.message
             log.info("refused", platform=event.platform, kind=event.kind.value)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.grammar import ParsedCommand
 from bot.inputs import clean
 
 
@@ -73,6 +74,9 @@ class Event:
     action_value: str = ""
     #: For REPLY: the message of ours being answered (or the thread root).
     reply_to: str | None = None
+    #: For COMMAND: the command already parsed (a form, a slash command's options); the
+    #: router checks it against the command's spec instead of parsing ``text``.
+    command: ParsedCommand | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     raw: Any = field(default=None, compare=False, repr=False)
 

@@ -28,6 +28,10 @@ class CommandSpec:
     min_args: int = 0
     max_args: int | None = None
     staff_only: bool = False
+    #: One short line for platform command menus (Telegram's); the summary when empty.
+    menu: str = ""
+    #: An example for one-line usage hints (Slack's slash-command hint); left out when empty.
+    hint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +52,15 @@ def split_command(text: str) -> tuple[str, str]:
     return name, rest.strip()
 
 
+def plain_quotes(text: str) -> str:
+    """Curly and angle quotes made straight, as the tokenizer reads them (so an item's text is
+    the same whether it was typed in chat or entered in a form)."""
+    return text.translate(_QUOTES)
+
+
 def tokenize(text: str) -> list[str]:
     try:
-        return shlex.split(text.translate(_QUOTES), posix=True)
+        return shlex.split(plain_quotes(text), posix=True)
     except ValueError as exc:
         raise UsageError(f"I couldn't read that: {exc} (check your quotes).") from None
 
@@ -92,6 +102,36 @@ def parse_args(spec: CommandSpec, rest: str) -> ParsedCommand:
     if len(args) < spec.min_args or (spec.max_args is not None and len(args) > spec.max_args):
         raise UsageError(f"Usage: {spec.usage}")
     return ParsedCommand(spec.name, tuple(args), frozenset(flags), options)
+
+
+def check(spec: CommandSpec, command: ParsedCommand) -> ParsedCommand:
+    """A command parsed elsewhere (a form, a slash command), held to the same rules as typed
+    text: known flags and options, allowed values, the number of arguments."""
+    for name in command.flags:
+        if name not in spec.flags:
+            raise UsageError(f"Unknown option --{name}.\nUsage: {spec.usage}")
+    options: dict[str, str] = {}
+    for name, value in command.options.items():
+        if name not in spec.options:
+            raise UsageError(f"Unknown option --{name}.\nUsage: {spec.usage}")
+        allowed = spec.options[name]
+        if allowed and value.lower() not in allowed:
+            raise UsageError(f"--{name} must be one of: {', '.join(allowed)}.")
+        options[name] = value.lower() if allowed else value
+    count = len(command.args)
+    if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
+        raise UsageError(f"Usage: {spec.usage}")
+    return ParsedCommand(spec.name, tuple(command.args), frozenset(command.flags), options)
+
+
+def command_menu(specs: Sequence[CommandSpec]) -> list[tuple[str, str]]:
+    """(name, description) per command, for a platform's command menu."""
+    return [(spec.name, spec.menu or spec.summary) for spec in specs]
+
+
+def usage_hint(specs: Sequence[CommandSpec]) -> str:
+    """``poll "Question?" "Yes" "No" | ask "Question?" | ...`` from the specs' examples."""
+    return " | ".join(spec.hint for spec in specs if spec.hint)
 
 
 def help_text(specs: Sequence[CommandSpec], *, staff: bool) -> str:

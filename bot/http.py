@@ -15,7 +15,6 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from sqlalchemy import text
 
 from bot.loops import LoopStatus
 from storage.db import Database
@@ -143,8 +142,8 @@ class Health:
 async def _database_ok(db: Database) -> bool:
     """``SELECT 1`` within a few seconds (an exhausted pool must not hang the probe)."""
     try:
-        async with asyncio.timeout(DB_PROBE_TIMEOUT), db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with asyncio.timeout(DB_PROBE_TIMEOUT):
+            await db.ping()
     except Exception:
         return False
     return True

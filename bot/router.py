@@ -10,6 +10,7 @@ from bot.context import Context
 from bot.errors import UsageError, UserError
 from bot.events import EventKind
 from bot.grammar import CommandSpec, parse_args, split_command
+from bot.grammar import check as check_command
 
 Handler = Callable[[Context], Awaitable[None]]
 
@@ -134,11 +135,16 @@ class RouteTable:
         event = ctx.event
         route: Route | None
         if event.kind is EventKind.COMMAND:
-            name, rest = split_command(event.text)
+            given = event.command
+            name, rest = (given.name, "") if given is not None else split_command(event.text)
             route = self.commands.get(name)
             if route is None or route.spec is None:
                 raise UsageError(f"Unknown command {name!r}. Send help to see what I can do.")
-            ctx.command = parse_args(route.spec, rest)
+            ctx.command = (
+                check_command(route.spec, given)
+                if given is not None
+                else parse_args(route.spec, rest)
+            )
         elif event.kind is EventKind.ACTION:
             route = self.actions.get(event.action_id)
         elif event.kind is EventKind.SUBMIT:

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.adapter import Capabilities, Dispatch
 from bot.errors import DeliveryError
 from bot.events import Actor, Event, EventKind, MessageRef, Target
+from bot.grammar import ParsedCommand
 from bot.views import Card, View
 
 __all__ = ["FakeClock", "People", "RecordingAdapter", "Sent"]
@@ -128,6 +129,10 @@ class People:
     def command(self, user: str, text: str, event_id: str | None = None) -> Event:
         """``user`` types a command in the core grammar, e.g. ``poll "Q?" "A" "B"``."""
         return self._event(user, EventKind.COMMAND, event_id, text=text)
+
+    def parsed_command(self, user: str, command: ParsedCommand) -> Event:
+        """``user`` sends a command already parsed (a form, a slash command's options)."""
+        return self._event(user, EventKind.COMMAND, None, text=command.name, command=command)
 
     def click(self, user: str, item_id: str, position: int, event_id: str | None = None) -> Event:
         """``user`` presses the vote button for option ``position`` (1-based)."""

@@ -52,6 +52,8 @@ class Card:
     #: Only the recipient may see it (moderation queue, personal data): where a platform cannot
     #: show it privately in place, the adapter sends it as a direct message instead.
     confidential: bool = False
+    #: The short id of the item this card shows, if any (e.g. where the web chat files it).
+    item: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ def view_to_dict(view: View) -> dict[str, Any]:
         "footer": view.footer,
         "accepts_replies": view.accepts_replies,
         "confidential": view.confidential,
+        **({"item": view.item} if view.item else {}),
     }
 
 
@@ -146,6 +149,7 @@ def view_from_dict(data: dict[str, Any]) -> View:
             footer=data.get("footer", ""),
             accepts_replies=bool(data.get("accepts_replies", False)),
             confidential=bool(data.get("confidential", False)),
+            item=str(data.get("item", "")),
         )
     raise ValueError(f"unknown view type {kind!r}")
 

@@ -19,6 +19,7 @@ CLOSE = CommandSpec(
     min_args=1,
     max_args=1,
     staff_only=True,
+    menu="Close an item and post its results (policy team)",
 )
 RESULTS = CommandSpec(
     "results",
@@ -27,6 +28,8 @@ RESULTS = CommandSpec(
     min_args=1,
     max_args=1,
     staff_only=True,
+    menu="See an item's results (policy team)",
+    hint="results ID",
 )
 LIST = CommandSpec(
     "list",
@@ -35,9 +38,12 @@ LIST = CommandSpec(
     options={"status": ("open", "closed")},
     max_args=0,
     staff_only=True,
+    menu="List recent items (policy team)",
 )
-HELP = CommandSpec("help", "help", "Show this help.", max_args=1)
-START = CommandSpec("start", "start", "Say hello.", max_args=1)
+HELP = CommandSpec(
+    "help", "help", "Show this help.", max_args=1, menu="What this bot can do", hint="help"
+)
+START = CommandSpec("start", "start", "Say hello.", max_args=1, menu="Say hello")
 
 
 @router.command(CLOSE, filters=[policy_only])

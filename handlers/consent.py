@@ -12,7 +12,6 @@ from typing import Any
 from bot.context import Context
 from bot.views import Button, Card
 from storage.models import Participant
-from storage.moderation import PendingRepository
 from storage.people import pseudonym
 
 
@@ -44,7 +43,7 @@ async def hold_for_consent(ctx: Context, what: str, payload: dict[str, Any]) -> 
     key = pseudonym(
         ctx.settings.secret_key.get_secret_value(), ctx.event.platform, ctx.event.actor.user_id
     )
-    await PendingRepository(ctx.session).add(key, ctx.event.platform, payload, ctx.clock())
+    await ctx.pending.add(key, ctx.event.platform, payload, ctx.clock())
     ctx.notify(consent_card(ctx, what))
 
 

@@ -8,12 +8,12 @@ from bot.context import Context
 from bot.errors import UsageError, UserError
 from bot.grammar import DECISIONS, CommandSpec
 from bot.inputs import INT_MAX, parse_int
+from bot.outcomes import Decided
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice
 from services import lifecycle, screening
 from services.reasons import describe as describe_reasons
-from storage.models import Answer, Item, Participant
-from storage.moderation import ModerationRepository
+from storage.models import Answer, Item
 
 router = Router("moderation")
 moderators = has_role("moderator", refusal="Sorry, only moderators can do that.")
@@ -37,6 +37,7 @@ REPORT = CommandSpec(
     "report REF (or reply /report to an answer)",
     "Report an answer to the moderators.",
     max_args=1,
+    menu="Reply to an answer with this to report it",
 )
 FLAGGED = CommandSpec(
     "flagged",
@@ -44,10 +45,23 @@ FLAGGED = CommandSpec(
     "Moderators: answers waiting for a decision.",
     max_args=1,
     staff_only=True,
+    menu="Answers waiting for review (moderators)",
 )
+#: The command menu's line per decision (Telegram's).
+DECIDE_MENU = {
+    "approve": "Approve an answer, e.g. /approve A12 (moderators)",
+    "hide": "Hide an answer (moderators)",
+    "redact": "Remove personal data from an answer (moderators)",
+    "escalate": "Escalate an answer to the policy team (moderators)",
+}
 DECIDE = {
     name: CommandSpec(
-        name, f"{name} REF [reason]", f"Moderators: {name} an answer.", min_args=1, staff_only=True
+        name,
+        f"{name} REF [reason]",
+        f"Moderators: {name} an answer.",
+        min_args=1,
+        staff_only=True,
+        menu=DECIDE_MENU[name],
     )
     for name in DECISIONS
 }
@@ -58,6 +72,7 @@ DECIDE["redact"] = CommandSpec(
     options={"words": ()},
     min_args=1,
     staff_only=True,
+    menu=DECIDE_MENU["redact"],
 )
 
 
@@ -70,7 +85,7 @@ def parse_ref(ref: str) -> int:
 
 async def find_answer(ctx: Context, value: str) -> Answer:
     """``A12``/``12``, ``a:12`` or ``m:<channel>:<message id>`` (a report made on a message)."""
-    repo = ModerationRepository(ctx.session)
+    repo = ctx.moderation
     answer: Answer | None
     if value.startswith("m:"):
         _, channel, message = value.split(":", 2)
@@ -93,7 +108,7 @@ async def report_answer(ctx: Context, answer: Answer) -> None:
     reporter = await ctx.participant()
     if reporter.id == answer.participant_id:
         raise UserError("You can't report your own answer.")
-    new, count = await ModerationRepository(ctx.session).report(answer, reporter.id, ctx.clock())
+    new, count = await ctx.moderation.report(answer, reporter.id, ctx.clock())
     if new:
         answer.needs_review = True
         reviewed = answer.reviewed_at is not None
@@ -171,7 +186,7 @@ async def flagged(ctx: Context) -> None:
     page = parse_int(raw, low=1, high=INT_MAX)
     if page is None:
         raise UsageError(f"{raw[:20]!r} is not a page number.\nUsage: {FLAGGED.usage}")
-    repo = ModerationRepository(ctx.session)
+    repo = ctx.moderation
     total = await repo.queue_size()
     if total == 0:
         ctx.notify(Notice("The moderation queue is empty.", confidential=True))
@@ -251,19 +266,20 @@ async def decide(
     }[decision]
     if decision == "redact" and words:
         done = f"{plural(len(removed), 'passage')} removed; the rest is visible"
+    ctx.produced(Decided(answer.id, decision))
     # Confidential: a decision typed in a group chat must not be announced to the group.
     ctx.notify(Notice(ctx.t("A{id}: {done}.", id=answer.id, done=done), confidential=True))
 
 
 async def _refresh(ctx: Context, answer: Answer) -> None:
-    item = await ctx.session.get(Item, answer.item_id)
+    item = await ctx.items.get(answer.item_id)
     if item is not None:
         await lifecycle.request_refresh(ctx.session, item, ctx.clock())
 
 
 async def _tell_author(ctx: Context, answer: Answer) -> None:
-    item = await ctx.session.get(Item, answer.item_id)
-    author = await ctx.session.get(Participant, answer.participant_id)
+    item = await ctx.items.get(answer.item_id)
+    author = await ctx.participants.get(answer.participant_id)
     if item is None or author is None or not item.notify_authors or not author.platform_user_id:
         return
     await ctx.send_private(
@@ -280,7 +296,7 @@ async def _tell_author(ctx: Context, answer: Answer) -> None:
 async def _tell_policy_team(ctx: Context, answer: Answer, reason: str) -> None:
     """An escalation reaches the item's author and the policy team in chat (privately);
     dashboard accounts see it on the item's page."""
-    item = await ctx.session.get(Item, answer.item_id)
+    item = await ctx.items.get(answer.item_id)
     if item is None:  # pragma: no cover - foreign key
         return
     public = ctx.settings.base_url.rstrip("/")

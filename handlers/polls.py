@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec
 from bot.inputs import INT_MAX, parse_int
+from bot.outcomes import ItemCreated
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
 from bot.views import Notice
@@ -31,6 +32,8 @@ POLL = CommandSpec(
     options={"closes": (), "results": ("live", "closed")},
     min_args=1,
     staff_only=True,
+    menu="Publish a poll here (policy team)",
+    hint='poll "Question?" "Yes" "No"',
 )
 SCALE_SPEC = CommandSpec(
     "scale",
@@ -40,6 +43,7 @@ SCALE_SPEC = CommandSpec(
     min_args=1,
     max_args=1,
     staff_only=True,
+    menu="Publish an agree/disagree scale here (policy team)",
 )
 ASK = CommandSpec(
     "ask",
@@ -50,6 +54,8 @@ ASK = CommandSpec(
     min_args=1,
     max_args=1,
     staff_only=True,
+    menu="Publish an open question here (policy team)",
+    hint='ask "Question?"',
 )
 
 
@@ -103,6 +109,7 @@ async def create_and_publish(ctx: Context, kind: str, question: str, options: li
     )
     await ctx.publish(item, cards.item_card(item, await results.compute(ctx.session, item)))
     await ctx.record("item.create", item.short_id, kind=kind)
+    ctx.produced(ItemCreated(item.short_id, kind))
     ctx.notify(
         ctx.t(
             "Published {kind} {id}. Close it with: close {id} · results: results {id}",

@@ -11,21 +11,31 @@ from bot.views import Button, Card, Notice
 from handlers.consent import consent_card, privacy_text
 from handlers.questions import apply_pending
 from services import lifecycle
-from storage.models import Item
-from storage.moderation import PendingRepository
-from storage.people import PrivacyRepository, pseudonym
+from storage.people import pseudonym
 
 router = Router("privacy")
 MYDATA_PART = 3000
 
 PRIVACY = CommandSpec(
-    "privacy", "privacy", "Read how your answers are used; give consent.", max_args=0
+    "privacy",
+    "privacy",
+    "Read how your answers are used; give consent.",
+    max_args=0,
+    menu="How your answers are used; consent",
 )
 MYDATA = CommandSpec(
-    "mydata", "mydata", "Get a private copy of everything we hold about you.", max_args=0
+    "mydata",
+    "mydata",
+    "Get a private copy of everything we hold about you.",
+    max_args=0,
+    menu="Get a private copy of what we hold about you",
 )
 FORGET = CommandSpec(
-    "forget", "forget", "Erase your identity, votes and answers everywhere.", max_args=0
+    "forget",
+    "forget",
+    "Erase your identity, votes and answers everywhere.",
+    max_args=0,
+    menu="Erase your votes and answers",
 )
 
 
@@ -68,14 +78,14 @@ async def privacy(ctx: Context) -> None:
 
 @router.action("consent")
 async def consent(ctx: Context) -> None:
-    pending = PendingRepository(ctx.session)
+    pending = ctx.pending
     if ctx.event.action_value != "yes":
         dropped = await pending.take_all(_key(ctx))
         ctx.notify("Understood: nothing was recorded." if dropped else "Understood.")
         return
     participant = await ctx.participant()
     if participant.consented_at is None:
-        await PrivacyRepository(ctx.session).consent(participant, ctx.clock())
+        await ctx.privacy.consent(participant, ctx.clock())
         await ctx.audit.record(
             ctx.actor_label, "participant.consent", ctx.event.platform, ctx.clock()
         )
@@ -92,7 +102,7 @@ async def mydata(ctx: Context) -> None:
     if participant is None:
         ctx.notify(Notice("We hold nothing about you.", confidential=True))
         return
-    held = await PrivacyRepository(ctx.session).held_about(participant)
+    held = await ctx.privacy.held_about(participant)
     summary = {
         "participant": participant.pseudonym[:16],
         "platform": participant.platform,
@@ -140,11 +150,11 @@ async def forget_confirmed(ctx: Context) -> None:
         ctx.notify("Nothing was erased.")
         return
     participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
-    await PendingRepository(ctx.session).take_all(_key(ctx))
+    await ctx.pending.take_all(_key(ctx))
     if participant is None:
         ctx.notify("We hold nothing about you.")
         return
-    erased = await PrivacyRepository(ctx.session).erase(participant, ctx.clock())
+    erased = await ctx.privacy.erase(participant, ctx.clock())
     # The outbox may still hold their raw id (a private notice to them) or their answers'
     # references (a moderation card): erased too, delivered or not.
     await ctx.outbox.erase_person(
@@ -161,7 +171,7 @@ async def forget_confirmed(ctx: Context) -> None:
         answers=erased["answers"],
     )
     for item_id in erased["items"]:
-        item = await ctx.session.get(Item, item_id)
+        item = await ctx.items.get(item_id)
         if item is not None:
             await lifecycle.request_refresh(ctx.session, item, ctx.clock())
     said = ctx.t(

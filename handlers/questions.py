@@ -9,13 +9,13 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
 from bot.inputs import is_blank
+from bot.outcomes import AnswerStored
 from bot.router import Router
 from bot.views import Notice
 from handlers import consent
 from handlers.polls import apply_pending_vote, open_item
 from services import lifecycle, screening
 from storage.models import Item, Participant
-from storage.moderation import ModerationRepository
 
 router = Router("questions")
 
@@ -27,9 +27,7 @@ REPEAT_WINDOW = screening.REPEAT_WINDOW
 async def spam_reasons(ctx: Context, participant: Participant, text: str) -> list[str]:
     """Repeats of this person's own earlier answers, and floods of answers from one person."""
     now = ctx.clock()
-    recent = await ModerationRepository(ctx.session).recent_texts(
-        participant.id, now - REPEAT_WINDOW
-    )
+    recent = await ctx.moderation.recent_texts(participant.id, now - REPEAT_WINDOW)
     reasons = []
     key = screening.normalise(text)
     if key and any(screening.normalise(t) == key for t, _ in recent):
@@ -111,6 +109,7 @@ async def _save(
         message = "Thanks. Your answer (ref A{ref}) will appear once a moderator has checked it."
     else:
         message = "Thanks, your answer is recorded (ref A{ref})."
+    ctx.produced(AnswerStored(answer.id, held))
     text_out = ctx.t(message, ref=answer.id)
     if first:
         text_out += " " + consent.privacy_text(ctx)
@@ -163,7 +162,7 @@ async def answer_reply(ctx: Context) -> None:
     )
     if pub is None:
         return  # a reply to something else of ours: not an answer
-    item = await ctx.session.get(Item, pub.item_id)
+    item = await ctx.items.get(pub.item_id)
     if item is None:  # pragma: no cover - foreign key
         return
     if item.status != "open":

@@ -52,6 +52,7 @@ def item_card(item: Item, results: ItemResults | None = None) -> Card:
         bars=bars,
         footer=" · ".join(footer),
         accepts_replies=is_open and not item.is_choice,
+        item=item.short_id,
     )
 
 
@@ -75,6 +76,7 @@ def results_card(item: Item, results: ItemResults, *, show_answers: bool = False
         fields=tuple(fields),
         bars=tuple(ResultBar(o.label, o.votes, o.percent) for o in results.options),
         footer=f"{KIND_NAMES[item.kind]} {item.short_id} · {item.status}",
+        item=item.short_id,
     )
 
 

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Executable, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import results
-from storage.models import Answer, AnswerTheme, Item, Option, Participant, Theme, Vote
+from storage.exports import ExportQueries
+from storage.models import Item
 
 PSEUDONYM_CHARS = 16
 BATCH = 2000
@@ -58,16 +58,7 @@ async def count(session: AsyncSession, items: Sequence[Item], *, include_hidden:
     """How many rows an export of ``items`` has (votes plus answers shown)."""
     choice = [i.id for i in items if i.is_choice]
     asks = [i.id for i in items if not i.is_choice]
-    total = 0
-    if choice:
-        query = select(func.count(Vote.id)).where(Vote.item_id.in_(choice))
-        total += int(await session.scalar(query) or 0)
-    if asks:
-        query = select(func.count(Answer.id)).where(
-            Answer.item_id.in_(asks), Answer.status.in_(_statuses(include_hidden))
-        )
-        total += int(await session.scalar(query) or 0)
-    return total
+    return await ExportQueries(session).count_rows(choice, asks, _statuses(include_hidden))
 
 
 async def batches(
@@ -79,15 +70,9 @@ async def batches(
     """
     size = size or BATCH
     base = {"item": item.short_id, "kind": item.kind, "question": item.question}
+    queries = ExportQueries(session)
     if item.is_choice:
-        votes = (
-            select(Vote.platform, Vote.created_at, Option.label, Participant.pseudonym)
-            .join(Option, Option.id == Vote.option_id)
-            .join(Participant, Participant.id == Vote.participant_id)
-            .where(Vote.item_id == item.id)
-            .order_by(Vote.created_at, Vote.id)
-        )
-        async for rows in _stream(session, votes, size):
+        async for rows in queries.votes(item.id, size):
             yield [
                 {
                     **base,
@@ -103,21 +88,8 @@ async def batches(
                 for platform, created, label, who in rows
             ]
         return
-    themes = await _answer_themes(session, item)  # tags are few: read before streaming
-    query = (
-        select(
-            Answer.id,
-            Answer.platform,
-            Answer.created_at,
-            Answer.text,
-            Answer.status,
-            Participant.pseudonym,
-        )
-        .join(Participant, Participant.id == Answer.participant_id)
-        .where(Answer.item_id == item.id, Answer.status.in_(_statuses(include_hidden)))
-        .order_by(Answer.created_at, Answer.id)
-    )
-    async for rows in _stream(session, query, size):
+    themes = await queries.answer_themes(item.id)  # tags are few: read before streaming
+    async for rows in queries.answers(item.id, _statuses(include_hidden), size):
         yield [
             {
                 **base,
@@ -132,31 +104,6 @@ async def batches(
             }
             for answer_id, platform, created, text, status, who in rows
         ]
-
-
-async def _stream(
-    session: AsyncSession, query: Executable, size: int
-) -> AsyncIterator[Sequence[Any]]:
-    result = await session.stream(query.execution_options(yield_per=size))
-    try:
-        async for rows in result.partitions(size):
-            yield rows
-    finally:
-        await result.close()
-
-
-async def _answer_themes(session: AsyncSession, item: Item) -> dict[int, list[str]]:
-    query = (
-        select(AnswerTheme.answer_id, Theme.name)
-        .join(Theme, Theme.id == AnswerTheme.theme_id)
-        .where(Theme.item_id == item.id)
-    )
-    found: dict[int, list[str]] = {}
-    for answer_id, name in (await session.execute(query)).all():
-        found.setdefault(answer_id, []).append(name)
-    for names in found.values():
-        names.sort(key=str.casefold)
-    return found
 
 
 async def rows(
@@ -349,19 +296,10 @@ async def summary_rows(
         summary = await results.compute(session, item, include_hidden=include_hidden)
         return [(*head, o.label, o.votes, round(o.percent / 100, 4)) for o in summary.options]
     statuses = _statuses(include_hidden)
-    answers = select(func.count(Answer.id)).where(
-        Answer.item_id == item.id, Answer.status.in_(statuses)
-    )
-    total = int(await session.scalar(answers) or 0)
-    tagged = (
-        select(Theme.name, func.count(Answer.id))
-        .outerjoin(AnswerTheme, AnswerTheme.theme_id == Theme.id)
-        .outerjoin(Answer, and_(Answer.id == AnswerTheme.answer_id, Answer.status.in_(statuses)))
-        .where(Theme.item_id == item.id)
-        .group_by(Theme.id, Theme.name)
-    )
-    themes = sorted((await session.execute(tagged)).all(), key=lambda r: r[0].casefold())
+    queries = ExportQueries(session)
+    total = await queries.answer_count(item.id, statuses)
+    themes = await queries.theme_counts(item.id, statuses)
     out: list[tuple[str, str, str, str, int, float | None]] = [(*head, "", total, None)]
     for name, n in themes:
-        out.append((*head, f"Theme: {name}", int(n), round(n / total, 4) if total else 0.0))
+        out.append((*head, f"Theme: {name}", n, round(n / total, 4) if total else 0.0))
     return out

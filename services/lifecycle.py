@@ -25,7 +25,7 @@ async def request_refresh(session: AsyncSession, item: Item, due_at: datetime) -
 
 async def render_publication(session: AsyncSession, pub: Publication) -> View | None:
     """The current card for a published item (used by the outbox worker for refreshes)."""
-    item = await session.get(Item, pub.item_id)
+    item = await ItemRepository(session).get(pub.item_id)
     if item is None:
         return None
     return cards.item_card(item, await results.compute(session, item))

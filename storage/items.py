@@ -80,17 +80,16 @@ class ItemRepository:
         query = select(Item).order_by(Item.created_at, Item.id)
         return (await self.session.execute(query)).scalars().all()
 
-    async def newest_id(self) -> int:
-        """The highest item id so far (0 with none): a marker for :meth:`created_since`."""
-        return int(await self.session.scalar(select(func.max(Item.id))) or 0)
+    async def get(self, item_id: int) -> Item | None:
+        return await self.session.get(Item, item_id)
 
-    async def created_since(self, marker: int, created_by: str) -> str | None:
-        """Short id of the newest item ``created_by`` made after ``marker``, if any."""
-        query = (
-            select(Item.short_id)
-            .where(Item.id > marker, Item.created_by == created_by)
-            .order_by(Item.id.desc())
-            .limit(1)
+    async def count(self) -> int:
+        return int(await self.session.scalar(select(func.count(Item.id))) or 0)
+
+    async def next_deadline(self) -> datetime | None:
+        """The nearest closing time of an open item, if any has one."""
+        query = select(func.min(Item.closes_at)).where(
+            Item.status == "open", Item.closes_at.is_not(None)
         )
         return await self.session.scalar(query)
 
@@ -150,6 +149,9 @@ class PublicationRepository:
         self.session.add(pub)
         await self.session.flush()
         return pub
+
+    async def get(self, publication_id: int) -> Publication | None:
+        return await self.session.get(Publication, publication_id)
 
     async def for_item(self, item_id: int) -> Sequence[Publication]:
         query = select(Publication).where(Publication.item_id == item_id).order_by(Publication.id)

@@ -58,6 +58,9 @@ class ParticipantRepository:
         result = await self.session.execute(select(Participant).where(Participant.pseudonym == key))
         return result.scalar_one_or_none()
 
+    async def get(self, participant_id: int) -> Participant | None:
+        return await self.session.get(Participant, participant_id)
+
 
 class RoleRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -212,8 +212,7 @@ async def test_failed_sign_ins_are_rate_limited(dash: DashboardApp, client: Clie
     assert "Too many failed attempts to sign in. Wait 15 minutes" in body
 
 
-def test_form_arguments_are_quoted_for_the_grammar() -> None:
-    from bot.grammar import tokenize
+def test_form_becomes_a_parsed_command_without_quoting() -> None:
     from dashboard.pages.items import NewItemForm, command_for
 
     form = NewItemForm(
@@ -222,11 +221,12 @@ def test_form_arguments_are_quoted_for_the_grammar() -> None:
         options="'A'\n--multi\n  spaced   out  \n",
         closes="2d",
     )
-    tokens = tokenize(command_for(form))
-    assert tokens[0] == "poll"
-    assert tokens[1] == 'It\'s "quoted" --closes 1h; rm -rf'
-    assert tokens[2:5] == ["'A'", " --multi", "spaced out"]
-    assert tokens[5:] == ["--multi", "--results", "live", "--closes", "2d"]
+    command = command_for(form)
+    assert command.name == "poll"
+    assert command.args[0] == 'It\'s "quoted" --closes 1h; rm -rf'
+    assert command.args[1:] == ("'A'", "--multi", "spaced   out")  # the handler tidies spaces
+    assert command.flags == {"multi"}
+    assert command.options == {"results": "live", "closes": "2d"}
 
 
 async def test_session_cookie_flags(dash: DashboardApp, client: Client) -> None:

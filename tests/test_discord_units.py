@@ -18,9 +18,9 @@ from adapters.discord.render import (
     message_parts,
     notice_messages,
 )
-from adapters.discord.translate import command_text, modal_answer, quote, split_options
+from adapters.discord.translate import command, modal_answer, split_options
 from bot.errors import DeliveryError
-from bot.grammar import parse_args, split_command, tokenize
+from bot.grammar import ParsedCommand, check
 from bot.views import Button, Card, Notice, ResultBar
 from handlers.polls import POLL
 
@@ -36,25 +36,27 @@ from handlers.polls import POLL
         ("", ""),
     ],
 )
-def test_quoted_arguments_read_back_through_the_core_grammar(typed: str, read_back: str) -> None:
-    assert tokenize(quote(typed)) == [read_back]
+def test_arguments_reach_the_core_as_typed_quotes_straightened(typed: str, read_back: str) -> None:
+    """The same argument the grammar reads from the text typed in quotes on another platform."""
+    assert command("ask", [typed]).args == (read_back,)
 
 
-def test_typed_options_become_one_line_of_the_grammar() -> None:
-    text = command_text(
-        "poll",
-        ["Which “days”?", *split_options(" Mon |Tue||  Wed ")],
-        flags=["multi"],
-        options={"closes": " 2d ", "results": "closed", "status": None},
+def test_typed_options_become_a_parsed_command_the_core_checks() -> None:
+    parsed = check(
+        POLL,
+        command(
+            "poll",
+            ["Which “days”?", *split_options(" Mon |Tue||  Wed ")],
+            flags=["multi"],
+            options={"closes": " 2d ", "results": "CLOSED", "status": None},
+        ),
     )
-    name, rest = split_command(text)
-    parsed = parse_args(POLL, rest)
-    assert name == "poll"
+    assert parsed.name == "poll"
     assert parsed.args == ('Which "days"?', "Mon", "Tue", "Wed")
     assert parsed.flags == {"multi"}
     assert parsed.options == {"closes": "2d", "results": "closed"}
-    assert command_text("help") == "help"
-    assert command_text("list", options={"status": ""}) == "list"
+    assert command("help") == ParsedCommand("help")
+    assert command("list", options={"status": ""}) == ParsedCommand("list")
 
 
 def test_modal_answers_are_read_from_both_component_shapes() -> None:

@@ -267,7 +267,7 @@ async def test_publish_to_web_records_the_page_and_private_messages_wait(
     chat: ChatApp, browser: Browser
 ) -> None:
     poll = await chat.create('poll "Q?" "A" "B"')
-    ref = await chat.web.send(Target("public"), Card("Q?", footer=f"Poll {poll}"))
+    ref = await chat.web.send(Target("public"), Card("Q?", footer=f"Poll {poll}", item=poll))
     assert ref.message_id == f"/c/{poll}"
     await chat.web.edit(ref, Card("Q?"))  # nothing to do: pages render live
 

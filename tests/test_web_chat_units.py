@@ -64,8 +64,12 @@ def test_render_messages_and_find_the_item_of_a_card() -> None:
     assert message(Notice("Thanks.")).paragraphs == ("Thanks.",)
     bars = message(Card("R", bars=(ResultBar("A", 3, 150.0),))).bars
     assert bars[0].width == "100.0%"  # clamped
-    assert item_of(Card("Q", buttons=(Button("Yes", "vote", "k3m9xq:1"),))) == "k3m9xq"
-    assert item_of(Card("Results: Q", footer="Poll k3m9xq · closed")) == "k3m9xq"
+    assert item_of(Card("Q", buttons=(Button("Yes", "vote", "k3m9xq:1"),), item="k3m9xq")) == (
+        "k3m9xq"
+    )
+    # From the view's own field, never from its text: a footer naming an item is not enough.
+    assert item_of(Card("Results: Q", footer="Poll k3m9xq · closed")) is None
+    assert item_of(Card("Results: Q", footer="Poll k3m9xq · closed", item="k3m9xq")) == "k3m9xq"
     assert item_of(Notice("hi")) is None
 
 
@@ -118,7 +122,9 @@ def test_cookie_round_trip_and_tampering() -> None:
 async def test_send_and_edit_need_no_platform() -> None:
     settings = Settings(secret_key=SECRET, _env_file=None)  # type: ignore[arg-type, call-arg]
     adapter = WebChatAdapter(settings)
-    card = Card("Q?", buttons=(Button("Answer", "answer", "k3m9xq", opens_form=True),))
+    card = Card(
+        "Q?", buttons=(Button("Answer", "answer", "k3m9xq", opens_form=True),), item="k3m9xq"
+    )
     ref = await adapter.send(Target("public"), card)
     assert ref.message_id == "/c/k3m9xq" and ref.platform == "web"
     results = await adapter.send(Target("public"), Card("Results: Q?"), reply_to="/c/k3m9xq")

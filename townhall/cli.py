@@ -87,11 +87,12 @@ def main() -> None:
 @main.command()
 def run() -> None:
     """Start every configured adapter plus the HTTP server (webhooks, dashboard, /healthz)."""
+    from handlers import all_specs
     from townhall.app import Townhall
     from townhall.platforms import configured_adapters
 
     settings = _settings()
-    adapters, disabled = configured_adapters(settings)
+    adapters, disabled = configured_adapters(settings, all_specs())
 
     async def serve() -> None:
         from dashboard import install as dashboard

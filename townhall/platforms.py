@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 
 from bot.adapter import Adapter, Disabled
 from bot.config import Settings
+from bot.grammar import CommandSpec
 
 # platform -> (module with ``from_settings(settings) -> Adapter``, required settings)
 PLATFORMS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -15,7 +17,10 @@ PLATFORMS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def configured_adapters(settings: Settings) -> tuple[list[Adapter], list[Disabled]]:
+def configured_adapters(
+    settings: Settings, commands: Sequence[CommandSpec] = ()
+) -> tuple[list[Adapter], list[Disabled]]:
+    """Each platform with credentials; ``commands`` (the core's) make their command menus."""
     on: list[Adapter] = []
     off: list[Disabled] = []
     for name, (module_name, required) in PLATFORMS.items():
@@ -30,7 +35,7 @@ def configured_adapters(settings: Settings) -> tuple[list[Adapter], list[Disable
                 raise
             off.append(Disabled(name, "adapter not available in this version"))
             continue
-        on.append(module.from_settings(settings))
+        on.append(module.from_settings(settings, commands))
     on.append(_web_chat(settings))  # always on: /c/<item id> needs no credentials
     return on, off
 

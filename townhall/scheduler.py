@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import structlog
-from sqlalchemy import func, select
 
 from bot.context import Clock, utc_now
 from bot.loops import SupervisedLoop
 from services.lifecycle import close_due_items
 from storage.db import Database
-from storage.models import Item
+from storage.items import ItemRepository
 
 log = structlog.get_logger("townhall.scheduler")
 
@@ -53,10 +52,7 @@ class Scheduler:
 
     async def _until_next_deadline(self) -> float:
         async with self.db.transaction() as session:
-            query = select(func.min(Item.closes_at)).where(
-                Item.status == "open", Item.closes_at.is_not(None)
-            )
-            nearest = (await session.execute(query)).scalar_one_or_none()
+            nearest = await ItemRepository(session).next_deadline()
         if nearest is None:
             return self.interval
         return max(0.05, min(self.interval, (nearest - self.clock()).total_seconds()))

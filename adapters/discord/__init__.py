@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import aiohttp
@@ -25,6 +26,7 @@ from bot.adapter import Capabilities, Dispatch
 from bot.config import ConfigError, Settings
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
+from bot.grammar import CommandSpec
 from bot.views import Card, View, clip
 
 __all__ = ["DiscordAdapter", "api_base", "delivery_error", "from_settings"]
@@ -34,7 +36,9 @@ log = structlog.get_logger("townhall.discord")
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: consultations run for days
 
 
-def from_settings(settings: Settings) -> DiscordAdapter:
+def from_settings(settings: Settings, commands: Sequence[CommandSpec] = ()) -> DiscordAdapter:
+    """``commands``: the core's. Discord's own are typed in commands.py; tests/test_command_menus.py
+    checks them against these, so nothing is built from them here."""
     assert settings.discord_token is not None
     return DiscordAdapter(
         settings.discord_token.get_secret_value(),

@@ -1,4 +1,4 @@
-"""The ``/townhall`` application command group (typed options → the core grammar) and the
+"""The ``/townhall`` application command group (typed options → the core's parsed commands) and the
 "Report to moderators" message context menu.
 
 Discord allows 25 subcommands per group; ``/townhall`` has 16. Context menus are top-level
@@ -12,8 +12,8 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from adapters.discord.translate import command_text, split_options
-from bot.grammar import DECISIONS
+from adapters.discord.translate import command, split_options
+from bot.grammar import DECISIONS, ParsedCommand
 
 #: The message context menu's name (what members see under Apps when they right-click).
 REPORT_MENU = "Report to moderators"
@@ -34,7 +34,11 @@ DECISION_HELP = {
 
 class CommandSink(Protocol):
     async def command(
-        self, interaction: discord.Interaction[Any], text: str, *, publishes: bool = False
+        self,
+        interaction: discord.Interaction[Any],
+        command: ParsedCommand,
+        *,
+        publishes: bool = False,
     ) -> None: ...
 
     async def report(
@@ -45,7 +49,7 @@ class CommandSink(Protocol):
 def build_group(sink: CommandSink) -> app_commands.Group:
     """``/townhall poll|scale|ask|close|results|list|help``, the moderators' ``flagged`` and
     ``approve|hide|redact|escalate``, and everyone's ``report|privacy|mydata|forget``: each
-    translated into one line of the shared grammar and handed to ``sink`` (which dispatches
+    translated into the shared grammar's parsed form and handed to ``sink`` (which dispatches
     it as a COMMAND event; who may do what is the core's decision)."""
     group = app_commands.Group(
         name="townhall",
@@ -69,13 +73,13 @@ def build_group(sink: CommandSink) -> app_commands.Group:
         closes: app_commands.Range[str, 1, 40] | None = None,
         results: Literal["live", "closed"] | None = None,
     ) -> None:
-        text = command_text(
+        parsed = command(
             "poll",
             [question, *split_options(options)],
             flags=["multi"] if multi else [],
             options={"closes": closes, "results": results},
         )
-        await sink.command(interaction, text, publishes=True)
+        await sink.command(interaction, parsed, publishes=True)
 
     @group.command(name="scale", description="Publish an agree/disagree scale (policy team)")
     @app_commands.describe(statement="The statement people rate", closes=CLOSES, results=RESULTS)
@@ -85,8 +89,8 @@ def build_group(sink: CommandSink) -> app_commands.Group:
         closes: app_commands.Range[str, 1, 40] | None = None,
         results: Literal["live", "closed"] | None = None,
     ) -> None:
-        text = command_text("scale", [statement], options={"closes": closes, "results": results})
-        await sink.command(interaction, text, publishes=True)
+        parsed = command("scale", [statement], options={"closes": closes, "results": results})
+        await sink.command(interaction, parsed, publishes=True)
 
     @group.command(name="ask", description="Publish an open question (policy team)")
     @app_commands.describe(
@@ -103,37 +107,37 @@ def build_group(sink: CommandSink) -> app_commands.Group:
         author_notices: bool | None = None,
     ) -> None:
         notices = None if author_notices is None else ("yes" if author_notices else "no")
-        text = command_text(
+        parsed = command(
             "ask",
             [question],
             options={"closes": closes, "moderation": moderation, "author-notices": notices},
         )
-        await sink.command(interaction, text, publishes=True)
+        await sink.command(interaction, parsed, publishes=True)
 
     @group.command(name="close", description="Close an item now and post its results")
     @app_commands.describe(item="The item's id, e.g. k3m9xq")
     async def close(
         interaction: discord.Interaction[Any], item: app_commands.Range[str, 1, 40]
     ) -> None:
-        await sink.command(interaction, command_text("close", [item]))
+        await sink.command(interaction, command("close", [item]))
 
     @group.command(name="results", description="See an item's results (only you see them)")
     @app_commands.describe(item="The item's id, e.g. k3m9xq")
     async def results_(
         interaction: discord.Interaction[Any], item: app_commands.Range[str, 1, 40]
     ) -> None:
-        await sink.command(interaction, command_text("results", [item]))
+        await sink.command(interaction, command("results", [item]))
 
     @group.command(name="list", description="List recent items (policy team)")
     @app_commands.describe(status="Only open or only closed items")
     async def list_(
         interaction: discord.Interaction[Any], status: Literal["open", "closed"] | None = None
     ) -> None:
-        await sink.command(interaction, command_text("list", options={"status": status}))
+        await sink.command(interaction, command("list", options={"status": status}))
 
     @group.command(name="help", description="What Townhall can do")
     async def help_(interaction: discord.Interaction[Any]) -> None:
-        await sink.command(interaction, command_text("help"))
+        await sink.command(interaction, command("help"))
 
     _add_moderation(group, sink)
     _add_privacy(group, sink)
@@ -151,14 +155,14 @@ def _add_moderation(group: app_commands.Group, sink: CommandSink) -> None:
         page: app_commands.Range[int, 1, 10_000] | None = None,
     ) -> None:
         args = [] if page is None else [str(page)]
-        await sink.command(interaction, command_text("flagged", args))
+        await sink.command(interaction, command("flagged", args))
 
     @group.command(name="report", description="Report an answer to the moderators")
     @app_commands.describe(ref=REF)
     async def report(
         interaction: discord.Interaction[Any], ref: app_commands.Range[str, 1, 40]
     ) -> None:
-        await sink.command(interaction, command_text("report", [ref]))
+        await sink.command(interaction, command("report", [ref]))
 
     for decision in DECISIONS:
         group.add_command(_decision_command(decision, sink))
@@ -173,7 +177,7 @@ def _decision_command(decision: str, sink: CommandSink) -> app_commands.Command[
         reason: app_commands.Range[str, 1, 300] | None = None,
     ) -> None:
         args = [ref, reason] if reason and reason.strip() else [ref]
-        await sink.command(interaction, command_text(decision, args))
+        await sink.command(interaction, command(decision, args))
 
     return decide
 
@@ -181,15 +185,15 @@ def _decision_command(decision: str, sink: CommandSink) -> app_commands.Command[
 def _add_privacy(group: app_commands.Group, sink: CommandSink) -> None:
     @group.command(name="privacy", description="How your answers are used; give your consent")
     async def privacy(interaction: discord.Interaction[Any]) -> None:
-        await sink.command(interaction, command_text("privacy"))
+        await sink.command(interaction, command("privacy"))
 
     @group.command(name="mydata", description="A private copy of what Townhall holds about you")
     async def mydata(interaction: discord.Interaction[Any]) -> None:
-        await sink.command(interaction, command_text("mydata"))
+        await sink.command(interaction, command("mydata"))
 
     @group.command(name="forget", description="Erase your votes, answers and identity")
     async def forget(interaction: discord.Interaction[Any]) -> None:
-        await sink.command(interaction, command_text("forget"))
+        await sink.command(interaction, command("forget"))
 
 
 def build_report_menu(sink: CommandSink) -> app_commands.ContextMenu:

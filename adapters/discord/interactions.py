@@ -16,7 +16,9 @@ import structlog
 
 from adapters.discord import render, translate
 from bot.adapter import Dispatch, Outcome
+from bot.budget import dispatch_within
 from bot.events import Event, EventKind
+from bot.grammar import ParsedCommand
 
 log = structlog.get_logger("townhall.discord")
 
@@ -116,9 +118,13 @@ class Bridge:
     # -- entry points ---------------------------------------------------------------------
 
     async def command(
-        self, interaction: discord.Interaction[Any], text: str, *, publishes: bool = False
+        self,
+        interaction: discord.Interaction[Any],
+        command: ParsedCommand,
+        *,
+        publishes: bool = False,
     ) -> None:
-        """A ``/townhall`` subcommand, already translated into the core grammar."""
+        """A ``/townhall`` subcommand, already parsed into the core grammar's form."""
         if not self._first_delivery(interaction):
             return
         if publishes and interaction.guild_id is not None:
@@ -130,7 +136,7 @@ class Bridge:
                 self.settled.mark(str(interaction.id), "no-permission")
                 return
         event = translate.interaction_event(
-            interaction, EventKind.COMMAND, self.policy_role, text=text
+            interaction, EventKind.COMMAND, self.policy_role, command=command
         )
         await self._run(interaction, event)
 
@@ -216,16 +222,15 @@ class Bridge:
     # -- answering ------------------------------------------------------------------------
 
     async def _run(self, interaction: discord.Interaction[Any], event: Event) -> None:
-        task = asyncio.ensure_future(self.dispatch(event))
-        self._inflight.add(task)  # finishes (and commits) even if we stop waiting for it
-        task.add_done_callback(self._inflight.discard)
         deferred = False
         try:
-            try:
-                outcome = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
-            except TimeoutError:
+            result = await dispatch_within(
+                self.dispatch, event, self.defer_after, started=self._keep
+            )
+            if isinstance(result, asyncio.Task):
                 deferred = await self._defer(interaction)
-                outcome = await task
+                result = await result
+            outcome = result
         except Exception as exc:
             _dispatch_failed(event, exc)
             await self._answer(interaction, [render.MessageParts(content=DB_DOWN)], deferred)
@@ -233,6 +238,11 @@ class Bridge:
             return
         await self._answer(interaction, self._messages(outcome), deferred)
         self.settled.mark(event.event_id, _label(outcome))
+
+    def _keep(self, task: asyncio.Task[Outcome]) -> None:
+        """Finishes (and commits) even if we stop waiting for it: stop() waits for these."""
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
 
     @staticmethod
     def _messages(outcome: Outcome) -> list[render.MessageParts]:

@@ -1,4 +1,4 @@
-"""Discord payloads → core events: command text, actors, targets, modal answers, replies."""
+"""Discord payloads → core events: parsed commands, actors, targets, modal answers, replies."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import discord
 
 from bot.events import Actor, Event, EventKind, Target
+from bot.grammar import ParsedCommand, plain_quotes
 
 PLATFORM = "discord"
 
@@ -20,46 +21,25 @@ ANSWER_INPUT = "answer"
 REPORT_ACTION = "report"
 _MODAL_ID = re.compile(r"(?P<action>[a-z][a-z_]*):(?P<value>[A-Za-z0-9:_-]{1,60})")
 
-# Characters the core's grammar turns into straight quotes before splitting (bot.grammar), so
-# they have to be escaped like the straight ones or they would end a quoted argument.
-_DOUBLE_QUOTES = '"“”„«»'
-
-
-def quote(arg: str) -> str:
-    """Quote one argument so the core's shlex-based grammar reads it back as one token.
-
-    Double quotes with backslash escapes: inside POSIX double quotes shlex only treats ``\\``
-    and ``"`` specially. Curly double quotes are escaped too, because the grammar straightens
-    them first (so a ``“`` in a question arrives as ``"``, as on every other platform).
-    """
-    out = ['"']
-    for char in arg:
-        if char == "\\" or char in _DOUBLE_QUOTES:
-            out.append("\\")
-        out.append(char)
-    out.append('"')
-    return "".join(out)
-
 
 def split_options(options: str) -> list[str]:
     """``"Yes | No | Not sure"`` → ``["Yes", "No", "Not sure"]`` (empty parts dropped)."""
     return [part.strip() for part in options.split("|") if part.strip()]
 
 
-def command_text(
+def command(
     name: str,
     args: Sequence[str] = (),
     *,
     flags: Iterable[str] = (),
     options: Mapping[str, str | None] | None = None,
-) -> str:
-    """Typed slash-command options → one line of the core grammar (without a prefix)."""
-    parts = [name, *(quote(a) for a in args)]
-    parts.extend(f"--{flag}" for flag in flags)
-    for key, value in (options or {}).items():
-        if value is not None and value.strip():
-            parts.extend((f"--{key}", quote(value.strip())))
-    return " ".join(parts)
+) -> ParsedCommand:
+    """Typed slash-command options → the core's parsed command (no quoting, no re-parsing).
+
+    Quotes are straightened as the grammar does for typed text, so a ``“`` in a question
+    arrives as ``"`` on every platform; options left empty are left out."""
+    values = {k: plain_quotes(v.strip()) for k, v in (options or {}).items() if v and v.strip()}
+    return ParsedCommand(name, tuple(plain_quotes(a) for a in args), frozenset(flags), values)
 
 
 def has_policy_role(user: discord.abc.User, policy_role: str | None) -> bool:
@@ -94,6 +74,7 @@ def interaction_event(
     text: str = "",
     action_id: str = "",
     action_value: str = "",
+    command: ParsedCommand | None = None,
 ) -> Event:
     """One interaction → one event; the interaction id is the idempotency key.
 
@@ -109,9 +90,10 @@ def interaction_event(
         kind,
         actor(interaction.user, policy_role),
         target,
-        text=text,
+        text=command.name if command is not None else text,
         action_id=action_id,
         action_value=action_value,
+        command=command,
         raw=interaction.data,
     )
 

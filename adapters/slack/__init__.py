@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import aiohttp
@@ -37,6 +37,7 @@ from bot.adapter import Capabilities, Dispatch
 from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
+from bot.grammar import CommandSpec
 from bot.inputs import parse_int
 from bot.views import View
 
@@ -278,8 +279,11 @@ class SlackAdapter:
             raise delivery_error(exc) from exc
 
 
-def from_settings(settings: Settings) -> SlackAdapter:
-    """Called by ``townhall run`` when the bot token and signing secret are set."""
+def from_settings(settings: Settings, commands: Sequence[CommandSpec] = ()) -> SlackAdapter:
+    """Called by ``townhall run`` when the bot token and signing secret are set.
+
+    ``commands``: the core's. Slack's usage hint is in manifest.yml; tests/test_command_menus.py
+    checks it against these, so nothing is built from them here."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
         raise ValueError("TOWNHALL_SLACK_BOT_TOKEN and TOWNHALL_SLACK_SIGNING_SECRET are required")
     return SlackAdapter(

@@ -33,6 +33,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import render, translate
 from bot.adapter import Dispatch, Outcome
+from bot.budget import dispatch_within
 from bot.events import Event
 from bot.views import Notice, View
 
@@ -87,12 +88,10 @@ class Inbound:
 
         Raises when dispatch failed (database unreachable): nothing was committed.
         """
-        task = asyncio.ensure_future(self._dispatch(event))
-        done, _ = await asyncio.wait({task}, timeout=self.ack_budget)
-        if not done:
+        result = await dispatch_within(self._dispatch, event, self.ack_budget)
+        if isinstance(result, asyncio.Task):
             log.warning("slow dispatch, acknowledged first", kind=event.kind.value)
-            return task
-        return task.result()
+        return result
 
     @staticmethod
     def _failed(event: Event, exc: BaseException) -> None:

@@ -44,6 +44,7 @@ from bot.adapter import Capabilities, Dispatch, Outcome
 from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.events import Event, MessageRef, Target
+from bot.grammar import CommandSpec, command_menu
 from bot.loops import SupervisedLoop
 from bot.views import View
 
@@ -59,8 +60,9 @@ SEND_TIMEOUT = 60.0
 STOP_GRACE = 10.0  # seconds stop() lets fetched updates finish
 
 
-def from_settings(settings: Settings) -> TelegramAdapter:
-    """Called by ``townhall run`` when ``TOWNHALL_TELEGRAM_TOKEN`` is set."""
+def from_settings(settings: Settings, commands: Sequence[CommandSpec] = ()) -> TelegramAdapter:
+    """Called by ``townhall run`` when ``TOWNHALL_TELEGRAM_TOKEN`` is set; ``commands`` are the
+    core's, for the command menu."""
     assert settings.telegram_token is not None
     secret = settings.telegram_webhook_secret
     return TelegramAdapter(
@@ -68,6 +70,7 @@ def from_settings(settings: Settings) -> TelegramAdapter:
         api_url=settings.telegram_api_url,
         webhook_url=settings.telegram_webhook_url or None,
         webhook_secret=secret.get_secret_value() if secret is not None else None,
+        commands=commands,
     )
 
 
@@ -90,11 +93,14 @@ class TelegramAdapter:
         concurrency: int = 32,
         retry_delays: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
         send_timeout: float = SEND_TIMEOUT,
+        commands: Sequence[CommandSpec] = (),
     ) -> None:
         """``retry_delays``: in polling mode Telegram will not send an update again once the
         next getUpdates confirmed it, so a dispatch that fails (database outage) is retried
-        here, after these pauses, before the person is told it did not work."""
+        here, after these pauses, before the person is told it did not work. ``commands``: the
+        core's command specs; the command menu (``setMyCommands``) is made from them."""
         self._token = token
+        self._menu = command_menu(commands)
         self._api_url = api_url
         self._webhook_url = public_url(webhook_url) if webhook_url else None
         self._receiver = (
@@ -202,7 +208,9 @@ class TelegramAdapter:
         await app.shutdown()
 
     async def _set_commands(self, app: PTBApplication) -> None:
-        commands = [BotCommand(name, text) for name, text in translate.COMMANDS]
+        if not self._menu:
+            return
+        commands = [BotCommand(name, text) for name, text in self._menu]
         try:
             await app.bot.set_my_commands(commands)
         except TelegramError as exc:  # the menu is a convenience; commands work without it

@@ -28,28 +28,6 @@ PLATFORM = "telegram"
 #: Update types we ask Telegram for (``allowed_updates``); it never creates the others.
 ALLOWED_UPDATES = ("message", "callback_query")
 
-#: The command menu (``setMyCommands``): the core's commands with the short description
-#: Telegram shows. Only a menu: every command reaches the core, which decides who may use it.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("poll", "Publish a poll here (policy team)"),
-    ("scale", "Publish an agree/disagree scale here (policy team)"),
-    ("ask", "Publish an open question here (policy team)"),
-    ("close", "Close an item and post its results (policy team)"),
-    ("results", "See an item's results (policy team)"),
-    ("list", "List recent items (policy team)"),
-    ("report", "Reply to an answer with this to report it"),
-    ("privacy", "How your answers are used; consent"),
-    ("mydata", "Get a private copy of what we hold about you"),
-    ("forget", "Erase your votes and answers"),
-    ("flagged", "Answers waiting for review (moderators)"),
-    ("approve", "Approve an answer, e.g. /approve A12 (moderators)"),
-    ("hide", "Hide an answer (moderators)"),
-    ("redact", "Remove personal data from an answer (moderators)"),
-    ("escalate", "Escalate an answer to the policy team (moderators)"),
-    ("help", "What this bot can do"),
-    ("start", "Say hello"),
-)
-
 
 @dataclass(frozen=True, slots=True)
 class BotIdentity:

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from adapters.web.model import ChatPage
 from bot.views import Card, Notice, Prompt, View
 
-_ITEM_IN_FOOTER = re.compile(r"\b(?:Poll|Scale|Question) ([0-9a-z]{4,12})\b")
 #: Chat commands a notice names in brackets ("(mydata)"): on the web they are buttons.
 _CHAT_COMMANDS = re.compile(r"\s*\((?:mydata|forget|privacy)\)")
 
@@ -108,14 +107,8 @@ def message(view: View, privacy_url: str = "") -> Message:
 
 
 def item_of(view: View) -> str | None:
-    """The item a card shows (for send()): from its buttons, else from its footer."""
-    if not isinstance(view, Card):
-        return None
-    for button in view.buttons:
-        if button.action_id in ("vote", "answer"):
-            return button.value.split(":", 1)[0]
-    found = _ITEM_IN_FOOTER.search(view.footer)
-    return found.group(1) if found else None
+    """The item a card shows (for send()), as the card names it."""
+    return (view.item or None) if isinstance(view, Card) else None
 
 
 def _uk_zone() -> ZoneInfo | None:

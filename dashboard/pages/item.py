@@ -33,6 +33,7 @@ from storage.insights import InsightsRepository
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
 from storage.models import Answer, Item, Theme
+from storage.moderation import ModerationRepository
 from storage.themes import ThemeRepository
 
 PER_PAGE = 20
@@ -214,7 +215,7 @@ def _back(short_id: str, request: web.Request, answer_id: int) -> str:
 
 
 async def _answer(session: AsyncSession, item: Item, request: web.Request) -> Answer | None:
-    answer = await session.get(Answer, int(request.match_info["answer_id"]))
+    answer = await ModerationRepository(session).answer(int(request.match_info["answer_id"]))
     return answer if answer is not None and answer.item_id == item.id else None
 
 

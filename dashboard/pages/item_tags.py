@@ -13,7 +13,8 @@ from aiohttp import web
 from dashboard.core import Staff, require
 from dashboard.pages.item import _back, _dashboard, _item, _missing, small_int
 from storage.ledger import AuditLog
-from storage.models import Answer, Theme
+from storage.models import Theme
+from storage.moderation import ModerationRepository
 from storage.themes import ThemeRepository
 
 #: More than a page of answers is never selected at once.
@@ -38,7 +39,8 @@ async def tag_selected(request: web.Request, staff: Staff) -> web.StreamResponse
         item = await _item(session, request)
         if item is None:
             return _missing(request)
-        answers = [a for i in selected if (a := await session.get(Answer, i)) is not None]
+        found = ModerationRepository(session)
+        answers = [a for i in selected if (a := await found.answer(i)) is not None]
         answers = [a for a in answers if a.item_id == item.id]
         themes = ThemeRepository(session)
         theme: Theme | None = None

@@ -1,13 +1,13 @@
 """The items overview (``/items``) and the form that creates and publishes one (``/items/new``).
 
-Publishing goes through the same command handlers as chat: the form becomes a core-grammar
-command dispatched as the signed-in officer, so validation, audit and delivery are the chat's.
+Publishing goes through the same command handlers as chat: the form becomes a parsed command
+(no quoting) dispatched as the signed-in officer, so validation, audit and delivery are the
+chat's; the handler's typed result names the new item.
 """
 
 from __future__ import annotations
 
 import math
-import shlex
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,14 +18,14 @@ from aiohttp import web
 
 from bot.errors import UserError
 from bot.events import Actor, Event, EventKind, Target
-from bot.grammar import _QUOTES
+from bot.grammar import ParsedCommand, plain_quotes
+from bot.outcomes import ItemCreated
 from bot.platform_names import PLATFORM_NAMES as PLATFORMS
 from bot.platform_names import platform_name
 from bot.timeparse import parse_deadline
 from dashboard.core import DASHBOARD, Staff, require
 from services.limits import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
 from storage.insights import InsightsRepository
-from storage.items import ItemRepository
 
 PER_PAGE = 25
 KINDS = {
@@ -55,14 +55,6 @@ def day_and_time(at: datetime | None) -> tuple[str, str] | None:
 
 def when(at: datetime | None) -> str:
     return f"{at.day} {at:%b %Y %H:%M} UTC" if at else ""
-
-
-def quote_arg(value: str) -> str:
-    """One argument for the core grammar's tokenizer, whatever the officer typed."""
-    value = " ".join(value.translate(_QUOTES).split())
-    if value.startswith("-"):
-        value = " " + value  # not an option: the handlers collapse whitespace again
-    return shlex.quote(value)
 
 
 @require("policy")
@@ -214,22 +206,25 @@ def _validate(form: NewItemForm, channels: list[dict[str, str]], now: datetime) 
     return errors
 
 
-def command_for(form: NewItemForm) -> str:
-    """The chat command that publishes this form's item."""
-    question = quote_arg(form.question)
+def command_for(form: NewItemForm) -> ParsedCommand:
+    """The chat command that publishes this form's item, already parsed: no quoting."""
+    question = " ".join(plain_quotes(form.question).split())
+    flags: frozenset[str] = frozenset()
+    options: dict[str, str] = {}
     if form.kind in ("poll", "multi"):
-        parts = ["poll", question, *(quote_arg(o) for o in form.option_lines())]
+        name, args = "poll", (question, *(plain_quotes(o) for o in form.option_lines()))
         if form.kind == "multi":
-            parts.append("--multi")
+            flags = frozenset({"multi"})
     elif form.kind == "scale":
-        parts = ["scale", question]
+        name, args = "scale", (question,)
     else:
-        parts = ["ask", question, "--moderation", form.moderation]
+        name, args = "ask", (question,)
+        options["moderation"] = form.moderation
     if form.kind != "ask":
-        parts += ["--results", form.results]
+        options["results"] = form.results
     if form.closes.strip():
-        parts += ["--closes", quote_arg(form.closes)]
-    return " ".join(parts)
+        options["closes"] = " ".join(plain_quotes(form.closes).split())
+    return ParsedCommand(name, args, flags, options)
 
 
 @require("policy")
@@ -245,6 +240,7 @@ async def create_item(request: web.Request, staff: Staff) -> web.StreamResponse:
     if errors:
         return _render_form(request, form, channels, errors, status=400)
     platform, channel_id, thread_id = form.channel.split("|", 2)
+    command = command_for(form)
     event = Event(
         platform=platform,
         event_id=f"dashboard-{uuid.uuid4()}",
@@ -256,19 +252,17 @@ async def create_item(request: web.Request, staff: Staff) -> web.StreamResponse:
             staff=staff.subject,
         ),
         target=Target(channel_id, thread_id or None),
-        text=command_for(form),
+        text=command.name,
+        command=command,
     )
-    async with dash.townhall.db.transaction() as session:
-        before = await ItemRepository(session).newest_id()
     outcome = await dash.townhall.dispatch(event)
-    async with dash.townhall.db.transaction() as session:
-        created = await ItemRepository(session).created_since(before, event.subject)
+    created = outcome.result(ItemCreated)
     if created is None:
         said = " ".join(str(getattr(n, "text", "")) for n in outcome.notices).strip()
         message = said or "The item could not be published. Try again."
         return _render_form(request, form, channels, {"question": message}, status=400)
-    dash.flash(request, f"Published {KINDS[form.kind].lower()} {created}.")
-    return dash.redirect(request, f"/items/{created}")
+    dash.flash(request, f"Published {KINDS[form.kind].lower()} {created.short_id}.")
+    return dash.redirect(request, f"/items/{created.short_id}")
 
 
 def routes() -> list[web.RouteDef]:

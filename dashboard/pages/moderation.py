@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.events import Actor, Event, EventKind, Target
 from bot.grammar import DECISIONS
 from bot.inputs import parse_int
+from bot.outcomes import Decided
 from bot.platform_names import platform_name
 from bot.views import Notice
 from dashboard.core import DASHBOARD, Staff, require
@@ -174,7 +175,8 @@ async def decide(request: web.Request, staff: Staff) -> web.StreamResponse:
     )
     outcome = await dashboard.townhall.dispatch(event)
     said = " ".join(n.text for n in outcome.notices if isinstance(n, Notice))
-    done = not outcome.failed and said.startswith(f"A{answer_id}: ")
+    decided = outcome.result(Decided)
+    done = not outcome.failed and decided is not None and decided.answer_id == answer_id
     dashboard.flash(request, said or "Nothing was changed.", "success" if done else "error")
     return dashboard.redirect(request, back)
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from adapters.telegram import TelegramAdapter
 from bot.config import Settings
+from handlers import all_specs
 from services import results
 from storage.db import Database
 from storage.items import ItemRepository
@@ -157,6 +158,7 @@ async def running(
     settings = settings or telegram_settings(db.url)
     adapter_options.setdefault("poll_timeout", 5.0)
     adapter_options.setdefault("retry_delays", (0.01, 0.02))
+    adapter_options.setdefault("commands", all_specs())
     adapter = TelegramAdapter(
         fake.token,
         api_url=fake.base_url,

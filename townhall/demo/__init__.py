@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-
 from adapters.web.links import chat_path
 from bot.config import ConfigError, Settings
 from bot.hints import townhall_command
 from bot.safety import check_secret_key
 from storage import migrate
 from storage.db import Database
-from storage.models import Item, OutboxMessage
+from storage.demo import DemoQueries
+from storage.items import ItemRepository
 from townhall.demo.sample import CROWD, PLATFORMS
 from townhall.demo.script import DemoReport, DemoScript
 
@@ -50,8 +49,8 @@ async def populate(
             await migrate.upgrade(database)
         await check_secret_key(database, settings)
         async with database.transaction() as session:
-            existing = (await session.execute(select(func.count(Item.id)))).scalar_one()
-            first_outbox = (await session.execute(select(func.max(OutboxMessage.id)))).scalar()
+            existing = await ItemRepository(session).count()
+            first_outbox = await DemoQueries(session).newest_outbox_id()
         if existing and not force:
             raise DemoRefused(
                 f"the database already holds {existing} item(s); the demo adds its sample only "

@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 import random
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-
-from sqlalchemy import func, select
+from typing import Any
 
 from adapters.web.links import chat_path
 from bot.adapter import Outcome
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.events import Actor, Event, EventKind, Target
+from bot.outcomes import AnswerStored, ItemCreated
 from bot.router import RouteTable
 from bot.views import Card, Notice
 from handlers import all_routers
 from services.lifecycle import close_due_items
 from storage.db import Database
+from storage.demo import DemoQueries
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
-from storage.models import (
-    Answer,
-    AuditEntry,
-    OutboxMessage,
-    Participant,
-    Publication,
-    Report,
-    Vote,
-)
 from townhall.demo.sample import (
     ABUSE_ANSWER,
     BAKERY_ANSWER,
@@ -104,6 +95,8 @@ class DemoScript:
         self.crowd = {p: [self._user_id(p) for _ in range(n)] for p, n in crowd.items()}
         self.recipients = {*CHANNELS.values(), *(u for us in self.crowd.values() for u in us)}
         self.short_ids: dict[str, str] = {}
+        #: An answer's text -> its reference (A12), from the handler's typed result.
+        self.answer_refs: dict[str, str] = {}
         self.messages: dict[tuple[str, str], str] = {}  # (item key, platform) -> message id
         self._message_seq = 4100
 
@@ -211,7 +204,7 @@ class DemoScript:
         )
 
     # -- steps -------------------------------------------------------------------------------
-    async def _event(self, platform: str, user: str, kind: EventKind, **kw: str) -> Outcome:
+    async def _event(self, platform: str, user: str, kind: EventKind, **kw: Any) -> Outcome:
         message_id = self._message_id(platform, self.clock.now)
         channel = CHANNELS[platform]
         event = Event(
@@ -235,10 +228,10 @@ class DemoScript:
         outcome = await self._event(
             officer_platform, OFFICERS[officer_platform], EventKind.COMMAND, text=plan.command
         )
-        found = re.search(r"Published \w+ (\w+)", _text(outcome))
-        if found is None:
+        made = outcome.result(ItemCreated)
+        if made is None:
             raise RuntimeError(f"demo could not create {plan.key}: {_text(outcome)}")
-        short_id = found.group(1)
+        short_id = made.short_id
         self.short_ids[plan.key] = short_id
         # The officer then shows it on the other platforms and on the public web page.
         async with self.db.transaction() as session:
@@ -276,9 +269,11 @@ class DemoScript:
         short_id = self.short_ids["highstreet"]
         if platform in ("telegram", "slack"):  # by replying to the question's message
             reply_to = self.messages[("highstreet", platform)]
-            await self._event(platform, user, EventKind.REPLY, text=text, reply_to=reply_to)
+            outcome = await self._event(
+                platform, user, EventKind.REPLY, text=text, reply_to=reply_to
+            )
         else:  # Discord's modal, the web chat's form
-            await self._event(
+            outcome = await self._event(
                 platform,
                 user,
                 EventKind.SUBMIT,
@@ -286,11 +281,13 @@ class DemoScript:
                 action_id="answer",
                 action_value=short_id,
             )
+        stored = outcome.result(AnswerStored)
+        if stored is None:
+            raise RuntimeError(f"demo answer was not stored: {_text(outcome)}")
+        self.answer_refs[text] = stored.ref
 
     async def _answer_ref(self, text: str) -> str:
-        async with self.db.transaction() as session:
-            query = select(Answer.id).where(Answer.text == text).order_by(Answer.id.desc())
-            return f"A{(await session.execute(query.limit(1))).scalar_one()}"
+        return self.answer_refs[text]
 
     async def _report(self, reporter: tuple[str, str], text: str) -> None:
         await self._event(
@@ -310,22 +307,13 @@ class DemoScript:
         """Mark what the demo queued for its made-up chats as sent, with made-up message ids."""
         now = self.clock()
         async with self.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxMessage).where(
-                        OutboxMessage.id > self.outbox_floor,
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.channel_id.in_(self.recipients),
-                    )
-                )
-            ).scalars()
-            for row in rows:
-                row.status, row.sent_at, row.attempts = "sent", now, 1
-                if row.op == "send" and row.publication_id is not None:
-                    pub = await session.get(Publication, row.publication_id)
-                    if pub is not None and pub.message_id is None:
-                        pub.message_id = self._message_id(row.platform, now)
-                        pub.channel_name = CHANNEL_NAMES.get(row.platform)
+            await DemoQueries(session).settle(
+                after=self.outbox_floor,
+                channels=self.recipients,
+                at=now,
+                message_id=self._message_id,
+                channel_names=CHANNEL_NAMES,
+            )
 
     async def _count(self) -> None:
         async with self.db.transaction() as session:
@@ -333,22 +321,9 @@ class DemoScript:
                 await ItemRepository(session).by_short_id(self.short_ids[p.key]) for p in ITEMS
             ]
             ids = [i.id for i in items if i is not None]
-            answers = select(func.count(Answer.id)).where(Answer.item_id.in_(ids))
-            queries = {
-                "votes": select(func.count(Vote.id)).where(Vote.item_id.in_(ids)),
-                "answers": answers,
-                "to_review": answers.where(Answer.needs_review.is_(True)),
-                "reports": select(func.count(Report.id))
-                .join(Answer, Answer.id == Report.answer_id)
-                .where(Answer.item_id.in_(ids)),
-                "participants": select(func.count(Participant.id)).where(
-                    Participant.platform_user_id.in_(self.recipients)
-                ),
-                "decisions": select(func.count(AuditEntry.id)).where(
-                    AuditEntry.actor == ":".join(MODERATOR), AuditEntry.at >= self.start
-                ),
-            }
-            counts = {k: int((await session.execute(q)).scalar_one()) for k, q in queries.items()}
+            counts = await DemoQueries(session).counts(
+                ids, self.recipients, ":".join(MODERATOR), self.start
+            )
         self.report = DemoReport(
             items=[(i.short_id, i.kind, i.status, i.question) for i in items if i is not None],
             **counts,
