@@ -36,7 +36,7 @@ def environment(db_url: str, fake: FakeTelegram, port: int) -> dict[str, str]:
     env.update(
         PYTHONUNBUFFERED="1",
         TOWNHALL_DATABASE_URL=db_url,
-        TOWNHALL_SECRET_KEY="kill-test-secret-key-0123456789",
+        TOWNHALL_SECRET_KEY="kill-test-secret-key-0123456789-abcdef",
         TOWNHALL_POLICY_TEAM=f"telegram:{OFFICER_ID}",
         TOWNHALL_HTTP_PORT=str(port),
         TOWNHALL_REFRESH_INTERVAL="0",
