@@ -246,6 +246,7 @@ def list_items(as_json: bool, status: str | None) -> None:
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
 def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
     """Show an item's results."""
+    from services import consultations
     from services import results as results_mod
 
     settings = _settings(quiet=True)
@@ -253,7 +254,8 @@ def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
     async def go() -> results_mod.ItemResults:
         async with _session(settings) as session:
             item = await _item_or_exit(session, item_id)
-            return await results_mod.compute(session, item, include_hidden=include_hidden)
+            # compute(), plus the whys and comments of rating and clause items
+            return await consultations.item_results(session, item, include_hidden=include_hidden)
 
     res = _run(go())
     if as_json:
@@ -510,11 +512,13 @@ def demo(force: bool) -> None:
     sample.main(_settings(quiet=True), force=force)
 
 
+from townhall.consultation_cli import consultation  # noqa: E402
 from townhall.secret_key_cli import secret_key  # noqa: E402
 from townhall.users_cli import users  # noqa: E402
 
 main.add_command(users)
 main.add_command(secret_key)
+main.add_command(consultation)
 
 if __name__ == "__main__":
     main()
