@@ -271,6 +271,26 @@ def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
         click.echo(f"  - [{answer.platform}] {answer.text}")
 
 
+async def _export_consultation(
+    session: AsyncSession, name: str, fmt: str, out: Any, include_hidden: bool
+) -> bool:
+    """Export the consultation ``name`` (a slug) when no item has that id; False otherwise."""
+    from services import consultation_exports
+    from storage.consultations import ConsultationRepository
+
+    if await ItemRepository(session).by_short_id(name) is not None:
+        return False
+    repo = ConsultationRepository(session)
+    found = await repo.latest(name)
+    if found is None:
+        return False
+    items = await repo.items(found)
+    await consultation_exports.write(
+        session, found, items, fmt, out, include_hidden=include_hidden, at=utc_now()
+    )
+    return True
+
+
 @main.command()
 @click.argument("item_id", required=False)
 @click.option("--all", "every", is_flag=True, help="Export every item instead of one.")
@@ -293,7 +313,8 @@ def export(
     include_hidden: bool,
     no_progress: bool,
 ) -> None:
-    """Export an item's responses, or every item's with --all (pseudonymous ids only)."""
+    """Export an item's responses, a consultation's (give its slug), or every item's with --all
+    (pseudonymous ids only)."""
     if every == (item_id is not None):
         raise click.UsageError("give an ITEM_ID or --all (not both)")
     stdout = sys.stdout.buffer
@@ -307,6 +328,10 @@ def export(
         from storage.items import ItemRepository
 
         async with _session(settings) as session:
+            if not every and await _export_consultation(
+                session, item_id or "", fmt, out, include_hidden
+            ):
+                return
             if every:
                 items = list(await ItemRepository(session).all_oldest_first())
             else:
