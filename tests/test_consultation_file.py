@@ -86,7 +86,10 @@ def test_relative_and_iso_closing_times() -> None:
         (GOOD.replace("closes: 14d\n", ""), "c.yaml:1: closes: Field required"),
         (GOOD + "  - kind: clauses\n    document: missing.md\n", "c.yaml:7: clauses: document"),
         (GOOD + "  - kind: clauses\n    text: |\n      No heading.\n", "c.yaml:7: clauses: text"),
-        (GOOD + "  - kind: poll\n    question: Q\n    options: [one]\n", "c.yaml:9: items[1].options"),
+        (
+            GOOD + "  - kind: poll\n    question: Q\n    options: [one]\n",
+            "c.yaml:9: items[1].options",
+        ),
         (GOOD + "  - kind: rating\n    regulations: []\n", "c.yaml:8: items[1].regulations"),
         (GOOD + "colour: blue\n", "c.yaml:7: colour: Extra inputs"),
         (GOOD.replace("moderation", "x") + "moderation: sometimes\n", "c.yaml:7: moderation"),
@@ -94,9 +97,7 @@ def test_relative_and_iso_closing_times() -> None:
         ("- just a list\n", "c.yaml:1: expected a mapping"),
     ],
 )
-def test_bad_files_are_refused_with_file_and_line(
-    text: str, expected: str, tmp_path: Path
-) -> None:
+def test_bad_files_are_refused_with_file_and_line(text: str, expected: str, tmp_path: Path) -> None:
     problems = refused(text, tmp_path)
     assert any(p.startswith(str(tmp_path / expected)) for p in problems), problems
 
