@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from services import consultation_exports, consultations
 from services.consultation_file import ConsultationPlan, load_file
 from storage.consultations import ConsultationRepository
 from storage.db import Database
+from storage.items import ItemRepository
 from storage.models import Consultation, Item
 from storage.people import ParticipantRepository
 from storage.responses import AnswerRepository, VoteRepository
@@ -206,3 +208,35 @@ async def test_exports_have_a_row_per_response_with_its_place(db: Database) -> N
     for sheet in ("Scales", "Clauses", "Ratings", "Polls", "Questions", "Summary"):
         assert f'table:name="{sheet}"' in content
     assert "Comments (answers)" in content and "Why (answers)" in content
+
+
+async def test_the_consultation_migration_goes_down_and_up_again(db: Database) -> None:
+    """Revision 0010 undone (items' kind check restored, columns dropped) and redone, keeping
+    the items already stored."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import Connection
+
+    from storage import migrate
+
+    await load(db)
+    revision = ScriptDirectory.from_config(migrate.alembic_config()).get_revision("0010")
+    assert revision is not None
+    below = str(revision.down_revision)
+
+    def down(connection: Connection) -> None:
+        command.downgrade(migrate.alembic_config(connection), below)
+
+    async with db.transaction() as session:
+        await session.execute(delete(Item).where(Item.kind.in_(("rating", "clause"))))
+    if db.is_sqlite:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(migrate._run_without_foreign_keys, down)
+    else:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(down)
+    assert await migrate.current(db) == below
+    await migrate.upgrade(db)
+    assert await migrate.current(db) == migrate.head()
+    async with db.transaction() as session:
+        assert await ItemRepository(session).count() == 3  # scale, poll, ask survived
