@@ -57,12 +57,13 @@ def test_the_example_expands_to_ordinary_items_in_order() -> None:
 def test_clause_headings_give_number_and_title() -> None:
     clauses = parse_clauses(
         "# The Bill\npreamble\n## 1. Duty to commission\nOne.\n## Clause 2 — Charges\nTwo.\n"
-        "## Interpretation\nThree.\n"
+        "## 3A: Transitional provision\nThree A.\n## Interpretation\nFour.\n"
     )
     assert [(n, t, body) for n, t, body, _ in clauses] == [
         ("1", "Duty to commission", "One."),
         ("2", "Charges", "Two."),
-        ("3", "Interpretation", "Three."),
+        ("3A", "Transitional provision", "Three A."),
+        ("4", "Interpretation", "Four."),
     ]
 
 

@@ -240,3 +240,21 @@ async def test_the_consultation_migration_goes_down_and_up_again(db: Database) -
     assert await migrate.current(db) == migrate.head()
     async with db.transaction() as session:
         assert await ItemRepository(session).count() == 3  # scale, poll, ask survived
+
+
+async def test_rating_and_clause_items_have_cards(db: Database) -> None:
+    """A consultation item's card (shown when it closes at its deadline) names its kind."""
+    from services import cards
+
+    shown = await load(db)
+    async with db.transaction() as session:
+        repo = ConsultationRepository(session)
+        found = await repo.latest("dental-bill")
+        assert found is not None
+        for item in await repo.items(found):
+            summary = await consultations.item_results(session, item)
+            card = cards.item_card(item, summary)
+            closing = cards.results_card(item, summary, show_answers=True)
+            assert card.footer.startswith(cards.KIND_NAMES[item.kind])
+            assert closing.title == f"Results: {item.question}"
+    assert {i["kind"] for i in shown["items"]} <= set(cards.KIND_NAMES)
