@@ -149,6 +149,32 @@ class _Lines:
         return None
 
 
+def _structure_problems(name: str, root: yaml.Node) -> list[str]:
+    """Keys given twice (YAML would keep the last silently) and aliases (``*name``: a file
+    that repeats a node by reference can expand without bound), each with its line."""
+    problems: list[str] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            line = node.start_mark.line + 1
+            problems.append(f"{name}:{line}: anchors and aliases (&name, *name) are not allowed")
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value in keys:
+                    line = key.start_mark.line + 1
+                    problems.append(f"{name}:{line}: {key.value}: given twice")
+                keys.add(key.value if isinstance(key, yaml.ScalarNode) else "")
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(problems, key=lambda p: int(p[len(name) + 1 :].split(":", 1)[0]))
+
+
 def _where(path: tuple[Any, ...]) -> str:
     out = ""
     for part in path:
@@ -311,6 +337,9 @@ def load_text(text: str, *, name: str, base: Path, now: datetime) -> Consultatio
         raise ConsultationFileError([f"{name}:1: not valid YAML: {exc}"]) from None
     if root is None or not isinstance(data, dict):
         raise ConsultationFileError([f"{name}:1: expected a mapping of keys (slug, title, ...)"])
+    structure = _structure_problems(name, root)
+    if structure:
+        raise ConsultationFileError(structure)
     lines = _Lines(root)
     try:
         spec = FileSpec.model_validate(data)

@@ -96,6 +96,8 @@ def test_relative_and_iso_closing_times() -> None:
         (GOOD.replace("moderation", "x") + "moderation: sometimes\n", "c.yaml:7: moderation"),
         ("slug: [unclosed\n", "c.yaml:2: not valid YAML"),
         ("- just a list\n", "c.yaml:1: expected a mapping"),
+        (GOOD + "slug: again\n", "c.yaml:7: slug: given twice"),
+        (GOOD + "  - &q {kind: ask, question: Q}\n  - *q\n", "c.yaml:7: anchors and aliases"),
     ],
 )
 def test_bad_files_are_refused_with_file_and_line(text: str, expected: str, tmp_path: Path) -> None:
