@@ -56,3 +56,5 @@ def test_a_bad_file_is_refused_with_its_line_and_nothing_loaded(
     assert json.loads(run(["consultation", "list", "--json"], env).stdout) == []
     missing = run(["consultation", "show", "ok"], env, check=False)
     assert missing.returncode == 1 and "no consultation 'ok'" in missing.stderr
+    unknown = run(["export", "ok"], env, check=False)
+    assert unknown.returncode == 1 and "no item with id 'ok' (nor a consultation)" in unknown.stderr

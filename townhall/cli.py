@@ -335,7 +335,12 @@ def export(
             if every:
                 items = list(await ItemRepository(session).all_oldest_first())
             else:
-                items = [await _item_or_exit(session, item_id or "")]
+                found = await ItemRepository(session).by_short_id(item_id or "")
+                if found is None:
+                    unknown = f"no item with id {item_id!r} (nor a consultation)"
+                    click.echo(f"townhall: {unknown}", err=True)
+                    raise SystemExit(1)
+                items = [found]
             total = await exports.count(session, items, include_hidden=include_hidden)
             quiet = no_progress or total <= 1000 or not sys.stderr.isatty()
             with tqdm(total=total, unit="rows", file=sys.stderr, disable=quiet) as bar:
