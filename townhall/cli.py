@@ -271,26 +271,6 @@ def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
         click.echo(f"  - [{answer.platform}] {answer.text}")
 
 
-async def _export_consultation(
-    session: AsyncSession, name: str, fmt: str, out: Any, include_hidden: bool
-) -> bool:
-    """Export the consultation ``name`` (a slug) when no item has that id; False otherwise."""
-    from services import consultation_exports
-    from storage.consultations import ConsultationRepository
-
-    if await ItemRepository(session).by_short_id(name) is not None:
-        return False
-    repo = ConsultationRepository(session)
-    found = await repo.latest(name)
-    if found is None:
-        return False
-    items = await repo.items(found)
-    await consultation_exports.write(
-        session, found, items, fmt, out, include_hidden=include_hidden, at=utc_now()
-    )
-    return True
-
-
 @main.command()
 @click.argument("item_id", required=False)
 @click.option("--all", "every", is_flag=True, help="Export every item instead of one.")
@@ -326,10 +306,11 @@ def export(
         from tqdm import tqdm  # type: ignore[import-untyped]
 
         from storage.items import ItemRepository
+        from townhall.consultation_cli import export_consultation
 
         async with _session(settings) as session:
-            if not every and await _export_consultation(
-                session, item_id or "", fmt, out, include_hidden
+            if not every and await export_consultation(
+                session, item_id or "", fmt, out, include_hidden=include_hidden, at=utc_now()
             ):
                 return
             if every:

@@ -7,10 +7,12 @@ file, writes the consultation and its items, and prints what was loaded.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from townhall.users_cli import _fail, _in_session, utc_now
 
@@ -118,3 +120,31 @@ def show(slug: str, as_json: bool) -> None:
         click.echo(json.dumps(shown, ensure_ascii=False))
         return
     _print(shown)
+
+
+async def export_consultation(
+    session: AsyncSession,
+    name: str,
+    fmt: str,
+    out: IO[bytes],
+    *,
+    include_hidden: bool,
+    at: datetime,
+) -> bool:
+    """``townhall export SLUG``: export the consultation ``name`` when no item has that id;
+    False when there is an item of that id or no consultation of that name."""
+    from services import consultation_exports
+    from storage.consultations import ConsultationRepository
+    from storage.items import ItemRepository
+
+    if await ItemRepository(session).by_short_id(name) is not None:
+        return False
+    repo = ConsultationRepository(session)
+    found = await repo.latest(name)
+    if found is None:
+        return False
+    items = await repo.items(found)
+    await consultation_exports.write(
+        session, found, items, fmt, out, include_hidden=include_hidden, at=at
+    )
+    return True
