@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
+from bot.config import Settings
 from services import consultation_exports, consultations
 from services.consultation_file import ConsultationPlan, load_file
 from storage.consultations import ConsultationRepository
@@ -21,6 +22,8 @@ from storage.items import ItemRepository
 from storage.models import Consultation, Item
 from storage.people import ParticipantRepository
 from storage.responses import AnswerRepository, VoteRepository
+from tests.dashboard_support import plain, start_dashboard
+from tests.support import FakeClock, People
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "dental-bill.yaml"
@@ -258,3 +261,20 @@ async def test_rating_and_clause_items_have_cards(db: Database) -> None:
             assert card.footer.startswith(cards.KIND_NAMES[item.kind])
             assert closing.title == f"Results: {item.question}"
     assert {i["kind"] for i in shown["items"]} <= set(cards.KIND_NAMES)
+
+
+async def test_consultation_items_work_as_ordinary_items_on_the_dashboard(
+    settings: Settings, db: Database, clock: FakeClock
+) -> None:
+    """A vote on a clause through the real vote path; the item pages show rating and clause."""
+    shown = await load(db)
+    clause, rating = shown["items"][1]["id"], shown["items"][9]["id"]
+    async for dash in start_dashboard(settings, db, clock):
+        outcome = await dash.app.dispatch(People("telegram").click("ann", clause, 2))
+        assert "Needs changes" in outcome.notices[0].text
+        officer = await dash.sign_in("policy")
+        for short_id, label in ((clause, "Needs changes 1"), (rating, "Improve 0")):
+            page = await officer.get(f"/items/{short_id}")
+            assert page.status == 200 and label in plain(page.text)
+        listing = await officer.get("/items")
+        assert listing.status == 200 and "Clause 1: Duty to commission" in plain(listing.text)
