@@ -12,8 +12,17 @@ KIND_HINTS = {
     "multi": "Choose every option that applies; tap again to remove one.",
     "scale": "How far do you agree? You can change your answer until it closes.",
     "ask": "Reply to this message, or press Answer, to share your view.",
+    "rating": "Improve it, keep it as is, or scrap it? You can also say why.",
+    "clause": "Do you agree with this clause? You can also comment on it.",
 }
-KIND_NAMES = {"poll": "Poll", "multi": "Poll", "scale": "Scale", "ask": "Question"}
+KIND_NAMES = {
+    "poll": "Poll",
+    "multi": "Poll",
+    "scale": "Scale",
+    "ask": "Question",
+    "rating": "Rating",
+    "clause": "Clause",
+}
 
 
 def results_visible(item: Item) -> bool:

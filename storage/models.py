@@ -33,7 +33,8 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ITEM_KINDS = ("poll", "multi", "scale", "ask")
+ITEM_KINDS = ("poll", "multi", "scale", "ask", "rating", "clause")
+CONSULTATION_STATUSES = ("draft", "open", "closed", "superseded")
 ANSWER_STATUSES = ("visible", "held", "hidden")
 ROLES = ("policy", "moderator", "admin")
 DASHBOARD_ROLES = ("admin", "policy", "moderator")
@@ -71,15 +72,39 @@ class Base(DeclarativeBase):
 
 
 class Consultation(Base):
+    """Several items in order, loaded from a consultation file (docs/consultations.md).
+
+    Loading again with ``--new-version`` keeps the old rows as ``superseded`` and adds the
+    next ``version`` under the same slug.
+    """
+
     __tablename__ = "consultations"
+    __table_args__ = (
+        UniqueConstraint("slug", "version", name="uq_consultations_slug_version"),
+        CheckConstraint(_in("status", CONSULTATION_STATUSES), name="status"),
+        CheckConstraint(_in("moderation", ("strict", "lazy")), name="moderation"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    slug: Mapped[str | None] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    status: Mapped[str] = mapped_column(String(12), default="draft", server_default="draft")
+    introduction: Mapped[str] = mapped_column(Text, default="", server_default="")
+    privacy: Mapped[str] = mapped_column(Text, default="", server_default="")
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    topics: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    moderation: Mapped[str] = mapped_column(String(10), default="strict", server_default="strict")
+    #: The file it was loaded from, for the record (never read back).
+    source: Mapped[str | None] = mapped_column(String(500))
 
 
 class Item(Base):
-    """A poll, multi-choice poll, 5-point scale or open question."""
+    """A poll, multi-choice poll, 5-point scale or open question; in a consultation also a
+    rating (Improve / Keep as is / Scrap, then an optional "why") or a clause (a stance, then an
+    optional comment). Those two hold their fixed options as options and the text as answers."""
 
     __tablename__ = "items"
     __table_args__ = (
@@ -108,6 +133,14 @@ class Item(Base):
     moderation: Mapped[str] = mapped_column(String(10), default="strict", server_default="strict")
     #: Tell an author when a moderator hides their answer.
     notify_authors: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: In a consultation: the item's place (1, 2, ...); a clause's number, title and text; a
+    #: regulation's title and summary (rating items). None outside consultations.
+    position: Mapped[int | None] = mapped_column(Integer)
+    clause_number: Mapped[str | None] = mapped_column(String(20))
+    clause_title: Mapped[str | None] = mapped_column(String(300))
+    clause_text: Mapped[str | None] = mapped_column(Text)
+    regulation_title: Mapped[str | None] = mapped_column(String(300))
+    regulation_summary: Mapped[str | None] = mapped_column(Text)
 
     options: Mapped[list[Option]] = relationship(
         back_populates="item", order_by="Option.position", lazy="selectin"

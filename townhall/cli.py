@@ -246,6 +246,7 @@ def list_items(as_json: bool, status: str | None) -> None:
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
 def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
     """Show an item's results."""
+    from services import consultations
     from services import results as results_mod
 
     settings = _settings(quiet=True)
@@ -253,7 +254,8 @@ def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
     async def go() -> results_mod.ItemResults:
         async with _session(settings) as session:
             item = await _item_or_exit(session, item_id)
-            return await results_mod.compute(session, item, include_hidden=include_hidden)
+            # compute(), plus the whys and comments of rating and clause items
+            return await consultations.item_results(session, item, include_hidden=include_hidden)
 
     res = _run(go())
     if as_json:
@@ -291,7 +293,8 @@ def export(
     include_hidden: bool,
     no_progress: bool,
 ) -> None:
-    """Export an item's responses, or every item's with --all (pseudonymous ids only)."""
+    """Export an item's responses, a consultation's (give its slug), or every item's with --all
+    (pseudonymous ids only)."""
     if every == (item_id is not None):
         raise click.UsageError("give an ITEM_ID or --all (not both)")
     stdout = sys.stdout.buffer
@@ -303,12 +306,22 @@ def export(
         from tqdm import tqdm  # type: ignore[import-untyped]
 
         from storage.items import ItemRepository
+        from townhall.consultation_cli import export_consultation
 
         async with _session(settings) as session:
+            if not every and await export_consultation(
+                session, item_id or "", fmt, out, include_hidden=include_hidden, at=utc_now()
+            ):
+                return
             if every:
                 items = list(await ItemRepository(session).all_oldest_first())
             else:
-                items = [await _item_or_exit(session, item_id or "")]
+                found = await ItemRepository(session).by_short_id(item_id or "")
+                if found is None:
+                    unknown = f"no item with id {item_id!r} (nor a consultation)"
+                    click.echo(f"townhall: {unknown}", err=True)
+                    raise SystemExit(1)
+                items = [found]
             total = await exports.count(session, items, include_hidden=include_hidden)
             quiet = no_progress or total <= 1000 or not sys.stderr.isatty()
             with tqdm(total=total, unit="rows", file=sys.stderr, disable=quiet) as bar:
@@ -510,11 +523,13 @@ def demo(force: bool) -> None:
     sample.main(_settings(quiet=True), force=force)
 
 
+from townhall.consultation_cli import consultation  # noqa: E402
 from townhall.secret_key_cli import secret_key  # noqa: E402
 from townhall.users_cli import users  # noqa: E402
 
 main.add_command(users)
 main.add_command(secret_key)
+main.add_command(consultation)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,390 @@
+"""Read a consultation file (YAML, docs/consultations.md) into the items it expands to.
+
+Everything wrong is refused as ``FILE:LINE: what is wrong``, all problems at once, before
+anything is written. PyYAML's composer keeps each node's line; pydantic checks the shape.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+SCALE = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
+RATING = ("Improve", "Keep as is", "Scrap")
+STANCES = ("Agree", "Needs changes", "Disagree")
+QUESTION_MAX = 300
+_RELATIVE = re.compile(r"^(\d{1,3})\s*([dhw])$")
+_HEADING = re.compile(
+    r"^(?:clause\s+)?(?P<number>\d+[a-z]?)\s*(?:[.:)\u2014\u2013-]\s*)?(?P<title>.*)$",
+    re.IGNORECASE,
+)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100)]
+When = str | datetime | date
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class ScaleSpec(_Strict):
+    kind: Literal["scale"]
+    statement: Question
+
+
+class PollSpec(_Strict):
+    kind: Literal["poll", "multi"]
+    question: Question
+    options: list[Label] = Field(min_length=2, max_length=10)
+
+
+class AskSpec(_Strict):
+    kind: Literal["ask"]
+    question: Question
+
+
+class RegulationSpec(_Strict):
+    title: Question
+    summary: str = ""
+
+
+class RatingSpec(_Strict):
+    kind: Literal["rating"]
+    regulations: list[RegulationSpec] = Field(min_length=1)
+
+
+class ClausesSpec(_Strict):
+    kind: Literal["clauses"]
+    document: Text | None = None
+    text: Text | None = None
+
+
+ItemSpec = Annotated[
+    ScaleSpec | PollSpec | AskSpec | RatingSpec | ClausesSpec, Field(discriminator="kind")
+]
+
+
+class FileSpec(_Strict):
+    slug: Slug
+    title: Question
+    introduction: str = ""
+    privacy: str = ""
+    closes: When
+    opens: When | None = None
+    topics: list[Label] = Field(default_factory=list)
+    moderation: Literal["strict", "lazy"] = "strict"
+    items: list[ItemSpec] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedItem:
+    """One ordinary item a consultation expands to, in order."""
+
+    kind: str  # poll, multi, scale, ask, rating, clause
+    question: str
+    options: tuple[str, ...] = ()
+    clause_number: str | None = None
+    clause_title: str | None = None
+    clause_text: str | None = None
+    regulation_title: str | None = None
+    regulation_summary: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationPlan:
+    slug: str
+    title: str
+    introduction: str
+    privacy: str
+    opens_at: datetime
+    closes_at: datetime
+    topics: list[str]
+    moderation: str
+    source: str
+    items: list[PlannedItem] = field(default_factory=list)
+    slug_line: int = 1  # where ``slug`` is written, for refusals that concern the file
+
+
+class ConsultationFileError(Exception):
+    """Every problem found, each ``FILE:LINE: what is wrong``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Lines:
+    """Line numbers (1-based) of the nodes of a composed YAML document, found by path."""
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.root = root
+
+    def find(self, path: tuple[Any, ...]) -> int:
+        node, line = self.root, self.root.start_mark.line + 1
+        for part in path:
+            child = self._child(node, part)
+            if child is None:  # a pydantic union tag, or a key that is missing: stop here
+                continue
+            line, node = child
+        return line
+
+    @staticmethod
+    def _child(node: yaml.Node, part: Any) -> tuple[int, yaml.Node] | None:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    return key.start_mark.line + 1, value
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            child = node.value[part] if 0 <= part < len(node.value) else None
+            return None if child is None else (child.start_mark.line + 1, child)
+        return None
+
+
+def _structure_problems(name: str, root: yaml.Node) -> list[str]:
+    """Keys given twice (YAML would keep the last silently) and aliases (``*name``: a file
+    that repeats a node by reference can expand without bound), each with its line."""
+    problems: list[str] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            line = node.start_mark.line + 1
+            problems.append(f"{name}:{line}: anchors and aliases (&name, *name) are not allowed")
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value in keys:
+                    line = key.start_mark.line + 1
+                    problems.append(f"{name}:{line}: {key.value}: given twice")
+                keys.add(key.value if isinstance(key, yaml.ScalarNode) else "")
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(problems, key=lambda p: int(p[len(name) + 1 :].split(":", 1)[0]))
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _shape_problems(name: str, lines: _Lines, exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        if error["type"].startswith("union_tag"):
+            loc += ("kind",)
+            kinds = "scale, clauses, rating, poll, multi, ask"
+            message = f"unknown or missing kind; use one of {kinds}"
+        else:
+            message = error["msg"]
+            if error["type"] == "string_pattern_mismatch" and loc == ("slug",):
+                message = "slug may hold only a-z, 0-9 and single hyphens (e.g. dental-bill)"
+        shown = tuple(p for p in loc if isinstance(p, int) or _is_key(p))
+        problems.append(f"{name}:{lines.find(loc)}: {_where(shown) or 'file'}: {message}")
+    return problems
+
+
+def _is_key(part: Any) -> bool:
+    """Whether ``part`` of an error's location is a key of the file, not a pydantic union tag."""
+    return part not in {
+        "str",
+        "datetime",
+        "date",
+        "poll",
+        "multi",
+        "scale",
+        "ask",
+        "rating",
+        "clauses",
+    }
+
+
+def _moment(value: When, now: datetime, what: str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59), UTC)
+    match = _RELATIVE.match(value.strip())
+    if match:
+        n, unit = int(match.group(1)), match.group(2)
+        return (
+            now + {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
+        )
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"{what} must be an ISO time (2027-01-31T17:00Z) or a span such as 14d, not {value!r}"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_clauses(markdown: str) -> list[tuple[str, str, str, int]]:
+    """(number, title, text, line) per ``## `` heading, in order; text before the first is not
+    a clause (a title, a preamble). Headings without a number are numbered by their place."""
+    clauses: list[tuple[str, str, list[str], int]] = []
+    for n, line in enumerate(markdown.splitlines(), 1):
+        if line.startswith("## "):
+            heading = line[3:].strip()
+            match = _HEADING.match(heading)
+            number = match.group("number") if match else ""
+            title = (match.group("title") if match else heading).strip() or heading
+            clauses.append((number or str(len(clauses) + 1), title, [], n))
+        elif clauses:
+            clauses[-1][2].append(line)
+    return [(num, title, "\n".join(body).strip(), n) for num, title, body, n in clauses]
+
+
+def _clip(text: str, limit: int = QUESTION_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _expand_clauses(
+    spec: ClausesSpec, base: Path, name: str, line: int, problems: list[str]
+) -> list[PlannedItem]:
+    if (spec.document is None) == (spec.text is None):
+        problems.append(f"{name}:{line}: clauses: give either document (a file) or text, not both")
+        return []
+    where = "text"
+    if spec.document is not None:
+        path = (base / spec.document).resolve()
+        where = spec.document
+        try:
+            markdown = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = "not found" if isinstance(exc, FileNotFoundError) else "cannot be read"
+            problems.append(f"{name}:{line}: clauses: document {spec.document} {reason}")
+            return []
+    else:
+        markdown = spec.text or ""
+    clauses = parse_clauses(markdown)
+    if not clauses:
+        problems.append(
+            f"{name}:{line}: clauses: {where} has no clause; each clause starts with a line "
+            '"## " (e.g. "## 1. Duty to commission")'
+        )
+        return []
+    out = []
+    for number, title, body, md_line in clauses:
+        if not body:
+            problems.append(
+                f"{name}:{line}: clauses: clause {number} ({where} line {md_line}) has no text"
+            )
+            continue
+        out.append(
+            PlannedItem(
+                "clause",
+                _clip(f"Clause {number}: {title}"),
+                STANCES,
+                clause_number=number[:20],
+                clause_title=_clip(title),
+                clause_text=body,
+            )
+        )
+    return out
+
+
+def _expand(spec: Any, base: Path, name: str, line: int, problems: list[str]) -> list[PlannedItem]:
+    if isinstance(spec, ScaleSpec):
+        return [PlannedItem("scale", spec.statement, SCALE)]
+    if isinstance(spec, PollSpec):
+        return [PlannedItem(spec.kind, spec.question, tuple(spec.options))]
+    if isinstance(spec, AskSpec):
+        return [PlannedItem("ask", spec.question)]
+    if isinstance(spec, RatingSpec):
+        return [
+            PlannedItem(
+                "rating",
+                r.title,
+                RATING,
+                regulation_title=r.title,
+                regulation_summary=r.summary.strip(),
+            )
+            for r in spec.regulations
+        ]
+    return _expand_clauses(spec, base, name, line, problems)
+
+
+def load_text(text: str, *, name: str, base: Path, now: datetime) -> ConsultationPlan:
+    """Check and expand a consultation file's text; ``base`` resolves clause documents."""
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise ConsultationFileError([f"{name}:{line}: not valid YAML: {exc.problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConsultationFileError([f"{name}:1: not valid YAML: {exc}"]) from None
+    if root is None or not isinstance(data, dict):
+        raise ConsultationFileError([f"{name}:1: expected a mapping of keys (slug, title, ...)"])
+    structure = _structure_problems(name, root)
+    if structure:
+        raise ConsultationFileError(structure)
+    lines = _Lines(root)
+    try:
+        spec = FileSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConsultationFileError(_shape_problems(name, lines, exc)) from None
+    problems: list[str] = []
+    opens = closes = now
+    try:
+        opens = _moment(spec.opens, now, "opens") if spec.opens is not None else now
+    except ValueError as exc:
+        problems.append(f"{name}:{lines.find(('opens',))}: opens: {exc}")
+    try:
+        closes = _moment(spec.closes, opens, "closes")
+        if closes <= max(opens, now):
+            problems.append(
+                f"{name}:{lines.find(('closes',))}: closes: must be in the future and after opens"
+            )
+    except ValueError as exc:
+        problems.append(f"{name}:{lines.find(('closes',))}: closes: {exc}")
+    items: list[PlannedItem] = []
+    for index, item in enumerate(spec.items):
+        items.extend(_expand(item, base, name, lines.find(("items", index)), problems))
+    if problems:
+        raise ConsultationFileError(problems)
+    return ConsultationPlan(
+        spec.slug,
+        spec.title,
+        spec.introduction.strip(),
+        spec.privacy.strip(),
+        opens,
+        closes,
+        list(spec.topics),
+        spec.moderation,
+        name,
+        items,
+        lines.find(("slug",)),
+    )
+
+
+def load_file(path: Path, *, now: datetime) -> ConsultationPlan:
+    """:func:`load_text` of a file; an unreadable file is refused the same way."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConsultationFileError(
+            [f"{path}:1: cannot read the file ({type(exc).__name__})"]
+        ) from None
+    return load_text(text, name=str(path), base=path.parent, now=now)

@@ -1,0 +1,129 @@
+"""Consultation files: the example loads; each kind of bad file is refused with file and line."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.consultation_file import (
+    RATING,
+    STANCES,
+    ConsultationFileError,
+    load_file,
+    load_text,
+    parse_clauses,
+)
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+GOOD = """\
+slug: ok
+title: A consultation
+closes: 14d
+items:
+  - kind: ask
+    question: What else?
+"""
+
+
+def refused(text: str, tmp_path: Path, name: str = "c.yaml") -> list[str]:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConsultationFileError) as caught:
+        load_file(path, now=NOW)
+    return caught.value.problems
+
+
+def test_the_example_expands_to_ordinary_items_in_order() -> None:
+    plan = load_file(EXAMPLES / "dental-bill.yaml", now=NOW)
+    assert plan.slug == "dental-bill" and plan.topics == ["health"]
+    assert plan.closes_at == datetime(2027, 1, 31, 17, 0, tzinfo=UTC)
+    kinds = [item.kind for item in plan.items]
+    assert kinds == ["scale", *["clause"] * 8, *["rating"] * 4, "poll", "ask"]
+    first = plan.items[1]
+    assert (first.clause_number, first.clause_title) == ("1", "Duty to commission")
+    assert first.clause_text is not None and first.clause_text.startswith("(1) Each integrated")
+    assert first.options == STANCES
+    rating = plan.items[9]
+    assert rating.options == RATING == ("Improve", "Keep as is", "Scrap")
+    assert rating.regulation_title == "The Dental Records (Retention) Regulations 2009"
+    assert rating.regulation_summary == "Practices must keep records for 11 years."
+    assert plan.items[10].regulation_summary == ""  # a regulation without a summary
+
+
+def test_clause_headings_give_number_and_title() -> None:
+    clauses = parse_clauses(
+        "# The Bill\npreamble\n## 1. Duty to commission\nOne.\n## Clause 2 — Charges\nTwo.\n"
+        "## 3A: Transitional provision\nThree A.\n## Interpretation\nFour.\n"
+    )
+    assert [(n, t, body) for n, t, body, _ in clauses] == [
+        ("1", "Duty to commission", "One."),
+        ("2", "Charges", "Two."),
+        ("3A", "Transitional provision", "Three A."),
+        ("4", "Interpretation", "Four."),
+    ]
+
+
+def test_relative_and_iso_closing_times() -> None:
+    plan = load_text(GOOD, name="c.yaml", base=Path("."), now=NOW)
+    assert plan.closes_at == NOW + timedelta(days=14) and plan.opens_at == NOW
+    iso = GOOD.replace("closes: 14d", "closes: 2027-01-31T17:00:00Z\nopens: 2027-01-01T09:00Z")
+    plan = load_text(iso, name="c.yaml", base=Path("."), now=NOW)
+    assert plan.closes_at == datetime(2027, 1, 31, 17, 0, tzinfo=UTC)
+    assert plan.opens_at == datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD.replace("slug: ok", "slug: Dental Bill"), "c.yaml:1: slug: slug may hold only"),
+        (GOOD.replace("kind: ask", "kind: survey"), "c.yaml:5: items[0].kind: unknown"),
+        (GOOD.replace("    question: What else?\n", ""), "c.yaml:5: items[0].question: Field"),
+        (GOOD.replace("closes: 14d", "closes: next tuesday"), "c.yaml:3: closes: closes must be"),
+        (GOOD.replace("closes: 14d", "closes: 2020-01-01T00:00Z"), "c.yaml:3: closes: must be"),
+        (GOOD.replace("closes: 14d\n", ""), "c.yaml:1: closes: Field required"),
+        (GOOD + "  - kind: clauses\n    document: missing.md\n", "c.yaml:7: clauses: document"),
+        (GOOD + "  - kind: clauses\n    text: |\n      No heading.\n", "c.yaml:7: clauses: text"),
+        (
+            GOOD + "  - kind: poll\n    question: Q\n    options: [one]\n",
+            "c.yaml:9: items[1].options",
+        ),
+        (GOOD + "  - kind: rating\n    regulations: []\n", "c.yaml:8: items[1].regulations"),
+        (GOOD + "colour: blue\n", "c.yaml:7: colour: Extra inputs"),
+        (GOOD.replace("moderation", "x") + "moderation: sometimes\n", "c.yaml:7: moderation"),
+        ("slug: [unclosed\n", "c.yaml:2: not valid YAML"),
+        ("- just a list\n", "c.yaml:1: expected a mapping"),
+        (GOOD + "slug: again\n", "c.yaml:7: slug: given twice"),
+        (GOOD + "  - &q {kind: ask, question: Q}\n  - *q\n", "c.yaml:7: anchors and aliases"),
+    ],
+)
+def test_bad_files_are_refused_with_file_and_line(text: str, expected: str, tmp_path: Path) -> None:
+    problems = refused(text, tmp_path)
+    assert any(p.startswith(str(tmp_path / expected)) for p in problems), problems
+
+
+def test_a_clause_document_with_no_heading_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "bill.md").write_text("# A Bill\n\nJust prose, no clauses.\n", encoding="utf-8")
+    problems = refused(GOOD + "  - kind: clauses\n    document: bill.md\n", tmp_path)
+    assert problems == [
+        f"{tmp_path / 'c.yaml'}:7: clauses: bill.md has no clause; each clause starts with a "
+        'line "## " (e.g. "## 1. Duty to commission")'
+    ]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace("slug: ok", "slug: Not OK") + "  - kind: nope\n  - kind: ask\n"
+    problems = refused(text, tmp_path)
+    assert [p.split(": ")[0].rsplit(":", 1)[1] for p in problems] == ["1", "7", "8"]
+
+
+def test_clause_documents_resolve_relative_to_the_file(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "dental-bill.md", tmp_path / "bill.md")
+    (tmp_path / "sub").mkdir()
+    text = GOOD + "  - kind: clauses\n    document: ../bill.md\n"
+    (tmp_path / "sub" / "c.yaml").write_text(text, encoding="utf-8")
+    plan = load_file(tmp_path / "sub" / "c.yaml", now=NOW)
+    assert sum(1 for i in plan.items if i.kind == "clause") == 8
