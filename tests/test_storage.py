@@ -29,7 +29,7 @@ async def make_poll(db: Database, kind: str = "poll") -> tuple[int, list[int]]:
 
 async def test_migrations_are_idempotent(db: Database) -> None:
     await migrate.upgrade(db)
-    assert await migrate.current(db) == migrate.head() == "0008"
+    assert await migrate.current(db) == migrate.head() == "0009"
 
 
 async def test_single_choice_vote_is_unique_in_the_database(db: Database) -> None:
