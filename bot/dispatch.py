@@ -23,7 +23,7 @@ from bot.errors import UserError
 from bot.events import Event
 from bot.router import RouteTable
 from bot.views import Notice
-from storage.db import Database
+from storage.db import Database, written
 from storage.ledger import EventLedger
 
 log = structlog.get_logger("townhall.dispatch")
@@ -48,7 +48,7 @@ class Dispatcher:
         *,
         clock: Clock = utc_now,
         translator: Translator = identity_translator,
-        on_commit: Callable[[], None] = lambda: None,
+        on_commit: Callable[[frozenset[str]], None] = lambda wrote: None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -82,7 +82,7 @@ class Dispatcher:
                     return Outcome(duplicate=True)
                 ctx = Context(event, session, self.settings, self.clock, self.translator)
                 handled = await self.routes.handle(ctx)
-            self.on_commit()
+            self.on_commit(written(session))
             return Outcome(handled=handled, notices=ctx.notices)
         except UserError as exc:
             problem = exc.message

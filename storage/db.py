@@ -14,6 +14,21 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+#: ``session.info`` keys a repository sets when it writes something a background loop waits
+#: for; whoever commits the session wakes that loop (once per commit, not once per vote).
+WROTE_OUTBOX = "townhall.wrote_outbox"
+WROTE_DEADLINE = "townhall.wrote_deadline"
+
+
+def wrote(session: AsyncSession, what: str) -> None:
+    """Note that this transaction wrote an outbox row or a deadline (see the keys above)."""
+    session.info[what] = True
+
+
+def written(session: AsyncSession) -> frozenset[str]:
+    """What :func:`wrote` noted in this session's transaction."""
+    return frozenset(k for k in (WROTE_OUTBOX, WROTE_DEADLINE) if session.info.get(k))
+
 
 class Database:
     """Owns the engine and hands out sessions; one per process."""
@@ -39,7 +54,8 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,
-                pool_pre_ping=True,
+                # No pre-ping (3 round trips per checkout): a connection lost since its last use
+                # fails the transaction, which is then retried or answered as an outage.
             )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:

@@ -25,7 +25,7 @@ from bot.views import Notice
 from handlers import all_routers
 from services import lifecycle, screening
 from storage import migrate
-from storage.db import Database
+from storage.db import WROTE_DEADLINE, WROTE_OUTBOX, Database
 from townhall.scheduler import Scheduler
 
 log = structlog.get_logger("townhall.app")
@@ -79,9 +79,13 @@ class Townhall:
         self.loops = [self.deliverer.loop, self.scheduler.loop]
         self._background = False
 
-    def _committed(self) -> None:
-        self.deliverer.wake()
-        self.scheduler.poke()
+    def _committed(self, wrote: frozenset[str]) -> None:
+        """Wake a background loop only for what the transaction wrote for it (a vote that
+        wrote no outbox row and no deadline wakes neither; wake-ups coalesce in each loop)."""
+        if WROTE_OUTBOX in wrote:
+            self.deliverer.wake()
+        if WROTE_DEADLINE in wrote:
+            self.scheduler.poke()
 
     async def dispatch(self, event: Event) -> Outcome:
         try:
