@@ -89,7 +89,7 @@ class Dispatcher:
             log.info("refused", platform=event.platform, kind=event.kind.value)
             log.debug("refusal", reason=problem)
         except Exception as exc:
-            if _database_unavailable(exc):
+            if database_unavailable(exc):
                 raise
             log.exception("handler failed", platform=event.platform, kind=event.kind.value)
             problem = SORRY
@@ -102,7 +102,7 @@ class Dispatcher:
         return Outcome(handled=True, failed=problem is SORRY, notices=[Notice(problem)])
 
 
-def _database_unavailable(exc: BaseException) -> bool:
+def database_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or used right now: the platform should redeliver.
 
     Anything on the way to a commit counts: no connection (refused, "the database system is

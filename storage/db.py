@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -45,6 +45,7 @@ class Database:
         """The pool settings apply to PostgreSQL; ``pool_timeout`` is how long a request waits
         for a free connection before it fails (and is then not acknowledged)."""
         self.url = url
+        self.pool_timeout = pool_timeout
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
@@ -63,9 +64,16 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
+    async def transaction(self, *, lock_wait: float | None = None) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        ``lock_wait`` (PostgreSQL): give up waiting for a row or table lock after this many
+        seconds (an outage: the caller answers non-2xx) instead of waiting indefinitely.
+        """
         async with self.sessions() as session, session.begin():
+            if lock_wait is not None and not self.is_sqlite:
+                milliseconds = max(1, int(lock_wait * 1000))
+                await session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
             yield session
 
     async def dispose(self) -> None:

@@ -13,6 +13,7 @@ from aiohttp import web
 import dashboard
 from bot import forwarded, identifiers, metrics, safety
 from bot.adapter import Adapter, Outcome
+from bot.batcher import Batcher
 from bot.config import ConfigError, Settings
 from bot.context import Clock, utc_now
 from bot.delivery import Deliverer
@@ -22,7 +23,7 @@ from bot.http import Health, build_web_app
 from bot.metrics import Metrics
 from bot.router import RouteTable
 from bot.views import Notice
-from handlers import all_routers
+from handlers import all_routers, polls
 from services import lifecycle, screening
 from storage import migrate
 from storage.db import WROTE_DEADLINE, WROTE_OUTBOX, Database
@@ -73,6 +74,10 @@ class Townhall:
         self.dispatcher = Dispatcher(
             self.db, settings, self.routes, clock=clock, on_commit=self._committed
         )
+        #: Vote clicks take the grouped write path (one transaction per batch of clicks).
+        self.batcher = Batcher(
+            self.db, self.dispatcher, polls.record_votes, on_commit=self._committed
+        )
         self._runner: web.AppRunner | None = None
         self._metrics_runner: web.AppRunner | None = None
         #: Every background loop, supervised: they survive failures and report their health.
@@ -95,7 +100,10 @@ class Townhall:
             log.info("refused", platform=platform, kind=event.kind.value, reason="too long")
             self.metrics.events.labels(platform, event.kind.value, "refused").inc()
             return Outcome(handled=True, notices=[Notice(exc.message)])
-        outcome = await self.dispatcher(event)
+        if polls.is_vote_click(event):
+            outcome = await self.batcher.submit(event)
+        else:
+            outcome = await self.dispatcher(event)
         result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
         self.metrics.events.labels(event.platform, event.kind.value, result).inc()
         return outcome
@@ -179,6 +187,10 @@ class Townhall:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter stop failed", adapter=adapter.name)
+        try:
+            await self.batcher.stop()
+        except Exception as exc:
+            log.warning("vote batches did not drain", error=type(exc).__name__)
         for runner in (self._runner, self._metrics_runner):
             if runner is not None:
                 await runner.cleanup()
