@@ -63,6 +63,7 @@ class Batcher:
         db: Database,
         dispatcher: Dispatcher,
         handler: BatchHandler,
+        takes: Callable[[Event], bool],
         *,
         max_batch: int = 500,
         on_commit: Callable[[frozenset[str]], None] = lambda wrote: None,
@@ -71,6 +72,7 @@ class Batcher:
         self.db = db
         self.dispatcher = dispatcher
         self.handler = handler
+        self.takes = takes
         self.max_batch = max_batch
         self.on_commit = on_commit
         self.on_batch = on_batch
@@ -83,7 +85,7 @@ class Batcher:
     async def submit(self, event: Event) -> Outcome:
         """Queue the event; returns once its effect is committed (or raises like dispatch)."""
         if self._closing:
-            return await self.dispatcher(event)
+            return await self.dispatcher.one(event)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((event, future))
         self._ready.set()
@@ -182,7 +184,7 @@ class Batcher:
     async def _dispatch_in_order(self, rest: list[_Waiting]) -> None:
         for event, future in rest:
             try:
-                outcome = await self.dispatcher(event)
+                outcome = await self.dispatcher.one(event)
             except Exception as exc:
                 if not future.done():
                     future.set_exception(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.exc import (
@@ -25,6 +26,9 @@ from bot.router import RouteTable
 from bot.views import Notice
 from storage.db import Database, written
 from storage.ledger import EventLedger
+
+if TYPE_CHECKING:
+    from bot.batcher import Batcher
 
 log = structlog.get_logger("townhall.dispatch")
 
@@ -56,8 +60,16 @@ class Dispatcher:
         self.clock = clock
         self.translator = translator
         self.on_commit = on_commit
+        #: The grouped write path for the events it takes (vote clicks), if there is one.
+        self.batcher: Batcher | None = None
 
     async def __call__(self, event: Event) -> Outcome:
+        if self.batcher is not None and self.batcher.takes(event):
+            return await self.batcher.submit(event)
+        return await self.one(event)
+
+    async def one(self, event: Event) -> Outcome:
+        """The per-event path: one transaction for this event alone."""
         started = time.perf_counter()
         outcome = await self._dispatch(event)
         log.info(

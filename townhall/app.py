@@ -76,8 +76,13 @@ class Townhall:
         )
         #: Vote clicks take the grouped write path (one transaction per batch of clicks).
         self.batcher = Batcher(
-            self.db, self.dispatcher, polls.record_votes, on_commit=self._committed
+            self.db,
+            self.dispatcher,
+            polls.record_votes,
+            polls.is_vote_click,
+            on_commit=self._committed,
         )
+        self.dispatcher.batcher = self.batcher
         self._runner: web.AppRunner | None = None
         self._metrics_runner: web.AppRunner | None = None
         #: Every background loop, supervised: they survive failures and report their health.
@@ -100,10 +105,7 @@ class Townhall:
             log.info("refused", platform=platform, kind=event.kind.value, reason="too long")
             self.metrics.events.labels(platform, event.kind.value, "refused").inc()
             return Outcome(handled=True, notices=[Notice(exc.message)])
-        if polls.is_vote_click(event):
-            outcome = await self.batcher.submit(event)
-        else:
-            outcome = await self.dispatcher(event)
+        outcome = await self.dispatcher(event)
         result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
         self.metrics.events.labels(event.platform, event.kind.value, result).inc()
         return outcome

@@ -171,6 +171,14 @@ class Acknowledger:
         return SENT_PRIVATELY
 
 
+def toast(views: Sequence[View]) -> str | None:
+    """The toast answering a vote click when short notices are all there is ("" for none);
+    ``None`` when something must be sent privately first (see ``_acknowledge_click``)."""
+    if not all(isinstance(v, Notice) and len(v.text) <= render.MAX_CALLBACK_TEXT for v in views):
+        return None
+    return render.callback_text(views) or ""
+
+
 def _for_one_person(view: View) -> bool:
     # ``confidential`` is read leniently: older cores' views do not have it.
     return isinstance(view, Card) or bool(getattr(view, "confidential", False))
