@@ -20,6 +20,7 @@ from handlers import consent
 from services import cards, lifecycle, results
 from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
 from storage.items import NewItem
+from storage.ledger import EventLedger
 from storage.models import Item, Option, Participant
 from storage.vote_batches import Person, VoteBatchRepository, VoteRow
 
@@ -297,7 +298,7 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
     if ctx.settings.consent_mode == "explicit":  # a first vote waits for consent: ordinary path
         clicks = [c for c in clicks if c.key in people and people[c.key].consented]
     # Redeliveries (already in the ledger, or twice in this batch) change nothing.
-    claimed = await repo.claim_events(
+    claimed = await EventLedger(batch.session).claim_many(
         list(dict.fromkeys((c.event.platform, c.event.event_id) for c in clicks)), now
     )
     fresh: list[_Click] = []

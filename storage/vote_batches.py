@@ -16,10 +16,9 @@ from sqlalchemy import Table, delete, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert
-from storage.models import SINGLE_CHOICE_WHERE, Participant, ProcessedEvent, Vote
+from storage.models import SINGLE_CHOICE_WHERE, Participant, Vote
 from storage.people import pseudonym
 
-_events: Table = ProcessedEvent.__table__  # type: ignore[assignment]
 _people: Table = Participant.__table__  # type: ignore[assignment]
 _votes: Table = Vote.__table__  # type: ignore[assignment]
 
@@ -45,21 +44,6 @@ class VoteBatchRepository:
 
     def pseudonym(self, platform: str, user_id: str) -> str:
         return pseudonym(self.secret_key, platform, user_id)
-
-    async def claim_events(
-        self, events: Sequence[tuple[str, str]], at: datetime
-    ) -> set[tuple[str, str]]:
-        """Record (platform, event_id) pairs as processed; returns those that were new."""
-        if not events:
-            return set()
-        stmt = (
-            insert(self.session, _events)
-            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-            .returning(_events.c.platform, _events.c.event_id)
-        )
-        rows = [{"platform": p, "event_id": e, "processed_at": at} for p, e in events]
-        result = await self.session.execute(stmt, rows)
-        return {(p, e) for p, e in result.all()}
 
     async def people(self, keys: Iterable[str]) -> dict[str, Person]:
         """Pseudonym -> participant id and whether they consented, for those who exist."""
