@@ -23,7 +23,7 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from adapters.telegram import notices, render, translate
+from adapters.telegram import render, translate
 from adapters.telegram.errors import (
     delivery_error,
     describe,
@@ -310,8 +310,8 @@ class TelegramAdapter:
 
     async def _vote_click(self, event: Event, data: dict[str, Any]) -> dict[str, Any] | None:
         """A vote click, read without building PTB's Update: dispatched like any event, then
-        answered in the webhook's response body when one short toast is all it needs (the
-        common case); otherwise (a card, a long text to send privately) acknowledged as usual.
+        answered in the webhook's response body (answerCallbackQuery), after sending privately
+        what does not fit in the toast (e.g. the privacy notice with a first vote).
         """
         dispatch, acks, app = self._dispatch, self._acks, self._app
         if dispatch is None or acks is None or app is None:
@@ -324,17 +324,14 @@ class TelegramAdapter:
                 raise Unavailable from None
         if outcome.duplicate:
             return None
-        answer = notices.toast(outcome.notices)
-        if answer is not None:
-            reply: dict[str, Any] = {
-                "method": "answerCallbackQuery",
-                "callback_query_id": data["callback_query"]["id"],
-            }
-            if answer:
-                reply["text"] = answer
-            return reply
-        await acks.acknowledge(Update.de_json(data, app.bot), event, outcome)
-        return None
+        reply: dict[str, Any] = {
+            "method": "answerCallbackQuery",
+            "callback_query_id": data["callback_query"]["id"],
+        }
+        answer = await acks.click_toast(event, outcome.notices)
+        if answer:
+            reply["text"] = answer
+        return reply
 
     async def _process(self, update: Update, *, retry: bool) -> None:
         """Translate, dispatch (one person's updates in order), then acknowledge.

@@ -106,6 +106,15 @@ class Acknowledger:
     ) -> None:
         """A toast with the short notices; what does not fit in one (cards, long texts) is
         sent to the person's private chat with the bot."""
+        await self._answer(
+            query,
+            await self.click_toast(event, notices),
+            # the Answer button's instructions must be read, not flash by
+            alert=event.action_id == "answer",
+        )
+
+    async def click_toast(self, event: Event, notices: Sequence[View]) -> str | None:
+        """The toast text for a click, after sending privately what does not fit in one."""
         lines: list[str] = []
         for view in notices:
             if isinstance(view, Notice) and len(view.text) <= render.MAX_CALLBACK_TEXT:
@@ -114,12 +123,7 @@ class Acknowledger:
             note = await self._send_privately(event, view)
             if note not in lines:
                 lines.append(note)
-        await self._answer(
-            query,
-            render.callback_text([Notice(line) for line in lines]),
-            # the Answer button's instructions must be read, not flash by
-            alert=event.action_id == "answer",
-        )
+        return render.callback_text([Notice(line) for line in lines])
 
     async def apologise(self, update: Update, event: Event, *, will_retry: bool) -> None:
         """The core could not commit the event (database outage)."""
@@ -169,14 +173,6 @@ class Acknowledger:
             log.warning("telegram private notice not delivered", error=describe(exc))
             return "Sorry, I couldn't send you that privately. Please try again."
         return SENT_PRIVATELY
-
-
-def toast(views: Sequence[View]) -> str | None:
-    """The toast answering a vote click when short notices are all there is ("" for none);
-    ``None`` when something must be sent privately first (see ``_acknowledge_click``)."""
-    if not all(isinstance(v, Notice) and len(v.text) <= render.MAX_CALLBACK_TEXT for v in views):
-        return None
-    return render.callback_text(views) or ""
 
 
 def _for_one_person(view: View) -> bool:
