@@ -310,11 +310,14 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         else:
             outcomes[click.index] = Outcome(duplicate=True)
     new = {c.key: (c.key, c.event.platform, c.event.actor.user_id) for c in fresh}
-    await repo.add_people([row for key, row in new.items() if key not in people], now)
     unconsented = {c.key for c in fresh if c.key not in people or not people[c.key].consented}
-    people.update(await repo.people(unconsented))
+    created = await repo.add_people([row for key, row in new.items() if key not in people], now)
+    people.update({key: Person(pid, consented=True) for key, pid in created.items()})
+    people.update(await repo.people(k for k in unconsented if k not in people))  # created meanwhile
     await repo.mark_consented([people[k].id for k in unconsented if not people[k].consented], now)
-    chosen = await repo.chosen((c.item.id, people[c.key].id) for c in fresh)
+    chosen = await repo.chosen(
+        ((c.item.id, people[c.key].id) for c in fresh), new=set(created.values())
+    )
     before = {pair: set(options) for pair, options in chosen.items()}
     changed: dict[int, Item] = {}
     for click in fresh:

@@ -56,12 +56,17 @@ class VoteBatchRepository:
         rows = (await self.session.execute(query)).all()
         return {key: Person(pid, consented is not None) for key, pid, consented in rows}
 
-    async def add_people(self, new: Sequence[tuple[str, str, str]], at: datetime) -> None:
+    async def add_people(self, new: Sequence[tuple[str, str, str]], at: datetime) -> dict[str, int]:
         """Create participants (pseudonym, platform, user id) who consent by voting now
-        (notice mode); someone created meanwhile by another transaction is left as is."""
+        (notice mode); returns pseudonym -> id of those created (someone created meanwhile by
+        another transaction is left as is, and not returned)."""
         if not new:
-            return
-        stmt = insert(self.session, _people).on_conflict_do_nothing(index_elements=["pseudonym"])
+            return {}
+        stmt = (
+            insert(self.session, _people)
+            .on_conflict_do_nothing(index_elements=["pseudonym"])
+            .returning(_people.c.pseudonym, _people.c.id)
+        )
         rows = [
             {
                 "pseudonym": key,
@@ -72,7 +77,7 @@ class VoteBatchRepository:
             }
             for key, platform, user_id in new
         ]
-        await self.session.execute(stmt, rows)
+        return {key: pid for key, pid in (await self.session.execute(stmt, rows)).all()}
 
     async def mark_consented(self, ids: Sequence[int], at: datetime) -> None:
         if ids:
@@ -82,10 +87,13 @@ class VoteBatchRepository:
                 .values(consented_at=at)
             )
 
-    async def chosen(self, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], set[int]]:
-        """(item id, participant id) -> option ids chosen now, for the given pairs."""
-        pairs = list(set(pairs))
+    async def chosen(
+        self, pairs: Iterable[tuple[int, int]], *, new: set[int] | frozenset[int] = frozenset()
+    ) -> dict[tuple[int, int], set[int]]:
+        """(item id, participant id) -> option ids chosen now, for the given pairs (people in
+        ``new`` were created in this transaction: they have chosen nothing yet)."""
         found: dict[tuple[int, int], set[int]] = {pair: set() for pair in pairs}
+        pairs = [pair for pair in found if pair[1] not in new]
         if not pairs:
             return found
         query = select(_votes.c.item_id, _votes.c.participant_id, _votes.c.option_id).where(
