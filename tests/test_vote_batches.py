@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
 import pytest
@@ -141,3 +142,6 @@ async def test_redelivered_clicks_count_once(app: App, people: People, consent: 
     expected = 0 if consent == "explicit" else 20  # explicit: all held, waiting for consent
     assert await rows(townhall, Vote) == expected
     assert await mismatches(townhall) == []
+    exposed = townhall.metrics.render().decode()
+    batches = re.search(r"^townhall_vote_batch_size_count (\S+)$", exposed, re.MULTILINE)
+    assert batches is not None and 1 <= float(batches.group(1)) < 40  # batches, not clicks

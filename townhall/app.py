@@ -81,6 +81,7 @@ class Townhall:
             polls.record_votes,
             polls.is_vote_click,
             on_commit=self._committed,
+            on_batch=self.metrics.batch,
         )
         self.dispatcher.batcher = self.batcher
         self._runner: web.AppRunner | None = None
