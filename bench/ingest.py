@@ -159,6 +159,11 @@ def townhall_env(args: argparse.Namespace, url: str, port: int, api: int) -> dic
         TOWNHALL_HTTP_PORT=str(port),
         TOWNHALL_LOG_LEVEL=args.log_level,
     )
+    for setting in args.set:
+        name, _, value = setting.partition("=")
+        if not name.startswith("TOWNHALL_"):
+            raise SystemExit(f"--set {setting!r}: expected TOWNHALL_NAME=value")
+        env[name] = value
     if args.platform == "telegram":
         env.update(
             TOWNHALL_TELEGRAM_TOKEN=payloads.TELEGRAM_TOKEN,
@@ -337,6 +342,14 @@ async def main() -> int:
         "collapsed stacks in FILE; summarise with bench/ingest_profile.py",
     )
     parser.add_argument("--pid-file", help="write the last server's pid here (for py-spy)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="TOWNHALL_X=VALUE",
+        help="extra setting for townhall (repeatable), e.g. a privacy notice short enough "
+        "for a first vote's toast, so no private message is sent with it",
+    )
     args = parser.parse_args()
     paths = [p for p in args.paths.split(",") if p]
     if unknown := set(paths) - set(PATHS):

@@ -21,7 +21,7 @@ from itsdangerous import URLSafeTimedSerializer
 TELEGRAM_TOKEN = "123456:bench-token"
 TELEGRAM_SECRET = "bench-webhook-secret"
 SLACK_SIGNING_SECRET = "bench-signing-secret"
-SECRET_KEY = "bench-secret-key-0123456789-abcdefgh"
+SECRET_KEY = "bench-secret-key-0123456789-0123456789"
 TELEGRAM_CHAT = -1001000000001
 SLACK_CHANNEL = "C0BENCH01"
 BOT_ID = 424242

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.exc import (
@@ -23,8 +24,11 @@ from bot.errors import UserError
 from bot.events import Event
 from bot.router import RouteTable
 from bot.views import Notice
-from storage.db import Database
+from storage.db import Database, written
 from storage.ledger import EventLedger
+
+if TYPE_CHECKING:
+    from bot.batcher import Batcher
 
 log = structlog.get_logger("townhall.dispatch")
 
@@ -48,7 +52,7 @@ class Dispatcher:
         *,
         clock: Clock = utc_now,
         translator: Translator = identity_translator,
-        on_commit: Callable[[], None] = lambda: None,
+        on_commit: Callable[[frozenset[str]], None] = lambda wrote: None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -56,8 +60,16 @@ class Dispatcher:
         self.clock = clock
         self.translator = translator
         self.on_commit = on_commit
+        #: The grouped write path for the events it takes (vote clicks), if there is one.
+        self.batcher: Batcher | None = None
 
     async def __call__(self, event: Event) -> Outcome:
+        if self.batcher is not None and self.batcher.takes(event):
+            return await self.batcher.submit(event)
+        return await self.one(event)
+
+    async def one(self, event: Event) -> Outcome:
+        """The per-event path: one transaction for this event alone."""
         started = time.perf_counter()
         outcome = await self._dispatch(event)
         log.info(
@@ -82,14 +94,14 @@ class Dispatcher:
                     return Outcome(duplicate=True)
                 ctx = Context(event, session, self.settings, self.clock, self.translator)
                 handled = await self.routes.handle(ctx)
-            self.on_commit()
+            self.on_commit(written(session))
             return Outcome(handled=handled, notices=ctx.notices, results=ctx.results)
         except UserError as exc:
             problem = exc.message
             log.info("refused", platform=event.platform, kind=event.kind.value)
             log.debug("refusal", reason=problem)
         except Exception as exc:
-            if _database_unavailable(exc):
+            if database_unavailable(exc):
                 raise
             log.exception("handler failed", platform=event.platform, kind=event.kind.value)
             problem = SORRY
@@ -102,7 +114,7 @@ class Dispatcher:
         return Outcome(handled=True, failed=problem is SORRY, notices=[Notice(problem)])
 
 
-def _database_unavailable(exc: BaseException) -> bool:
+def database_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or used right now: the platform should redeliver.
 
     Anything on the way to a commit counts: no connection (refused, "the database system is

@@ -21,6 +21,7 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
+    Histogram,
     generate_latest,
 )
 
@@ -51,6 +52,24 @@ class Metrics:
             ["platform", "result"],
             registry=self.registry,
         )
+
+        self.batch_size = Histogram(
+            "townhall_vote_batch_size",
+            "Vote clicks written per grouped transaction",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "townhall_vote_batch_seconds",
+            "Time to write and commit one batch of vote clicks",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+
+    def batch(self, size: int, seconds: float) -> None:
+        """One committed batch of the grouped write path."""
+        self.batch_size.observe(size)
+        self.batch_seconds.observe(seconds)
 
     def render(self) -> bytes:
         """The text exposition format of everything in the registry."""

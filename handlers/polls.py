@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from bot.adapter import Outcome
+from bot.batcher import Batch
 from bot.context import Context
 from bot.errors import UserError
+from bot.events import Event, EventKind
 from bot.grammar import CommandSpec
 from bot.inputs import INT_MAX, parse_int
 from bot.outcomes import ItemCreated
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
-from bot.views import Notice
+from bot.views import Notice, View
 from handlers import consent
 from services import cards, lifecycle, results
 from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
 from storage.items import NewItem
+from storage.ledger import EventLedger
 from storage.models import Item, Option, Participant
+from storage.vote_batches import Person, VoteBatchRepository, VoteRow
 
 router = Router("polls")
 policy_only = has_role("policy")
@@ -239,3 +246,130 @@ async def apply_pending_vote(
         )
         return
     await record_vote(ctx, item, option, participant)
+
+
+# -- the grouped write path for vote clicks (bot/batcher.py) ------------------------------
+
+
+def is_vote_click(event: Event) -> bool:
+    """A vote button click: what the grouped write path takes."""
+    return event.kind is EventKind.ACTION and event.action_id == "vote"
+
+
+@dataclass(slots=True)
+class _Click:
+    index: int
+    event: Event
+    item: Item
+    option: Option
+    key: str  # the person's pseudonym
+
+
+async def record_votes(batch: Batch) -> list[Outcome | None]:
+    """Record a batch of vote clicks with a fixed number of statements, in arrival order.
+
+    Does exactly what :func:`vote` does for each click, with the same replies; a click that
+    needs more than recording (a first vote held for consent, a closed or unknown item, a bad
+    option, an open question) is left to the ordinary path (``None``).
+    """
+    events = batch.events
+    outcomes: list[Outcome | None] = [None] * len(events)
+    if not events:
+        return outcomes
+    ctx = Context(events[0], batch.session, batch.settings, batch.clock, batch.translator)
+    now = ctx.clock()
+    repo = VoteBatchRepository(batch.session, batch.settings.secret_key.get_secret_value())
+    items: dict[str, Item | None] = {}
+    clicks: list[_Click] = []
+    for index, event in enumerate(events):
+        short_id, _, position = event.action_value.partition(":")
+        position = position.strip()
+        if not (position.isascii() and position.isdigit() and len(position) <= 2):
+            continue
+        if short_id not in items:
+            items[short_id] = await ctx.items.by_short_id(short_id)
+        item = items[short_id]
+        if item is None or item.status != "open" or not item.is_choice:
+            continue
+        option = next((o for o in item.options if o.position == int(position)), None)
+        if option is not None:
+            key = repo.pseudonym(event.platform, event.actor.user_id)
+            clicks.append(_Click(index, event, item, option, key))
+    people = await repo.people({c.key for c in clicks})
+    if ctx.settings.consent_mode == "explicit":  # a first vote waits for consent: ordinary path
+        clicks = [c for c in clicks if c.key in people and people[c.key].consented]
+    # Redeliveries (already in the ledger, or twice in this batch) change nothing.
+    claimed = await EventLedger(batch.session).claim_many(
+        list(dict.fromkeys((c.event.platform, c.event.event_id) for c in clicks)), now
+    )
+    fresh: list[_Click] = []
+    for click in clicks:
+        pair = (click.event.platform, click.event.event_id)
+        if pair in claimed:
+            claimed.discard(pair)
+            fresh.append(click)
+        else:
+            outcomes[click.index] = Outcome(duplicate=True)
+    new = {c.key: (c.key, c.event.platform, c.event.actor.user_id) for c in fresh}
+    unconsented = {c.key for c in fresh if c.key not in people or not people[c.key].consented}
+    created = await repo.add_people([row for key, row in new.items() if key not in people], now)
+    people.update({key: Person(pid, consented=True) for key, pid in created.items()})
+    people.update(await repo.people(k for k in unconsented if k not in people))  # created meanwhile
+    await repo.mark_consented([people[k].id for k in unconsented if not people[k].consented], now)
+    chosen = await repo.chosen(
+        ((c.item.id, people[c.key].id) for c in fresh), new=set(created.values())
+    )
+    before = {pair: set(options) for pair, options in chosen.items()}
+    changed: dict[int, Item] = {}
+    for click in fresh:
+        mine, option = chosen[(click.item.id, people[click.key].id)], click.option
+        if click.item.kind == "multi":
+            outcome = "removed" if option.id in mine else "added"
+            mine.symmetric_difference_update({option.id})
+        elif mine == {option.id}:
+            outcome = "unchanged"
+        else:
+            outcome = "changed" if mine else "recorded"
+            mine.clear()
+            mine.add(option.id)
+        if outcome != "unchanged":
+            changed[click.item.id] = click.item
+        said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
+        notices: list[View] = [Notice(said, success=outcome != "unchanged")]
+        if click.key in unconsented:  # notice mode: the notice comes with the first vote
+            notices.append(Notice(consent.privacy_text(ctx)))
+            unconsented.discard(click.key)
+        outcomes[click.index] = Outcome(handled=True, notices=notices)
+    await _write_changes(repo, now, fresh, people, before, chosen)
+    for item in changed.values():
+        if cards.results_visible(item):
+            due = lifecycle.refresh_due(now, ctx.settings.refresh_interval)
+            await lifecycle.request_refresh(batch.session, item, due)
+    return outcomes
+
+
+async def _write_changes(
+    repo: VoteBatchRepository,
+    now: datetime,
+    fresh: list[_Click],
+    people: dict[str, Person],
+    before: dict[tuple[int, int], set[int]],
+    after: dict[tuple[int, int], set[int]],
+) -> None:
+    """The net change per (item, person), one statement per kind of change."""
+    kinds: dict[tuple[int, int], tuple[str, str]] = {
+        (c.item.id, people[c.key].id): (c.item.kind, c.event.platform) for c in fresh
+    }
+    single: list[VoteRow] = []
+    multi_add: list[VoteRow] = []
+    multi_remove: list[tuple[int, int, int]] = []
+    for (item_id, pid), (kind, platform) in kinds.items():
+        old, new = before[(item_id, pid)], after[(item_id, pid)]
+        if old == new:
+            continue
+        if kind != "multi":
+            single.extend(VoteRow(item_id, pid, o, platform) for o in new)
+            continue
+        multi_add.extend(VoteRow(item_id, pid, o, platform) for o in sorted(new - old))
+        multi_remove.extend((item_id, pid, o) for o in sorted(old - new))
+    await repo.write(now, single=single, multi_add=multi_add, multi_remove=multi_remove)

@@ -14,6 +14,21 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+#: ``session.info`` keys a repository sets when it writes something a background loop waits
+#: for; whoever commits the session wakes that loop (once per commit, not once per vote).
+WROTE_OUTBOX = "townhall.wrote_outbox"
+WROTE_DEADLINE = "townhall.wrote_deadline"
+
+
+def wrote(session: AsyncSession, what: str) -> None:
+    """Note that this transaction wrote an outbox row or a deadline (see the keys above)."""
+    session.info[what] = True
+
+
+def written(session: AsyncSession) -> frozenset[str]:
+    """What :func:`wrote` noted in this session's transaction."""
+    return frozenset(k for k in (WROTE_OUTBOX, WROTE_DEADLINE) if session.info.get(k))
+
 
 class Database:
     """Owns the engine and hands out sessions; one per process."""
@@ -30,6 +45,7 @@ class Database:
         """The pool settings apply to PostgreSQL; ``pool_timeout`` is how long a request waits
         for a free connection before it fails (and is then not acknowledged)."""
         self.url = url
+        self.pool_timeout = pool_timeout
         self.is_sqlite = url.startswith("sqlite")
         # hide_parameters: error messages and logs never show bound values (people's answers,
         # raw platform ids).
@@ -41,7 +57,8 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,
-                pool_pre_ping=True,
+                # No pre-ping (3 round trips per checkout): a connection lost since its last use
+                # fails the transaction, which is then retried or answered as an outage.
             )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
@@ -49,9 +66,16 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
+    async def transaction(self, *, lock_wait: float | None = None) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        ``lock_wait`` (PostgreSQL): give up waiting for a row or table lock after this many
+        seconds (an outage: the caller answers non-2xx) instead of waiting indefinitely.
+        """
         async with self.sessions() as session, session.begin():
+            if lock_wait is not None and not self.is_sqlite:
+                milliseconds = max(1, int(lock_wait * 1000))
+                await session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
             yield session
 
     async def ping(self) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from storage.db import WROTE_DEADLINE, wrote
 from storage.dialect import rowcount
 from storage.models import Item, Option, Publication
 
@@ -41,6 +42,8 @@ class ItemRepository:
         self.session = session
 
     async def create(self, new: NewItem) -> Item:
+        if new.closes_at is not None:
+            wrote(self.session, WROTE_DEADLINE)
         short_id = new_short_id()
         while await self.by_short_id(short_id) is not None:  # pragma: no cover - 1 in 887M
             short_id = new_short_id()

@@ -26,6 +26,23 @@ class EventLedger:
         )
         return bool(rowcount(result))
 
+    async def claim_many(
+        self, events: Sequence[tuple[str, str]], at: datetime
+    ) -> set[tuple[str, str]]:
+        """Record many (platform, event_id) pairs in one statement; returns the new ones (the
+        others were processed before: redeliveries)."""
+        if not events:
+            return set()
+        table = ProcessedEvent.__table__
+        stmt = (
+            insert(self.session, table)
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+            .returning(table.c.platform, table.c.event_id)
+        )
+        rows = [{"platform": p, "event_id": e, "processed_at": at} for p, e in events]
+        result = await self.session.execute(stmt, rows)
+        return {(p, e) for p, e in result.all()}
+
 
 class AuditLog:
     def __init__(self, session: AsyncSession) -> None:

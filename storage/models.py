@@ -230,6 +230,32 @@ class Vote(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class OptionTally(Base):
+    """Votes per option, kept by triggers on ``votes`` in the vote's own transaction."""
+
+    __tablename__ = "option_tallies"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    option_id: Mapped[int] = mapped_column(
+        ForeignKey("options.id", ondelete="CASCADE"), primary_key=True
+    )
+    votes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class PlatformTally(Base):
+    """People who voted on an item, per platform, kept like :class:`OptionTally`."""
+
+    __tablename__ = "platform_tallies"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    participants: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class Answer(Base):
     """Free text given to an open question. Hidden answers are hidden, never deleted."""
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import WROTE_OUTBOX, wrote
 from storage.dialect import insert, rowcount
 from storage.models import PENDING_REFRESH_WHERE, OutboxMessage
 
@@ -32,6 +33,7 @@ class OutboxRepository:
         private: bool = False,
         requested_by: str | None = None,
     ) -> None:
+        wrote(self.session, WROTE_OUTBOX)
         self.session.add(
             OutboxMessage(
                 op="send",
@@ -58,6 +60,7 @@ class OutboxRepository:
         Coalesces with a pending request: many votes, one edit. A pending request due later is
         brought forward (e.g. closing the item should show at once).
         """
+        wrote(self.session, WROTE_OUTBOX)
         await self.session.execute(
             insert(self.session, OutboxMessage)
             .values(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert, rowcount
 from storage.models import SINGLE_CHOICE_WHERE, Answer, Item, Option, Participant, Vote
+from storage.tallies import TallyRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,23 +93,15 @@ class VoteRepository:
         return frozenset(rows.scalars().all())
 
     async def tally(self, item: Item) -> Tally:
-        by_option_q = (
-            select(Option.position, func.count(Vote.id))
-            .join(Vote, Vote.option_id == Option.id)
-            .where(Vote.item_id == item.id)
-            .group_by(Option.position)
-        )
-        counts = {pos: n for pos, n in (await self.session.execute(by_option_q)).all()}
-        by_platform_q = (
-            select(Vote.platform, func.count(func.distinct(Vote.participant_id)))
-            .where(Vote.item_id == item.id)
-            .group_by(Vote.platform)
-        )
-        by_platform = {p: n for p, n in (await self.session.execute(by_platform_q)).all()}
+        """From the counters (see storage/tallies.py): two indexed reads, whatever the votes."""
+        tallies = TallyRepository(self.session)
+        counts = await tallies.by_option(item.id)
+        by_platform = await tallies.by_platform(item.id)
+        by_position = {o.position: counts.get(o.id, 0) for o in item.options}
         return Tally(
-            votes_by_option={o.position: counts.get(o.position, 0) for o in item.options},
+            votes_by_option=by_position,
             participants=sum(by_platform.values()),
-            responses=sum(counts.values()),
+            responses=sum(by_position.values()),
             by_platform=by_platform,
         )
 

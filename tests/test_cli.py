@@ -254,3 +254,28 @@ def test_purge_command(env: dict[str, str]) -> None:
     assert "identities of 0 participants" in run(["purge", "--older-than", "365d"], env).stdout
     bad = run(["purge", "--older-than", "a year"], env, check=False)
     assert bad.returncode == 2 and "365d" in bad.stderr
+
+
+def test_doctor_checks_and_recounts_the_vote_counters(env: dict[str, str]) -> None:
+    import asyncio
+
+    from sqlalchemy import update
+
+    from storage.db import Database
+    from storage.models import OptionTally
+
+    poll = ids_from(run(["chat", "--as", "olivia"], env, stdin='poll "Q?" "Yes" "No"\n').stdout)
+    run(["chat", "--as", "ann"], env, stdin=f"vote {poll[0]} 1\n")
+    assert "ok" in run(["doctor"], env).stdout
+
+    async def spoil() -> None:
+        db = Database(env["TOWNHALL_DATABASE_URL"])
+        async with db.transaction() as session:
+            await session.execute(update(OptionTally).values(votes=7))
+        await db.dispose()
+
+    asyncio.run(spoil())
+    bad = run(["doctor"], env, check=False)
+    assert bad.returncode == 1 and "counter 7, recount 1" in bad.stdout
+    assert "fixed 1 counter(s)" in run(["doctor", "--fix"], env).stdout
+    assert "ok" in run(["doctor"], env).stdout

@@ -200,14 +200,14 @@ async def test_a_lock_exhausting_the_pool_loses_no_acknowledged_vote(
         await holder.execute("LOCK TABLE processed_events IN ACCESS EXCLUSIVE MODE")
         try:
             tasks = [asyncio.create_task(h.deliver(v)) for v in votes]
-            # Two requests hold the pool's two connections, waiting on the lock; the others
-            # get no connection within a second: not acknowledged.
+            # The votes' batch waits on the lock for the pool's timeout (a second), is retried
+            # once and fails: not acknowledged. (The batch writer holds one connection, so the
+            # pool is not exhausted and /readyz, which checks the database, stays ready.)
             await until(
                 lambda: _true(sum(t.done() for t in tasks) >= 4), "requests refused", within=30
             )
             finished = [t.result() for t in tasks if t.done()]
             assert all(s is not None and s >= 500 for s in finished), finished
-            assert await probe(h, "/readyz") == 503
         finally:
             await locked.rollback()
             await holder.close()

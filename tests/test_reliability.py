@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -154,8 +155,8 @@ async def test_a_vote_that_hit_an_outage_is_not_acknowledged_and_counts_on_redel
     was recorded, 200 answered, and the redelivered vote dropped as a duplicate."""
     townhall, _ = app
     poll = await create(townhall, people, 'poll "Q?" "A" "B"')
-    original = EventLedger.claim
-    fail = [True]
+    original, original_many = EventLedger.claim, EventLedger.claim_many
+    fail = [True, True]  # a vote batch that fails is retried once: fail both attempts
 
     async def claim(self: EventLedger, platform: str, event_id: str, at: object) -> bool:
         if fail:
@@ -164,7 +165,15 @@ async def test_a_vote_that_hit_an_outage_is_not_acknowledged_and_counts_on_redel
             raise outage()
         return await original(self, platform, event_id, at)  # type: ignore[arg-type]
 
+    async def claim_many(self: EventLedger, *args: Any) -> set[tuple[str, str]]:
+        if fail:
+            fail.pop()
+            assert callable(outage)
+            raise outage()
+        return await original_many(self, *args)
+
     monkeypatch.setattr(EventLedger, "claim", claim)
+    monkeypatch.setattr(EventLedger, "claim_many", claim_many)
     vote = people.click("ann", poll, 1, event_id="click-1")
     with pytest.raises(Exception):  # noqa: B017 - the adapter answers non-2xx
         await townhall.dispatch(vote)

@@ -1,7 +1,9 @@
 """kill -9 of ``townhall run`` under a stream of Telegram webhook votes.
 
-Every vote answered 200 is stored; the ones that were not (the process died under them) are
-sent again, as Telegram does, once it is back, and each counts once.
+The votes arrive together, so they are written by the grouped write path (several clicks per
+transaction) and the kill lands during grouped commits. Every vote answered 200 is stored; the
+ones that were not (the process died under them) are sent again, as Telegram does, once it is
+back, and each counts once; the vote counters still equal a full recount.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import Vote
+from storage.tallies import Mismatch, TallyRepository
 from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     OFFICER_ID,
     PUBLIC_WEBHOOK,
@@ -97,6 +100,15 @@ async def votes(db_url: str) -> int:
         await db.dispose()
 
 
+async def counter_mismatches(db_url: str) -> list[Mismatch]:
+    db = Database(db_url)
+    try:
+        async with db.transaction() as session:
+            return await TallyRepository(session).mismatches()
+    finally:
+        await db.dispose()
+
+
 async def test_kill_9_under_webhook_votes_loses_no_acknowledged_vote(
     fake: FakeTelegram, db_url: str, tmp_path: Path
 ) -> None:
@@ -151,3 +163,4 @@ async def test_kill_9_under_webhook_votes_loses_no_acknowledged_vote(
         await asyncio.wait_for(proc.wait(), 30)
     assert proc.returncode == 0, read(log)[-3000:]  # SIGTERM: a clean exit
     assert await votes(db_url) == VOTERS  # each counted once
+    assert await counter_mismatches(db_url) == []

@@ -13,6 +13,7 @@ from aiohttp import web
 import dashboard
 from bot import forwarded, identifiers, metrics, safety
 from bot.adapter import Adapter, Outcome
+from bot.batcher import Batcher
 from bot.config import ConfigError, Settings
 from bot.context import Clock, utc_now
 from bot.delivery import Deliverer
@@ -22,10 +23,10 @@ from bot.http import Health, build_web_app
 from bot.metrics import Metrics
 from bot.router import RouteTable
 from bot.views import Notice
-from handlers import all_routers
+from handlers import all_routers, polls
 from services import lifecycle, screening
 from storage import migrate
-from storage.db import Database
+from storage.db import WROTE_DEADLINE, WROTE_OUTBOX, Database
 from townhall.scheduler import Scheduler
 
 log = structlog.get_logger("townhall.app")
@@ -73,15 +74,29 @@ class Townhall:
         self.dispatcher = Dispatcher(
             self.db, settings, self.routes, clock=clock, on_commit=self._committed
         )
+        #: Vote clicks take the grouped write path (one transaction per batch of clicks).
+        self.batcher = Batcher(
+            self.db,
+            self.dispatcher,
+            polls.record_votes,
+            polls.is_vote_click,
+            on_commit=self._committed,
+            on_batch=self.metrics.batch,
+        )
+        self.dispatcher.batcher = self.batcher
         self._runner: web.AppRunner | None = None
         self._metrics_runner: web.AppRunner | None = None
         #: Every background loop, supervised: they survive failures and report their health.
         self.loops = [self.deliverer.loop, self.scheduler.loop]
         self._background = False
 
-    def _committed(self) -> None:
-        self.deliverer.wake()
-        self.scheduler.poke()
+    def _committed(self, wrote: frozenset[str]) -> None:
+        """Wake a background loop only for what the transaction wrote for it (a vote that
+        wrote no outbox row and no deadline wakes neither; wake-ups coalesce in each loop)."""
+        if WROTE_OUTBOX in wrote:
+            self.deliverer.wake()
+        if WROTE_DEADLINE in wrote:
+            self.scheduler.poke()
 
     async def dispatch(self, event: Event) -> Outcome:
         try:
@@ -175,6 +190,10 @@ class Townhall:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter stop failed", adapter=adapter.name)
+        try:
+            await self.batcher.stop()
+        except Exception as exc:
+            log.warning("vote batches did not drain", error=type(exc).__name__)
         for runner in (self._runner, self._metrics_runner):
             if runner is not None:
                 await runner.cleanup()

@@ -393,6 +393,34 @@ def screen(as_json: bool, evaluate: str | None) -> None:
 
 
 @main.command()
+@click.option("--fix", is_flag=True, help="Replace the counters with a full recount.")
+def doctor(fix: bool) -> None:
+    """Check that the vote counters equal a full recount of the votes (exit 1 if not)."""
+    from storage.tallies import TallyRepository
+
+    settings = _settings(quiet=True)
+
+    async def go() -> list[Any]:
+        async with _session(settings) as session:
+            found = await TallyRepository(session).mismatches()
+            if found and fix:
+                await TallyRepository(session).rebuild()
+            return found
+
+    found = _run(go())
+    if not found:
+        click.echo("ok: vote counters equal a full recount")
+        return
+    for m in found:
+        click.echo(f"{m.item} {m.counter}: counter {m.stored}, recount {m.recounted}")
+    if fix:
+        click.echo(f"fixed {len(found)} counter(s) from a full recount")
+        return
+    click.echo(f"{len(found)} counters differ; run `townhall doctor --fix` to recount", err=True)
+    raise SystemExit(1)
+
+
+@main.command()
 @click.option(
     "--older-than",
     "older_than",

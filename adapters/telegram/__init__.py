@@ -302,15 +302,44 @@ class TelegramAdapter:
             log.error("telegram update failed", error=type(exc).__name__, exc_info=True)
         return True
 
-    async def _on_webhook_update(self, data: dict[str, Any]) -> None:
+    async def _on_webhook_update(self, data: dict[str, Any]) -> dict[str, Any] | None:
         if self._app is None or self._me is None:
             raise NotReady
+        click = translate.vote_click(data)
+        if click is not None:
+            return await self._vote_click(click, data)
         try:
             update = Update.de_json(data, self._app.bot)
         except Exception as exc:  # an update this library version cannot read: drop it
             log.warning("telegram update could not be read; dropped", error=type(exc).__name__)
-            return
+            return None
         await self._process(update, retry=False)
+        return None
+
+    async def _vote_click(self, event: Event, data: dict[str, Any]) -> dict[str, Any] | None:
+        """A vote click, read without building PTB's Update: dispatched like any event, then
+        answered in the webhook's response body (answerCallbackQuery), after sending privately
+        what does not fit in the toast (e.g. the privacy notice with a first vote).
+        """
+        dispatch, acks, app = self._dispatch, self._acks, self._app
+        if dispatch is None or acks is None or app is None:
+            raise NotReady
+        async with self._locks.hold(event.actor.user_id):
+            try:
+                outcome = await self._dispatch_event(dispatch, event, retry=False)
+            except Exception:
+                await acks.apologise(Update.de_json(data, app.bot), event, will_retry=True)
+                raise Unavailable from None
+        if outcome.duplicate:
+            return None
+        reply: dict[str, Any] = {
+            "method": "answerCallbackQuery",
+            "callback_query_id": data["callback_query"]["id"],
+        }
+        answer = await acks.click_toast(event, outcome.notices)
+        if answer:
+            reply["text"] = answer
+        return reply
 
     async def _process(self, update: Update, *, retry: bool) -> None:
         """Translate, dispatch (one person's updates in order), then acknowledge.

@@ -106,6 +106,15 @@ class Acknowledger:
     ) -> None:
         """A toast with the short notices; what does not fit in one (cards, long texts) is
         sent to the person's private chat with the bot."""
+        await self._answer(
+            query,
+            await self.click_toast(event, notices),
+            # the Answer button's instructions must be read, not flash by
+            alert=event.action_id == "answer",
+        )
+
+    async def click_toast(self, event: Event, notices: Sequence[View]) -> str | None:
+        """The toast text for a click, after sending privately what does not fit in one."""
         lines: list[str] = []
         for view in notices:
             if isinstance(view, Notice) and len(view.text) <= render.MAX_CALLBACK_TEXT:
@@ -114,12 +123,7 @@ class Acknowledger:
             note = await self._send_privately(event, view)
             if note not in lines:
                 lines.append(note)
-        await self._answer(
-            query,
-            render.callback_text([Notice(line) for line in lines]),
-            # the Answer button's instructions must be read, not flash by
-            alert=event.action_id == "answer",
-        )
+        return render.callback_text([Notice(line) for line in lines])
 
     async def apologise(self, update: Update, event: Event, *, will_retry: bool) -> None:
         """The core could not commit the event (database outage)."""

@@ -17,6 +17,7 @@ messages, channel posts, messages from bots) is not an event and returns ``None`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Message, MessageEntity, Update, User
 from telegram.constants import ChatType
@@ -68,6 +69,46 @@ def _callback(update: Update, me: BotIdentity) -> Event | None:
         action_id=action_id,
         action_value=value,
         raw=update,
+    )
+
+
+def vote_click(data: dict[str, Any]) -> Event | None:
+    """A vote button click read straight from the webhook's parsed JSON, as :func:`_callback`
+    would translate it, without building python-telegram-bot's objects (the hot path).
+
+    ``None`` for anything else, or anything unusual: that takes the ordinary path.
+    """
+    query = data.get("callback_query")
+    if not isinstance(query, dict):
+        return None
+    payload, message, user = query.get("data"), query.get("message"), query.get("from")
+    if not (isinstance(payload, str) and payload.startswith("vote:")):
+        return None
+    if not (isinstance(message, dict) and isinstance(user, dict)):
+        return None
+    chat, message_id, user_id = message.get("chat"), message.get("message_id"), user.get("id")
+    if not (
+        isinstance(chat, dict)
+        and isinstance(chat.get("id"), int)
+        and isinstance(message_id, int)
+        and isinstance(user_id, int)
+        and isinstance(query.get("id"), str)
+        and isinstance(user.get("first_name"), str)
+    ):
+        return None
+    names = (user["first_name"], user.get("last_name"))
+    topic = message.get("message_thread_id")
+    accessible = message.get("date") != 0  # an InaccessibleMessage has only chat and id
+    thread = str(topic) if accessible and message.get("is_topic_message") and topic else None
+    _, _, value = payload.partition(":")
+    return Event(
+        PLATFORM,
+        str(data["update_id"]),
+        EventKind.ACTION,
+        Actor(str(user_id), " ".join(n for n in names if isinstance(n, str) and n)),
+        Target(str(chat["id"]), thread, str(message_id), private=chat.get("type") == "private"),
+        action_id="vote",
+        action_value=value,
     )
 
 

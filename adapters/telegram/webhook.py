@@ -31,7 +31,8 @@ class Unavailable(Exception):
     """The update could not be committed (database outage): Telegram should send it again."""
 
 
-Receive = Callable[[dict[str, Any]], Awaitable[None]]
+#: Handles one update; may return one Bot API method call for the webhook's response body.
+Receive = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
 def public_url(url: str) -> str:
@@ -87,9 +88,11 @@ class WebhookReceiver:
             log.info("telegram update of an unexpected shape ignored", where=wrong)
             return web.Response(status=200)
         try:
-            await self._receive(data)
+            reply = await self._receive(data)
         except NotReady:
             return web.Response(status=503, text="starting")
         except Unavailable:
             return web.Response(status=500, text="try again later")
+        if reply is not None:  # e.g. answerCallbackQuery: no outbound request of our own
+            return web.Response(body=orjson.dumps(reply), content_type="application/json")
         return web.Response(status=200)

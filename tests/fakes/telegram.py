@@ -1739,8 +1739,21 @@ class FakeTelegram(base.FakeServer):
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as resp:
-            await resp.read()
+            body = await resp.read()
+            if resp.status == 200 and body and resp.content_type == "application/json":
+                await self._webhook_reply(json.loads(body))
             return resp.status
+
+    async def _webhook_reply(self, body: Any) -> None:
+        """Telegram runs one Bot API method given in a webhook's response body (its result is
+        not reported back); recorded like any other call."""
+        if not isinstance(body, dict) or not isinstance(body.get("method"), str):
+            return
+        params = {k: v for k, v in body.items() if k != "method"}
+        call = Call(method=body["method"], params=params, at=time.monotonic(), http_method="POST")
+        self.calls.append(call)
+        call.status, call.response = await self._dispatch(call, token_ok=True)
+        await self._notify()
 
     # ------------------------------------------------------------------ model internals
 

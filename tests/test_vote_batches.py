@@ -1,0 +1,147 @@
+"""The grouped write path: clicks that arrive together share one transaction (issue 16)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from bot.adapter import Outcome
+from bot.batcher import Batch, BatchHandler
+from bot.views import Card
+from storage.models import ProcessedEvent, Vote
+from tests.support import People, RecordingAdapter, said
+from tests.test_handlers import create, tally
+from tests.test_tallies import mismatches
+from townhall.app import Townhall
+
+App = tuple[Townhall, RecordingAdapter]
+
+
+def batch_sizes(townhall: Townhall) -> list[int]:
+    sizes: list[int] = []
+    townhall.batcher.on_batch = lambda size, _seconds: sizes.append(size)
+    return sizes
+
+
+async def rows(townhall: Townhall, model: type) -> int:
+    async with townhall.db.transaction() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_a_burst_is_one_batch_resolved_in_arrival_order(app: App, people: People) -> None:
+    townhall, _ = app
+    poll = await create(townhall, people, 'poll "Sundays?" "Yes" "No"')
+    multi = await create(townhall, people, 'poll "Days?" "Mon" "Tue" --multi')
+    first = people.click("bob", poll, 2)
+    await townhall.dispatch(first)
+    sizes = batch_sizes(townhall)
+    burst = [
+        people.click("ann", poll, 1),
+        people.click("ann", poll, 2),
+        people.click("ann", poll, 2),
+        people.click("cat", multi, 1),
+        people.click("cat", multi, 2),
+        people.click("cat", multi, 1),
+        first,  # a redelivery of a vote recorded before
+        people.click("dan", poll, 1, event_id="same-event"),
+        people.click("dan", poll, 2, event_id="same-event"),  # the same event twice in a batch
+        people.click("eve", poll, 9),  # no such option: the ordinary path's reply
+        people.click("bob", poll, 1),
+    ]
+    outcomes = await asyncio.gather(*(townhall.dispatch(e) for e in burst))
+    replies = [said(o.notices) for o in outcomes]
+    assert replies[0].startswith("Thanks, your vote for “Yes” is recorded.")
+    assert replies[1] == "Your vote is now “No”."  # the privacy notice came with the first
+    assert replies[2] == "You have already chosen “No”."
+    assert replies[3].startswith("Added “Mon” to your choices.")
+    assert replies[4:6] == ["Added “Tue” to your choices.", "Removed “Mon” from your choices."]
+    assert outcomes[6].duplicate and outcomes[8].duplicate
+    assert replies[7].startswith("Thanks, your vote for “Yes” is recorded.")
+    assert replies[9] == f"That option does not exist: {poll} has options 1 to 2."
+    assert replies[10] == "Your vote is now “Yes”."
+    assert sizes[0] == len(burst)  # one transaction for the burst (the bad option then alone)
+    single = await tally(townhall, poll)
+    assert [o["votes"] for o in single["options"]] == [2, 1]  # type: ignore[index]
+    assert single["participants"] == 3
+    several = await tally(townhall, multi)
+    assert [o["votes"] for o in several["options"]] == [0, 1]  # type: ignore[index]
+    assert await rows(townhall, Vote) == 4
+    assert await mismatches(townhall) == []
+
+
+async def test_first_votes_waiting_for_consent_take_the_ordinary_path(
+    app: App, people: People
+) -> None:
+    townhall, _ = app
+    poll = await create(townhall, people, 'poll "Sundays?" "Yes" "No"')
+    await townhall.dispatch(people.click("bob", poll, 1))  # bob consents by voting (notice)
+    townhall.settings.consent = "explicit"
+    ann, bob = await asyncio.gather(
+        townhall.dispatch(people.click("ann", poll, 1)),
+        townhall.dispatch(people.click("bob", poll, 2)),
+    )
+    assert isinstance(ann.notices[0], Card)
+    assert ann.notices[0].title == "Before we record your vote"
+    assert said(bob.notices) == "Your vote is now “No”."
+    agreed = await townhall.dispatch(people.click_button("ann", "consent", "yes"))
+    assert "your vote for “Yes” is recorded" in said(agreed.notices)
+    assert [o["votes"] for o in (await tally(townhall, poll))["options"]] == [1, 1]  # type: ignore[index]
+
+
+def failing(handler: BatchHandler, times: int) -> tuple[BatchHandler, Callable[[], int]]:
+    """The real batch handler, then an outage before the commit, ``times`` times."""
+    calls = 0
+
+    async def run(batch: Batch) -> list[Outcome | None]:
+        nonlocal calls
+        calls += 1
+        outcomes = await handler(batch)
+        if calls <= times:
+            raise OperationalError("COMMIT", {}, ConnectionResetError("connection lost"))
+        return outcomes
+
+    return run, lambda: calls
+
+
+async def test_an_outage_is_retried_once_then_nothing_is_recorded(app: App, people: People) -> None:
+    townhall, _ = app
+    poll = await create(townhall, people, 'poll "Sundays?" "Yes" "No"')
+    real = townhall.batcher.handler
+    townhall.batcher.handler, calls = failing(real, times=1)
+    outcome = await townhall.dispatch(people.click("ann", poll, 1))
+    assert said(outcome.notices).startswith("Thanks, your vote for “Yes” is recorded.")
+    assert calls() == 2 and await rows(townhall, Vote) == 1
+
+    townhall.batcher.handler, calls = failing(real, times=2)
+    clicks = [people.click(who, poll, 2) for who in ("bob", "cat", "dan")]
+    results = await asyncio.gather(*(townhall.dispatch(c) for c in clicks), return_exceptions=True)
+    assert all(isinstance(r, OperationalError) for r in results)
+    assert calls() == 2
+    assert await rows(townhall, Vote) == 1  # nothing of the failed batch was recorded
+    assert await rows(townhall, ProcessedEvent) == 2  # the poll command and ann's vote
+    townhall.batcher.handler = real
+    again = await asyncio.gather(*(townhall.dispatch(c) for c in clicks))  # redelivered
+    assert all(not o.duplicate for o in again)
+    assert [o["votes"] for o in (await tally(townhall, poll))["options"]] == [1, 3]  # type: ignore[index]
+    assert await mismatches(townhall) == []
+
+
+@pytest.mark.parametrize("consent", ["notice", "explicit"])
+async def test_redelivered_clicks_count_once(app: App, people: People, consent: str) -> None:
+    townhall, _ = app
+    poll = await create(townhall, people, 'poll "Sundays?" "Yes" "No"')
+    townhall.settings.consent = consent
+    clicks = [people.click(f"p{n}", poll, 1 + n % 2) for n in range(20)]
+    await asyncio.gather(*(townhall.dispatch(c) for c in clicks))
+    await asyncio.gather(*(townhall.dispatch(c) for c in clicks))
+    expected = 0 if consent == "explicit" else 20  # explicit: all held, waiting for consent
+    assert await rows(townhall, Vote) == expected
+    assert await mismatches(townhall) == []
+    exposed = townhall.metrics.render().decode()
+    batches = re.search(r"^townhall_vote_batch_size_count (\S+)$", exposed, re.MULTILINE)
+    assert batches is not None and 1 <= float(batches.group(1)) < 40  # batches, not clicks
