@@ -21,15 +21,19 @@ from bot.adapter import Capabilities, Dispatch
 from bot.errors import UsageError, UserError
 from bot.events import Actor, Event, EventKind, MessageRef, Target
 from bot.grammar import tokenize
+from bot.messages import DATABASE_SILENT, say
+from bot.notices import opens_form
 from bot.views import Button, Card, View, render_text
 
 PLATFORM = "console"
 CHANNEL = "town-square"
+#: A typed line is the console's form: an Answer button is pressed with the text after it.
+CAPABILITIES = Capabilities(buttons=True, modals=True, threads=False, ephemeral=True)
 
 
 def typed_form(button: Button) -> str:
     """What to type to press a button: its action id and value words, e.g. ``vote k3m9xq 2``."""
-    if button.action_id == "answer":
+    if opens_form(button.action_id, CAPABILITIES):  # the typed form: text after the id
         return f"answer {button.value} <your answer>"
     return " ".join([button.action_id, *button.value.split(":")])
 
@@ -62,7 +66,7 @@ class ConsoleAdapter:
     """Reads lines, dispatches them as events, prints what the bot says."""
 
     name = PLATFORM
-    capabilities = Capabilities(buttons=True, modals=True, threads=False, ephemeral=True)
+    capabilities: Capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -208,7 +212,7 @@ class ConsoleAdapter:
             try:
                 outcome = await self._dispatch(event)
             except Exception:
-                self._print("(to you) Sorry, the database is not answering; please try again.")
+                self._print(f"(to you) {say(DATABASE_SILENT)}")
                 continue
             for notice in outcome.notices:
                 self._show("(to you) ", notice)

@@ -101,6 +101,7 @@ class DiscordAdapter:
         """Log in (a bad token fails here), sync commands, connect, wait for READY."""
         bridge = Bridge(
             dispatch,
+            capabilities=self.capabilities,
             policy_role=self.policy_role,
             defer_after=self.defer_after,
             settled=self.settled,

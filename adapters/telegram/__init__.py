@@ -79,7 +79,15 @@ class TelegramAdapter:
 
     name = translate.PLATFORM
     capabilities = Capabilities(
-        buttons=True, modals=False, threads=True, ephemeral=False, edits=True, max_text=4096
+        buttons=True,
+        modals=False,
+        threads=True,
+        ephemeral=False,
+        edits=True,
+        max_text=4096,
+        # results hold people's answers from every platform; consent, personal data and
+        # moderation cards are for one person: never in a group
+        private_cards=True,
     )
 
     def __init__(
@@ -159,7 +167,7 @@ class TelegramAdapter:
                 "TOWNHALL_TELEGRAM_TOKEN and TOWNHALL_TELEGRAM_API_URL"
             ) from None
         self._me = translate.BotIdentity(app.bot.id, app.bot.username)
-        self._acks = Acknowledger(app.bot)
+        self._acks = Acknowledger(app.bot, self.capabilities)
         self._dispatch = dispatch
         app.add_error_handler(self._on_error)
         try:

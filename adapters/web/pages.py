@@ -22,6 +22,15 @@ from adapters.web.links import chat_path
 from adapters.web.model import ChatPage
 from bot.events import Event
 from bot.inputs import is_blank
+from bot.messages import (
+    ANSWER_TOO_LONG,
+    ENTER_ANSWER,
+    SELECT_ONE,
+    SELECT_SOME,
+    SENT_TWICE,
+    UNCHANGED,
+    say,
+)
 from bot.ratelimit import client_address
 from bot.views import Notice, View
 
@@ -119,9 +128,9 @@ class ChatViews:
             log.exception("web chat dispatch failed")
             return self._message(request, visitor, "unavailable", status=503)
         if not events:
-            notices.append(Notice("Nothing changed: your choices are as before."))
+            notices.append(Notice(say(UNCHANGED)))
         elif not notices:  # every event was a duplicate: this form was sent before
-            notices.append(Notice("We already have that: the form was sent twice."))
+            notices.append(Notice(say(SENT_TWICE)))
         visitor.say(notices)
         if not self.identities.fits(visitor):
             # Too much to carry in a cookie (e.g. a copy of what we hold): show it now.
@@ -154,19 +163,19 @@ class ChatViews:
             text = str(form.get("answer", "")).strip()
             errors.answer_text = text
             if is_blank(text):
-                errors.add("answer", "Enter your answer")
+                errors.add("answer", say(ENTER_ANSWER))
             elif len(text) > MAX_ANSWER:
-                errors.add("answer", f"Your answer must be {MAX_ANSWER} characters or fewer")
+                errors.add("answer", say(ANSWER_TOO_LONG, limit=MAX_ANSWER))
             return [translate.answer(visitor.id, sub, item, text)], errors
         if intent == "vote" and page.kind != "ask":
             count = len(page.options)
             chosen = translate.positions(form.getall("choice", []), count)
             if page.kind == "multi":
                 if not chosen and not page.chosen:
-                    errors.add("choice", "Select at least one option")
+                    errors.add("choice", say(SELECT_SOME))
                 return translate.toggles(visitor.id, sub, item, chosen, page.chosen), errors
             if len(chosen) != 1:
-                errors.add("choice", "Select one option")
+                errors.add("choice", say(SELECT_ONE))
                 return [], errors
             return [translate.vote(visitor.id, sub, item, chosen[0])], errors
         raise translate.FormError("unknown intent")
