@@ -144,45 +144,24 @@ class ConsoleAdapter:
         actor = Actor(self.user, self.user)
         target = Target(self.channel)
         event_id = uuid.uuid4().hex
+
+        def event(kind: EventKind, action_id: str, action_value: str, text: str = "") -> Event:
+            return Event(PLATFORM, event_id, kind, actor, target, text, action_id, action_value)
+
         pressed = self._buttons.get(" ".join(line.split()))
         if pressed is not None:
-            return Event(
-                PLATFORM,
-                event_id,
-                EventKind.ACTION,
-                actor,
-                target,
-                action_id=pressed.action_id,
-                action_value=pressed.value,
-            )
+            return event(EventKind.ACTION, action_id=pressed.action_id, action_value=pressed.value)
         if word == "vote":
             parts = tokenize(line)
             if len(parts) != 3:
                 raise UsageError("Usage: vote ID OPTION_NUMBER")
-            return Event(
-                PLATFORM,
-                event_id,
-                EventKind.ACTION,
-                actor,
-                target,
-                action_id="vote",
-                action_value=f"{parts[1]}:{parts[2]}",
-            )
+            return event(EventKind.ACTION, action_id="vote", action_value=f"{parts[1]}:{parts[2]}")
         if word == "answer":
             _, _, rest = line.partition(" ")
             short_id, _, text = rest.strip().partition(" ")
             if not short_id:
                 raise UsageError("Usage: answer ID your answer")
-            return Event(
-                PLATFORM,
-                event_id,
-                EventKind.SUBMIT,
-                actor,
-                target,
-                text=text,
-                action_id="answer",
-                action_value=short_id,
-            )
+            return event(EventKind.SUBMIT, text=text, action_id="answer", action_value=short_id)
         return Event(PLATFORM, event_id, EventKind.COMMAND, actor, target, text=line)
 
     async def run(self) -> None:

@@ -42,6 +42,8 @@ log = structlog.get_logger("townhall.slack")
 
 ANY = re.compile(".*")
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+#: Says notices to the person who acted, wherever this interaction can.
+Tell = Callable[[Sequence[View]], Coroutine[Any, Any, None]]
 Body = dict[str, Any]
 
 
@@ -140,7 +142,7 @@ class Inbound:
         self,
         event: Event,
         task: asyncio.Task[Outcome],
-        tell: Callable[[Sequence[View]], Coroutine[Any, Any, None]],
+        tell: Tell,
     ) -> None:
         """Finish an acknowledged-but-slow dispatch: tell the outcome, or apologise."""
         try:
@@ -208,6 +210,10 @@ class Inbound:
             else:  # a home tab: no response_url
                 await self.ephemeral(event.target.channel_id, event.actor.user_id, notices)
 
+        await self._ack_then_tell(ack, event, tell)
+
+    async def _ack_then_tell(self, ack: AsyncAck, event: Event, tell: Tell) -> None:
+        """Acknowledge at once, then tell the outcome (or the apology) through ``tell``."""
         try:
             result = await self._dispatch_briefly(event)
         except Exception as exc:
@@ -284,18 +290,7 @@ class Inbound:
             await ack()
             return
         response_url = body.get("response_url")
-        try:
-            result = await self._dispatch_briefly(event)
-        except Exception as exc:
-            self._failed(event, exc)
-            await ack()
-            self.spawn(self.respond(response_url, [Notice(say(NOTHING_SAVED))]))
-            return
-        await ack()
-        if isinstance(result, asyncio.Task):
-            self.spawn(self._later(event, result, lambda n: self.respond(response_url, n)))
-        elif result.notices:
-            self.spawn(self.respond(response_url, result.notices))
+        await self._ack_then_tell(ack, event, lambda n: self.respond(response_url, n))
 
     async def on_message(self, body: Body, event: Body, context: AsyncBoltContext) -> None:
         """A message event: thread replies to our items become REPLY events.

@@ -78,17 +78,9 @@ class TelegramAdapter:
     """The Telegram side of Townhall (see the module docstring)."""
 
     name = translate.PLATFORM
-    capabilities = Capabilities(
-        buttons=True,
-        modals=False,
-        threads=True,
-        ephemeral=False,
-        edits=True,
-        max_text=4096,
-        # results hold people's answers from every platform; consent, personal data and
-        # moderation cards are for one person: never in a group
-        private_cards=True,
-    )
+    #: Cards stay out of groups (``private_cards``): results hold people's answers from every
+    #: platform, and consent, personal data and moderation cards are for one person.
+    capabilities = Capabilities(modals=False, threads=True, max_text=4096, private_cards=True)
 
     def __init__(
         self,

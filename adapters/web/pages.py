@@ -74,12 +74,9 @@ class ChatViews:
     # -- GET /c/{item_id} ----------------------------------------------------------------
     async def show(self, request: web.Request) -> web.StreamResponse:
         visitor = self.identities.read(request)
-        try:
-            page = await self._load(request, visitor)
-        except PageUnavailable:
-            return self._message(request, visitor, "unavailable", status=503)
-        if page is None:
-            return self._not_found(request, visitor)
+        page = await self._found(request, visitor)
+        if not isinstance(page, ChatPage):
+            return page  # not found, or the database did not answer
         shown = visitor.flash + self.adapter.mailbox.take(visitor.id)
         if visitor.flash:
             visitor.flash = []
@@ -102,12 +99,9 @@ class ChatViews:
         if not self.identities.csrf_ok(visitor, str(form.get("csrf", ""))):
             log.info("web chat form refused", reason="csrf", known=visitor.known)
             return self._refused(request, visitor)
-        try:
-            page = await self._load(request, visitor)
-        except PageUnavailable:
-            return self._message(request, visitor, "unavailable", status=503)
-        if page is None:
-            return self._not_found(request, visitor)
+        page = await self._found(request, visitor)
+        if not isinstance(page, ChatPage):
+            return page  # not found, or the database did not answer
         try:
             events, errors = self._events(visitor, page, form)
         except translate.FormError:
@@ -181,6 +175,14 @@ class ChatViews:
         raise translate.FormError("unknown intent")
 
     # -- helpers -------------------------------------------------------------------------
+    async def _found(self, request: web.Request, visitor: Visitor) -> ChatPage | web.StreamResponse:
+        """The page, or the answer when there is none (404) or the database is away (503)."""
+        try:
+            page = await self._load(request, visitor)
+        except PageUnavailable:
+            return self._message(request, visitor, "unavailable", status=503)
+        return self._not_found(request, visitor) if page is None else page
+
     async def _load(self, request: web.Request, visitor: Visitor) -> ChatPage | None:
         """The page's state; raises :class:`PageUnavailable` when the database does not answer."""
         loader = self.adapter.pages

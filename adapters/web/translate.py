@@ -16,15 +16,8 @@ from bot.inputs import parse_int
 
 PLATFORM = "web"
 #: What the web chat offers the core (``WebChatAdapter.capabilities``).
-CAPABILITIES = Capabilities(
-    buttons=True,
-    modals=True,
-    threads=False,
-    ephemeral=True,
-    edits=True,
-    max_text=4000,
-    idempotent_sends=True,  # in-process: an interrupted send never reached anyone
-)
+#: In-process, an interrupted send never reached anyone: sends are idempotent.
+CAPABILITIES = Capabilities(modals=True, ephemeral=True, max_text=4000, idempotent_sends=True)
 SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 #: Buttons a page may press: core action ids are short lowercase words.
 ACTION_ID = re.compile(r"^[a-z][a-z_]{0,30}$")
