@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from aiohttp import web
 
@@ -20,11 +21,17 @@ async def decide_as_in_chat(
     actor: Actor,
     action_id: str,
     decision: str,
+    allowed: Collection[str],
+    choose: str,
     answer_id: int,
     reason: str,
 ) -> web.StreamResponse:
     """Dispatch ``action_id`` ``decision:answer_id`` as the chat would, flash what the handler
-    said (an error unless its typed result names this answer), and go ``back``."""
+    said (an error unless its typed result names this answer), and go ``back``. A decision
+    not ``allowed`` here is refused with ``choose`` (what to pick instead)."""
+    if decision not in allowed:
+        dashboard.flash(request, choose, "error")
+        return dashboard.redirect(request, back)
     event = Event(
         platform="dashboard",
         event_id=f"dashboard-{uuid.uuid4().hex}",

@@ -50,9 +50,6 @@ async def decide(request: web.Request, staff: Staff) -> web.StreamResponse:
     form = await request.post()
     decision = str(form.get("decision", ""))
     back = f"/items/{short_id}#escalated"
-    if decision not in DECISIONS:
-        dashboard.flash(request, "Choose Approve or Hide.", "error")
-        return dashboard.redirect(request, back)
     return await decide_as_in_chat(
         request,
         dashboard,
@@ -65,6 +62,8 @@ async def decide(request: web.Request, staff: Staff) -> web.StreamResponse:
         ),
         action_id="escalated",
         decision=decision,
+        allowed=DECISIONS,
+        choose="Choose Approve or Hide.",
         answer_id=answer_id,
         reason=" ".join(str(form.get("reason", "")).split())[:500],
     )

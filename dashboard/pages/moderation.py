@@ -139,9 +139,6 @@ async def decide(request: web.Request, staff: Staff) -> web.StreamResponse:
     if answer_id is None:
         dashboard.flash(request, "There is no such answer.", "error")
         return dashboard.redirect(request, back)
-    if decision not in DECISIONS:
-        dashboard.flash(request, "Choose Approve, Hide, Redact or Escalate.", "error")
-        return dashboard.redirect(request, back)
     return await decide_as_in_chat(
         request,
         dashboard,
@@ -153,6 +150,8 @@ async def decide(request: web.Request, staff: Staff) -> web.StreamResponse:
         ),
         action_id="mod",
         decision=decision,
+        allowed=DECISIONS,
+        choose="Choose Approve, Hide, Redact or Escalate.",
         answer_id=answer_id,
         reason=reason,
     )
