@@ -31,6 +31,9 @@ class Capabilities:
     #: Posting the same message again with the same ``key`` cannot make a second copy (e.g.
     #: Discord's enforced nonce): a send cut short by a crash may simply be repeated.
     idempotent_sends: bool = False
+    #: Cards answering a message in a shared chat go to the person's direct messages, not
+    #: in place (Telegram: a card's buttons in a group could be pressed by anyone).
+    private_cards: bool = False
 
 
 @dataclass(slots=True)

@@ -17,7 +17,8 @@ class Button:
     action_id: str  # "vote", "answer", ...
     value: str  # e.g. "k3m9xq:2"
     style: str = "default"  # default | primary | danger
-    #: The button opens a free-text form (modal) where the platform has one.
+    #: The button opens a free-text form (modal) where the platform has one. Kept in the JSON
+    #: shape; adapters decide with ``bot.notices.opens_form`` (one rule from Capabilities).
     opens_form: bool = False
 
     def __post_init__(self) -> None:

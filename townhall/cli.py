@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
 import signal
 import sys
@@ -22,14 +21,15 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import identifiers, logs
-from bot.config import ConfigError, Settings, load_settings
+from bot import identifiers
+from bot.config import ConfigError, Settings
 from bot.hints import townhall_command
 from services import exports
 from storage import migrate
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import ROLES
+from townhall.cli_settings import cli_settings
 
 T = TypeVar("T")
 
@@ -42,16 +42,7 @@ def utc_now() -> datetime:
 
 def _settings(*, quiet: bool = False) -> Settings:
     """Load and validate settings; ``quiet`` logs only warnings unless a level is set."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        click.echo(f"townhall: {exc}", err=True)
-        raise SystemExit(2) from None
-    level = settings.log_level
-    if quiet and "TOWNHALL_LOG_LEVEL" not in os.environ:
-        level = "WARNING"
-    logs.configure(level, settings.log_format)
-    return settings
+    return cli_settings(quiet=quiet)
 
 
 def _run(coro: Awaitable[T]) -> T:
@@ -490,11 +481,9 @@ def _check_subject(subject: str) -> None:
 @click.argument("role", type=click.Choice(ROLES))
 def roles_grant(subject: str, role: str) -> None:
     """Grant ROLE to SUBJECT (platform:user_id)."""
-    _check_subject(subject)
-    if _run(_change_role(_settings(quiet=True), "grant", subject, role)):
-        click.echo(f"Granted {role} to {subject}.")
-    else:
-        click.echo(f"No change: {subject} already has {role}.")
+    _role_command(
+        "grant", subject, role, f"Granted {role} to {subject}.", f"{subject} already has {role}"
+    )
 
 
 @roles.command("revoke")
@@ -502,11 +491,21 @@ def roles_grant(subject: str, role: str) -> None:
 @click.argument("role", type=click.Choice(ROLES))
 def roles_revoke(subject: str, role: str) -> None:
     """Revoke ROLE from SUBJECT (platform:user_id)."""
+    _role_command(
+        "revoke",
+        subject,
+        role,
+        f"Revoked {role} from {subject}.",
+        f"{subject} does not have {role}",
+    )
+
+
+def _role_command(verb: str, subject: str, role: str, changed: str, unchanged: str) -> None:
     _check_subject(subject)
-    if _run(_change_role(_settings(quiet=True), "revoke", subject, role)):
-        click.echo(f"Revoked {role} from {subject}.")
+    if _run(_change_role(_settings(quiet=True), verb, subject, role)):
+        click.echo(changed)
     else:
-        click.echo(f"No change: {subject} does not have {role}.")
+        click.echo(f"No change: {unchanged}.")
 
 
 @roles.command("list")

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import click
 
-from bot import logs
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings
 from bot.context import utc_now
 from bot.safety import SecretKeyChanged, accept_new_key, check_secret_key
 from storage import migrate
 from storage.db import Database
+from townhall.cli_settings import cli_settings
 
 CONSEQUENCES = (
     "Every participant's pseudonym is made from TOWNHALL_SECRET_KEY. With a new key, people who "
@@ -22,14 +21,7 @@ CONSEQUENCES = (
 
 
 def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        click.echo(f"townhall: {exc}", err=True)
-        raise SystemExit(2) from None
-    level = settings.log_level if "TOWNHALL_LOG_LEVEL" in os.environ else "WARNING"
-    logs.configure(level, settings.log_format)
-    return settings
+    return cli_settings(quiet=True)
 
 
 async def _migrated(settings: Settings) -> Database:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -13,14 +12,15 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import identifiers, logs
-from bot.config import ConfigError, Settings, load_settings
+from bot import identifiers
+from bot.config import Settings
 from bot.hints import townhall_command
 from storage import migrate
 from storage.accounts import AccountExists, AccountRepository, normalise_email
 from storage.db import Database
 from storage.ledger import AuditLog
 from storage.models import DASHBOARD_ROLES
+from townhall.cli_settings import cli_settings
 
 T = TypeVar("T")
 
@@ -37,14 +37,7 @@ def _fail(message: str) -> SystemExit:
 
 
 def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        click.echo(f"townhall: {exc}", err=True)
-        raise SystemExit(2) from None
-    level = settings.log_level if "TOWNHALL_LOG_LEVEL" in os.environ else "WARNING"
-    logs.configure(level, settings.log_format)
-    return settings
+    return cli_settings(quiet=True)
 
 
 def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:

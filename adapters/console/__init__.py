@@ -21,15 +21,19 @@ from bot.adapter import Capabilities, Dispatch
 from bot.errors import UsageError, UserError
 from bot.events import Actor, Event, EventKind, MessageRef, Target
 from bot.grammar import tokenize
+from bot.messages import DATABASE_SILENT, say
+from bot.notices import opens_form
 from bot.views import Button, Card, View, render_text
 
 PLATFORM = "console"
 CHANNEL = "town-square"
+#: A typed line is the console's form: an Answer button is pressed with the text after it.
+CAPABILITIES = Capabilities(buttons=True, modals=True, threads=False, ephemeral=True)
 
 
 def typed_form(button: Button) -> str:
     """What to type to press a button: its action id and value words, e.g. ``vote k3m9xq 2``."""
-    if button.action_id == "answer":
+    if opens_form(button.action_id, CAPABILITIES):  # the typed form: text after the id
         return f"answer {button.value} <your answer>"
     return " ".join([button.action_id, *button.value.split(":")])
 
@@ -62,7 +66,7 @@ class ConsoleAdapter:
     """Reads lines, dispatches them as events, prints what the bot says."""
 
     name = PLATFORM
-    capabilities = Capabilities(buttons=True, modals=True, threads=False, ephemeral=True)
+    capabilities: Capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -140,45 +144,24 @@ class ConsoleAdapter:
         actor = Actor(self.user, self.user)
         target = Target(self.channel)
         event_id = uuid.uuid4().hex
+
+        def event(kind: EventKind, action_id: str, action_value: str, text: str = "") -> Event:
+            return Event(PLATFORM, event_id, kind, actor, target, text, action_id, action_value)
+
         pressed = self._buttons.get(" ".join(line.split()))
         if pressed is not None:
-            return Event(
-                PLATFORM,
-                event_id,
-                EventKind.ACTION,
-                actor,
-                target,
-                action_id=pressed.action_id,
-                action_value=pressed.value,
-            )
+            return event(EventKind.ACTION, action_id=pressed.action_id, action_value=pressed.value)
         if word == "vote":
             parts = tokenize(line)
             if len(parts) != 3:
                 raise UsageError("Usage: vote ID OPTION_NUMBER")
-            return Event(
-                PLATFORM,
-                event_id,
-                EventKind.ACTION,
-                actor,
-                target,
-                action_id="vote",
-                action_value=f"{parts[1]}:{parts[2]}",
-            )
+            return event(EventKind.ACTION, action_id="vote", action_value=f"{parts[1]}:{parts[2]}")
         if word == "answer":
             _, _, rest = line.partition(" ")
             short_id, _, text = rest.strip().partition(" ")
             if not short_id:
                 raise UsageError("Usage: answer ID your answer")
-            return Event(
-                PLATFORM,
-                event_id,
-                EventKind.SUBMIT,
-                actor,
-                target,
-                text=text,
-                action_id="answer",
-                action_value=short_id,
-            )
+            return event(EventKind.SUBMIT, text=text, action_id="answer", action_value=short_id)
         return Event(PLATFORM, event_id, EventKind.COMMAND, actor, target, text=line)
 
     async def run(self) -> None:
@@ -208,7 +191,7 @@ class ConsoleAdapter:
             try:
                 outcome = await self._dispatch(event)
             except Exception:
-                self._print("(to you) Sorry, the database is not answering; please try again.")
+                self._print(f"(to you) {say(DATABASE_SILENT)}")
                 continue
             for notice in outcome.notices:
                 self._show("(to you) ", notice)

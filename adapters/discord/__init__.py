@@ -77,14 +77,13 @@ class DiscordAdapter:
         self.guild_ready_timeout = guild_ready_timeout
         self.defer_after = defer_after
         self.ready_timeout = ready_timeout
+        # The outbox key is sent as an enforced nonce: sends are idempotent.
         self.capabilities = Capabilities(
-            buttons=True,
             modals=True,
             threads=thread_answers,
             ephemeral=True,
-            edits=True,
             max_text=2000,
-            idempotent_sends=True,  # the outbox key is sent as an enforced nonce
+            idempotent_sends=True,
         )
         #: How each interaction / message ended, by its id (awaitable; used by tests).
         self.settled = Settled()
@@ -101,6 +100,7 @@ class DiscordAdapter:
         """Log in (a bad token fails here), sync commands, connect, wait for READY."""
         bridge = Bridge(
             dispatch,
+            capabilities=self.capabilities,
             policy_role=self.policy_role,
             defer_after=self.defer_after,
             settled=self.settled,

@@ -114,19 +114,18 @@ def build_group(sink: CommandSink) -> app_commands.Group:
         )
         await sink.command(interaction, parsed, publishes=True)
 
-    @group.command(name="close", description="Close an item now and post its results")
-    @app_commands.describe(item="The item's id, e.g. k3m9xq")
-    async def close(
-        interaction: discord.Interaction[Any], item: app_commands.Range[str, 1, 40]
-    ) -> None:
-        await sink.command(interaction, command("close", [item]))
+    def on_an_item(name: str, description: str) -> None:
+        """A subcommand whose one argument is an item's id."""
 
-    @group.command(name="results", description="See an item's results (only you see them)")
-    @app_commands.describe(item="The item's id, e.g. k3m9xq")
-    async def results_(
-        interaction: discord.Interaction[Any], item: app_commands.Range[str, 1, 40]
-    ) -> None:
-        await sink.command(interaction, command("results", [item]))
+        @group.command(name=name, description=description)
+        @app_commands.describe(item="The item's id, e.g. k3m9xq")
+        async def subcommand(
+            interaction: discord.Interaction[Any], item: app_commands.Range[str, 1, 40]
+        ) -> None:
+            await sink.command(interaction, command(name, [item]))
+
+    on_an_item("close", "Close an item now and post its results")
+    on_an_item("results", "See an item's results (only you see them)")
 
     @group.command(name="list", description="List recent items (policy team)")
     @app_commands.describe(status="Only open or only closed items")

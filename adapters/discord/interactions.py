@@ -15,35 +15,37 @@ import discord
 import structlog
 
 from adapters.discord import render, translate
-from bot.adapter import Dispatch, Outcome
+from bot.adapter import Capabilities, Dispatch, Outcome
 from bot.budget import dispatch_within
 from bot.events import Event, EventKind
 from bot.grammar import ParsedCommand
+from bot.messages import (
+    ALREADY,
+    CANNOT_POST,
+    DB_DOWN,
+    DMS_CLOSED,
+    DONE,
+    IN_THIS_CHANNEL,
+    IN_THIS_THREAD,
+    say,
+)
+from bot.notices import opens_form
 
 log = structlog.get_logger("townhall.discord")
 
-DB_DOWN = (
-    "Sorry, Townhall can't reach its database right now, so nothing was recorded. "
-    "Please try again in a minute."
-)
-ALREADY = "That was already handled."
-DMS_CLOSED = (
-    "I have a private answer for you but can't send you a direct message. Please allow direct "
-    "messages from this server's members, or use /townhall here."
-)
-NOTHING = "Done."
+#: Discord has forms (modals) for its Answer button.
+FORMS = Capabilities(modals=True, ephemeral=True)
 #: Error code Discord answers when an interaction was already acknowledged.
 ALREADY_ACKNOWLEDGED = 40060
 UNKNOWN_INTERACTION = 10062
 
 
 def cannot_post_message(missing: list[str], in_thread: bool) -> str:
-    where = "this thread" if in_thread else "this channel"
-    return (
-        f"I can't post in {where}: I'm missing the {', '.join(missing)} permission"
-        f"{'' if len(missing) == 1 else 's'} here, so nothing was published. Ask a server "
-        "admin to give the Townhall role these permissions in this channel, or run the command "
-        "in a channel where I can post."
+    return say(
+        CANNOT_POST,
+        where=say(IN_THIS_THREAD if in_thread else IN_THIS_CHANNEL),
+        missing=", ".join(missing),
+        s="" if len(missing) == 1 else "s",
     )
 
 
@@ -97,8 +99,10 @@ class Bridge:
         policy_role: str | None,
         defer_after: float = 1.5,
         settled: Settled | None = None,
+        capabilities: Capabilities = FORMS,
     ) -> None:
         self.dispatch = dispatch
+        self.capabilities = capabilities
         self.policy_role = policy_role
         self.defer_after = defer_after
         self.settled = settled or Settled()
@@ -146,7 +150,7 @@ class Bridge:
         """A button: form buttons open the modal themselves, the rest are ACTION events."""
         if not self._first_delivery(interaction):
             return
-        if action_id in render.FORM_ACTIONS:
+        if opens_form(action_id, self.capabilities):
             modal = render.AnswerModal(value, render.question_of(interaction.message))
             try:
                 await interaction.response.send_modal(modal)
@@ -209,7 +213,7 @@ class Bridge:
             outcome = await self.dispatch(event)
         except Exception as exc:
             _dispatch_failed(event, exc)
-            await self._reply(message, render.MessageParts(content=DB_DOWN))
+            await self._reply(message, render.MessageParts(content=say(DB_DOWN)))
             self.settled.mark(event.event_id, "error")
             return
         if outcome.duplicate:
@@ -233,7 +237,7 @@ class Bridge:
             outcome = result
         except Exception as exc:
             _dispatch_failed(event, exc)
-            await self._answer(interaction, [render.MessageParts(content=DB_DOWN)], deferred)
+            await self._answer(interaction, [render.MessageParts(content=say(DB_DOWN))], deferred)
             self.settled.mark(event.event_id, "error")
             return
         await self._answer(interaction, self._messages(outcome), deferred)
@@ -247,8 +251,8 @@ class Bridge:
     @staticmethod
     def _messages(outcome: Outcome) -> list[render.MessageParts]:
         if outcome.duplicate:
-            return [render.MessageParts(content=ALREADY)]
-        return render.notice_messages(outcome.notices) or [render.MessageParts(content=NOTHING)]
+            return [render.MessageParts(content=say(ALREADY))]
+        return render.notice_messages(outcome.notices) or [render.MessageParts(content=say(DONE))]
 
     async def _defer(self, interaction: discord.Interaction[Any]) -> bool:
         try:
@@ -326,7 +330,11 @@ class Bridge:
                     await message.author.send(**kwargs)
                     return
                 except discord.Forbidden:
-                    kwargs = {"content": DMS_CLOSED, "embeds": [], "allowed_mentions": _NO_MENTIONS}
+                    kwargs = {
+                        "content": say(DMS_CLOSED),
+                        "embeds": [],
+                        "allowed_mentions": _NO_MENTIONS,
+                    }
             await message.reply(mention_author=False, silent=True, **kwargs)
         except discord.HTTPException as exc:
             log.warning("could not reply to a message", status=exc.status, code=exc.code)

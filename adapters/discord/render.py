@@ -10,6 +10,8 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 import structlog
 
+from bot.adapter import Capabilities
+from bot.notices import Route, plan
 from bot.views import Button, Card, ResultBar, View, clip, meter, render_text
 
 log = structlog.get_logger("townhall.discord")
@@ -39,9 +41,9 @@ STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.
 #: Every button the core renders has ``custom_id == f"{action_id}:{value}"`` (at most 64 bytes,
 #: see ``bot.views.MAX_ACTION_BYTES``). The action is the text before the first colon; the value
 #: is the rest and may hold more colons (``mod:approve:12``, ``report:m:<channel>:<message>``).
+#: A reply to a member's message: in place, except what only they may see (no cards kept out).
+REPLIES = Capabilities(modals=True)
 CUSTOM_ID_TEMPLATE = r"(?P<action>[a-z][a-z_]*):(?P<value>[A-Za-z0-9:_-]{1,62})"
-#: Actions whose button opens a form (a modal) instead of being dispatched as a click.
-FORM_ACTIONS = frozenset({"answer"})
 
 
 @runtime_checkable
@@ -192,14 +194,20 @@ def message_parts(view: View) -> MessageParts:
 
 
 def notice_messages(notices: Sequence[View]) -> list[MessageParts]:
-    """Private answers as messages, in order: texts as content and cards as embeds share a
-    message; a card with buttons (consent, confirmations) gets its own message with its
-    buttons, so each set of buttons stays next to its card. Confidential and ordinary notices
-    are never mixed in one message."""
+    """Private answers as messages, in the runs the core's notice planner routes alike (a
+    confidential run goes where only its recipient sees it): texts as content and cards as
+    embeds share a message; a card with buttons (consent, confirmations) gets its own message
+    with its buttons, so each set of buttons stays next to its card."""
+    messages: list[MessageParts] = []
+    for run in plan(notices, REPLIES):
+        messages.extend(_run_messages(run.views, secret=run.route is Route.PRIVATE))
+    return messages
+
+
+def _run_messages(views: Sequence[View], *, secret: bool) -> list[MessageParts]:
     messages: list[MessageParts] = []
     texts: list[str] = []
     embeds: list[discord.Embed] = []
-    secret = False
 
     def flush() -> None:
         if texts or embeds:
@@ -208,16 +216,10 @@ def notice_messages(notices: Sequence[View]) -> list[MessageParts]:
         texts.clear()
         embeds.clear()
 
-    for notice in notices:
-        confidential = bool(getattr(notice, "confidential", False))
-        if (texts or embeds) and confidential != secret:
-            flush()
-        secret = confidential
+    for notice in views:
         if isinstance(notice, Card) and notice.buttons:
             flush()
-            messages.append(
-                MessageParts(None, [card_embed(notice)], card_view(notice), confidential)
-            )
+            messages.append(MessageParts(None, [card_embed(notice)], card_view(notice), secret))
         elif isinstance(notice, Card):
             if len(embeds) == MAX_EMBEDS:
                 flush()

@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import render, shape
+from adapters.slack import render, shape, translate
 from adapters.slack.errors import delivery_error
 from adapters.slack.listeners import Inbound
 from adapters.slack.translate import PLATFORM
@@ -58,9 +58,7 @@ class SlackAdapter:
     """Translate Slack payloads into events and views into Web API calls; nothing else."""
 
     name = PLATFORM
-    capabilities = Capabilities(
-        buttons=True, modals=True, threads=True, ephemeral=True, edits=True, max_text=3000
-    )
+    capabilities: Capabilities = translate.CAPABILITIES
 
     def __init__(
         self,

@@ -35,20 +35,15 @@ from adapters.slack import render, translate
 from bot.adapter import Dispatch, Outcome
 from bot.budget import dispatch_within
 from bot.events import Event
+from bot.messages import NOT_SAVED_SHORT, NOTHING_SAVED, SAVING, WORKING, say
 from bot.views import Notice, View
 
 log = structlog.get_logger("townhall.slack")
 
 ANY = re.compile(".*")
-WORKING = "Working on it…"
-SAVING = "Saving your answer…"
-APOLOGY = (
-    "Sorry, Townhall cannot save anything right now, so nothing was changed. "
-    "Please try again in a minute."
-)
-APOLOGY_SHORT = "Sorry, this could not be saved just now. Please send it again in a minute."
-
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+#: Says notices to the person who acted, wherever this interaction can.
+Tell = Callable[[Sequence[View]], Coroutine[Any, Any, None]]
 Body = dict[str, Any]
 
 
@@ -147,14 +142,14 @@ class Inbound:
         self,
         event: Event,
         task: asyncio.Task[Outcome],
-        tell: Callable[[Sequence[View]], Coroutine[Any, Any, None]],
+        tell: Tell,
     ) -> None:
         """Finish an acknowledged-but-slow dispatch: tell the outcome, or apologise."""
         try:
             outcome = await task
         except Exception as exc:
             self._failed(event, exc)
-            await tell([Notice(APOLOGY)])
+            await tell([Notice(say(NOTHING_SAVED))])
             return
         await tell(outcome.notices)
 
@@ -171,10 +166,10 @@ class Inbound:
             result = await self._dispatch_briefly(event)
         except Exception as exc:
             self._failed(event, exc)
-            await ack(text=APOLOGY, response_type="ephemeral")
+            await ack(text=say(NOTHING_SAVED), response_type="ephemeral")
             return
         if isinstance(result, asyncio.Task):
-            await ack(text=WORKING, response_type="ephemeral")
+            await ack(text=say(WORKING), response_type="ephemeral")
             self.spawn(self._later(event, result, lambda n: self.respond(response_url, n)))
             return
         if not result.notices:
@@ -215,12 +210,16 @@ class Inbound:
             else:  # a home tab: no response_url
                 await self.ephemeral(event.target.channel_id, event.actor.user_id, notices)
 
+        await self._ack_then_tell(ack, event, tell)
+
+    async def _ack_then_tell(self, ack: AsyncAck, event: Event, tell: Tell) -> None:
+        """Acknowledge at once, then tell the outcome (or the apology) through ``tell``."""
         try:
             result = await self._dispatch_briefly(event)
         except Exception as exc:
             self._failed(event, exc)
             await ack()
-            self.spawn(tell([Notice(APOLOGY)]))
+            self.spawn(tell([Notice(say(NOTHING_SAVED))]))
             return
         await ack()
         if isinstance(result, asyncio.Task):
@@ -262,10 +261,12 @@ class Inbound:
             result = await self._dispatch_briefly(event)
         except Exception as exc:
             self._failed(event, exc)  # keep the modal (and the person's text) open
-            await ack(response_action="errors", errors={translate.ANSWER_BLOCK: APOLOGY_SHORT})
+            await ack(
+                response_action="errors", errors={translate.ANSWER_BLOCK: say(NOT_SAVED_SHORT)}
+            )
             return
         if isinstance(result, asyncio.Task):
-            await ack(response_action="update", view=render.notice_modal([Notice(SAVING)]))
+            await ack(response_action="update", view=render.notice_modal([Notice(say(SAVING))]))
             view_id = str((body.get("view") or {}).get("id") or "")
             self.spawn(self._later(event, result, lambda n: self._update_modal(view_id, n)))
             return
@@ -289,18 +290,7 @@ class Inbound:
             await ack()
             return
         response_url = body.get("response_url")
-        try:
-            result = await self._dispatch_briefly(event)
-        except Exception as exc:
-            self._failed(event, exc)
-            await ack()
-            self.spawn(self.respond(response_url, [Notice(APOLOGY)]))
-            return
-        await ack()
-        if isinstance(result, asyncio.Task):
-            self.spawn(self._later(event, result, lambda n: self.respond(response_url, n)))
-        elif result.notices:
-            self.spawn(self.respond(response_url, result.notices))
+        await self._ack_then_tell(ack, event, lambda n: self.respond(response_url, n))
 
     async def on_message(self, body: Body, event: Body, context: AsyncBoltContext) -> None:
         """A message event: thread replies to our items become REPLY events.

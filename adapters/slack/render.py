@@ -9,9 +9,12 @@ from typing import Any
 from adapters.slack.translate import (
     ANSWER_BLOCK,
     ANSWER_INPUT,
+    CAPABILITIES,
     FORM_PREFIX,
     form_metadata,
 )
+from bot.messages import THANK_YOU, say
+from bot.notices import opens_form
 from bot.views import Button, Card, Prompt, ResultBar, View, clip, meter, render_text
 
 Block = dict[str, Any]
@@ -84,7 +87,9 @@ def button(b: Button) -> Block:
     """action_id = the custom id (unique per message); a form button gets the form prefix."""
     element: Block = {
         "type": "button",
-        "action_id": f"{FORM_PREFIX}{b.custom_id}" if b.opens_form else b.custom_id,
+        "action_id": f"{FORM_PREFIX}{b.custom_id}"
+        if opens_form(b.action_id, CAPABILITIES)
+        else b.custom_id,
         "value": b.custom_id,
         "text": plain(b.label, BUTTON_TEXT),
     }
@@ -213,5 +218,5 @@ def notice_modal(notices: Sequence[View]) -> dict[str, Any]:
         "type": "modal",
         "title": plain("Townhall", MODAL_TITLE),
         "close": plain("Close", MODAL_TITLE),
-        "blocks": blocks or [{"type": "section", "text": plain("Thank you.")}],
+        "blocks": blocks or [{"type": "section", "text": plain(say(THANK_YOU))}],
     }

@@ -13,11 +13,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.adapter import Capabilities
 from bot.events import Actor, Event, EventKind, Target
 
 PLATFORM = "slack"
 #: An element or modal callback id starting with this opens / belongs to a free-text form.
 FORM_PREFIX = "form:"
+#: What Slack offers the core (``SlackAdapter.capabilities``): the notice planner and the
+#: form-or-prompt decision read it.
+CAPABILITIES = Capabilities(
+    buttons=True, modals=True, threads=True, ephemeral=True, edits=True, max_text=3000
+)
 #: The message shortcut "Report to moderators" (see manifest.yml).
 REPORT_CALLBACK = "report"
 #: The modal's input: block id and action id.

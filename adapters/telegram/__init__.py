@@ -78,9 +78,9 @@ class TelegramAdapter:
     """The Telegram side of Townhall (see the module docstring)."""
 
     name = translate.PLATFORM
-    capabilities = Capabilities(
-        buttons=True, modals=False, threads=True, ephemeral=False, edits=True, max_text=4096
-    )
+    #: Cards stay out of groups (``private_cards``): results hold people's answers from every
+    #: platform, and consent, personal data and moderation cards are for one person.
+    capabilities = Capabilities(modals=False, threads=True, max_text=4096, private_cards=True)
 
     def __init__(
         self,
@@ -159,7 +159,7 @@ class TelegramAdapter:
                 "TOWNHALL_TELEGRAM_TOKEN and TOWNHALL_TELEGRAM_API_URL"
             ) from None
         self._me = translate.BotIdentity(app.bot.id, app.bot.username)
-        self._acks = Acknowledger(app.bot)
+        self._acks = Acknowledger(app.bot, self.capabilities)
         self._dispatch = dispatch
         app.add_error_handler(self._on_error)
         try:

@@ -22,25 +22,28 @@ from telegram.error import Forbidden, TelegramError
 
 from adapters.telegram import render
 from adapters.telegram.errors import describe
-from bot.adapter import Outcome
+from bot.adapter import Capabilities, Outcome
 from bot.events import Event, EventKind
-from bot.views import Card, Notice, View
+from bot.messages import (
+    CLICK_FAILED,
+    MESSAGE_FAILED,
+    OPEN_PRIVATE_CHAT,
+    PRIVATE_FAILED,
+    SENT_PRIVATELY,
+    say,
+)
+from bot.notices import Route, asks_for_reply, plan
+from bot.views import Notice, View
 
 log = structlog.get_logger("townhall.telegram")
-
-CLICK_FAILED = "Sorry, that did not go through. Please try again in a moment."
-MESSAGE_FAILED = (
-    "Sorry, we could not save that just now. Nothing was recorded: please send it again in a "
-    "minute."
-)
-SENT_PRIVATELY = "I've sent you that in our private chat."
 
 
 class Acknowledger:
     """Posts messages and acknowledgements for one bot."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, capabilities: Capabilities) -> None:
         self.bot = bot
+        self.capabilities = capabilities
 
     async def post(
         self,
@@ -85,19 +88,22 @@ class Acknowledger:
     async def _acknowledge_message(
         self, message: Message, event: Event, notices: Sequence[View]
     ) -> None:
-        """Reply in place; in a group, what is for one person goes to their private chat and
-        the group hears once that it did (a moderator's queue is several cards)."""
+        """Reply in place; in a group, what the planner sends privately goes to the person's
+        private chat and the group hears once that it did (a moderator's queue is several
+        cards)."""
+        sent_privately = say(SENT_PRIVATELY)
         notes: list[str] = []
-        for view in notices:
-            if event.target.private or not _for_one_person(view):
-                for part in render.payloads(view):
-                    await self._reply_here(message, event, part)
-                continue
-            if notes and notes[-1] != SENT_PRIVATELY:
-                continue  # the private chat is closed or failing: one note is enough
-            note = await self._send_privately(event, view)
-            if note not in notes:
-                notes.append(note)
+        for run in plan(notices, self.capabilities, private_chat=event.target.private):
+            for view in run.views:
+                if run.route is Route.HERE:
+                    for part in render.payloads(view):
+                        await self._reply_here(message, event, part)
+                    continue
+                if notes and notes[-1] != sent_privately:
+                    continue  # the private chat is closed or failing: one note is enough
+                note = await self._send_privately(event, view)
+                if note not in notes:
+                    notes.append(note)
         for note in notes:
             await self._reply_here(message, event, render.payload(Notice(note)))
 
@@ -109,32 +115,35 @@ class Acknowledger:
         await self._answer(
             query,
             await self.click_toast(event, notices),
-            # the Answer button's instructions must be read, not flash by
-            alert=event.action_id == "answer",
+            # a reply prompt (how to answer without a form) must be read, not flash by
+            alert=asks_for_reply(event.action_id or "", self.capabilities),
         )
 
     async def click_toast(self, event: Event, notices: Sequence[View]) -> str | None:
         """The toast text for a click, after sending privately what does not fit in one."""
         lines: list[str] = []
-        for view in notices:
-            if isinstance(view, Notice) and len(view.text) <= render.MAX_CALLBACK_TEXT:
-                lines.append(view.text)
-                continue
-            note = await self._send_privately(event, view)
-            if note not in lines:
-                lines.append(note)
+        for run in plan(notices, self.capabilities, ephemeral=_fits_toast, in_place=False):
+            for view in run.views:
+                if isinstance(view, Notice) and run.route is Route.EPHEMERAL:
+                    lines.append(view.text)
+                    continue
+                note = await self._send_privately(event, view)
+                if note not in lines:
+                    lines.append(note)
         return render.callback_text([Notice(line) for line in lines])
 
     async def apologise(self, update: Update, event: Event, *, will_retry: bool) -> None:
         """The core could not commit the event (database outage)."""
         if update.callback_query is not None:
-            await self._answer(update.callback_query, CLICK_FAILED, alert=False)
+            await self._answer(update.callback_query, say(CLICK_FAILED), alert=False)
         elif (
             update.message is not None
             and not will_retry  # in webhook mode Telegram sends it again: say nothing yet
             and event.kind in (EventKind.COMMAND, EventKind.REPLY)
         ):
-            await self._reply_here(update.message, event, render.payload(Notice(MESSAGE_FAILED)))
+            await self._reply_here(
+                update.message, event, render.payload(Notice(say(MESSAGE_FAILED)))
+            )
 
     async def dismiss(self, update: Update) -> None:
         """A click we do not handle: stop the button's spinner."""
@@ -165,16 +174,12 @@ class Acknowledger:
             for part in render.payloads(view):
                 await self.post(chat_id=int(event.actor.user_id), payload=part)
         except Forbidden:
-            return (
-                "I can't message you privately yet: open a chat with "
-                f"@{self.bot.username}, press Start, then try again."
-            )
+            return say(OPEN_PRIVATE_CHAT, bot=self.bot.username)
         except TelegramError as exc:
             log.warning("telegram private notice not delivered", error=describe(exc))
-            return "Sorry, I couldn't send you that privately. Please try again."
-        return SENT_PRIVATELY
+            return say(PRIVATE_FAILED)
+        return say(SENT_PRIVATELY)
 
 
-def _for_one_person(view: View) -> bool:
-    # ``confidential`` is read leniently: older cores' views do not have it.
-    return isinstance(view, Card) or bool(getattr(view, "confidential", False))
+def _fits_toast(view: View) -> bool:
+    return isinstance(view, Notice) and len(view.text) <= render.MAX_CALLBACK_TEXT

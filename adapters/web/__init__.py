@@ -21,7 +21,7 @@ from adapters.web.links import chat_path
 from adapters.web.mailbox import Mailbox
 from adapters.web.model import ChatPage, PageLoader
 from adapters.web.render import item_of
-from adapters.web.translate import PLATFORM
+from adapters.web.translate import CAPABILITIES, PLATFORM
 from bot.adapter import Capabilities, Dispatch
 from bot.config import Settings
 from bot.events import MessageRef, Target
@@ -40,15 +40,7 @@ class WebChatAdapter:
     """Serves ``/c/<item id>`` on Townhall's HTTP server; needs a page loader to read items."""
 
     name = PLATFORM
-    capabilities = Capabilities(
-        buttons=True,
-        modals=True,
-        threads=False,
-        ephemeral=True,
-        edits=True,
-        max_text=4000,
-        idempotent_sends=True,  # in-process: an interrupted send never reached anyone
-    )
+    capabilities: Capabilities = CAPABILITIES
 
     def __init__(self, settings: Settings, pages: PageLoader | None = None) -> None:
         self.settings = settings

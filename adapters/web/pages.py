@@ -22,6 +22,15 @@ from adapters.web.links import chat_path
 from adapters.web.model import ChatPage
 from bot.events import Event
 from bot.inputs import is_blank
+from bot.messages import (
+    ANSWER_TOO_LONG,
+    ENTER_ANSWER,
+    SELECT_ONE,
+    SELECT_SOME,
+    SENT_TWICE,
+    UNCHANGED,
+    say,
+)
 from bot.ratelimit import client_address
 from bot.views import Notice, View
 
@@ -65,12 +74,9 @@ class ChatViews:
     # -- GET /c/{item_id} ----------------------------------------------------------------
     async def show(self, request: web.Request) -> web.StreamResponse:
         visitor = self.identities.read(request)
-        try:
-            page = await self._load(request, visitor)
-        except PageUnavailable:
-            return self._message(request, visitor, "unavailable", status=503)
-        if page is None:
-            return self._not_found(request, visitor)
+        page = await self._found(request, visitor)
+        if not isinstance(page, ChatPage):
+            return page  # not found, or the database did not answer
         shown = visitor.flash + self.adapter.mailbox.take(visitor.id)
         if visitor.flash:
             visitor.flash = []
@@ -93,12 +99,9 @@ class ChatViews:
         if not self.identities.csrf_ok(visitor, str(form.get("csrf", ""))):
             log.info("web chat form refused", reason="csrf", known=visitor.known)
             return self._refused(request, visitor)
-        try:
-            page = await self._load(request, visitor)
-        except PageUnavailable:
-            return self._message(request, visitor, "unavailable", status=503)
-        if page is None:
-            return self._not_found(request, visitor)
+        page = await self._found(request, visitor)
+        if not isinstance(page, ChatPage):
+            return page  # not found, or the database did not answer
         try:
             events, errors = self._events(visitor, page, form)
         except translate.FormError:
@@ -119,9 +122,9 @@ class ChatViews:
             log.exception("web chat dispatch failed")
             return self._message(request, visitor, "unavailable", status=503)
         if not events:
-            notices.append(Notice("Nothing changed: your choices are as before."))
+            notices.append(Notice(say(UNCHANGED)))
         elif not notices:  # every event was a duplicate: this form was sent before
-            notices.append(Notice("We already have that: the form was sent twice."))
+            notices.append(Notice(say(SENT_TWICE)))
         visitor.say(notices)
         if not self.identities.fits(visitor):
             # Too much to carry in a cookie (e.g. a copy of what we hold): show it now.
@@ -154,24 +157,32 @@ class ChatViews:
             text = str(form.get("answer", "")).strip()
             errors.answer_text = text
             if is_blank(text):
-                errors.add("answer", "Enter your answer")
+                errors.add("answer", say(ENTER_ANSWER))
             elif len(text) > MAX_ANSWER:
-                errors.add("answer", f"Your answer must be {MAX_ANSWER} characters or fewer")
+                errors.add("answer", say(ANSWER_TOO_LONG, limit=MAX_ANSWER))
             return [translate.answer(visitor.id, sub, item, text)], errors
         if intent == "vote" and page.kind != "ask":
             count = len(page.options)
             chosen = translate.positions(form.getall("choice", []), count)
             if page.kind == "multi":
                 if not chosen and not page.chosen:
-                    errors.add("choice", "Select at least one option")
+                    errors.add("choice", say(SELECT_SOME))
                 return translate.toggles(visitor.id, sub, item, chosen, page.chosen), errors
             if len(chosen) != 1:
-                errors.add("choice", "Select one option")
+                errors.add("choice", say(SELECT_ONE))
                 return [], errors
             return [translate.vote(visitor.id, sub, item, chosen[0])], errors
         raise translate.FormError("unknown intent")
 
     # -- helpers -------------------------------------------------------------------------
+    async def _found(self, request: web.Request, visitor: Visitor) -> ChatPage | web.StreamResponse:
+        """The page, or the answer when there is none (404) or the database is away (503)."""
+        try:
+            page = await self._load(request, visitor)
+        except PageUnavailable:
+            return self._message(request, visitor, "unavailable", status=503)
+        return self._not_found(request, visitor) if page is None else page
+
     async def _load(self, request: web.Request, visitor: Visitor) -> ChatPage | None:
         """The page's state; raises :class:`PageUnavailable` when the database does not answer."""
         loader = self.adapter.pages

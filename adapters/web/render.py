@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adapters.web.model import ChatPage
+from adapters.web.translate import CAPABILITIES
+from bot.notices import opens_form
 from bot.views import Card, Notice, Prompt, View
 
 #: Chat commands a notice names in brackets ("(mydata)"): on the web they are buttons.
@@ -95,11 +97,11 @@ def message(view: View, privacy_url: str = "") -> Message:
         paragraphs=() if structured else paragraphs(web_text(text)),
         preformatted=body if structured else "",
         fields=view.fields,
-        # Vote and answer buttons belong to the item form, not to a message.
+        # Vote buttons and form buttons (Answer) belong to the item form, not to a message.
         buttons=tuple(
             FormButton(b.label, b.custom_id, b.style)
             for b in view.buttons
-            if b.action_id not in ("vote", "answer")
+            if b.action_id != "vote" and not opens_form(b.action_id, CAPABILITIES)
         ),
         footer=view.footer,
         bars=bars(view),

@@ -10,10 +10,14 @@ import re
 from collections.abc import Collection, Iterable
 
 from adapters.web.links import PUBLIC_CHANNEL
+from bot.adapter import Capabilities
 from bot.events import Actor, Event, EventKind, Target
 from bot.inputs import parse_int
 
 PLATFORM = "web"
+#: What the web chat offers the core (``WebChatAdapter.capabilities``).
+#: In-process, an interrupted send never reached anyone: sends are idempotent.
+CAPABILITIES = Capabilities(modals=True, ephemeral=True, max_text=4000, idempotent_sends=True)
 SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 #: Buttons a page may press: core action ids are short lowercase words.
 ACTION_ID = re.compile(r"^[a-z][a-z_]{0,30}$")

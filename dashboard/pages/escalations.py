@@ -6,17 +6,15 @@ approves or hides it is the chat's own: same rules, same audit entry naming the 
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import Actor, Event, EventKind, Target
-from bot.outcomes import Decided
-from bot.views import Notice
+from bot.events import Actor
 from dashboard.core import DASHBOARD, Staff, require
+from dashboard.pages.decisions import decide_as_in_chat
 from storage.models import Item
 from storage.moderation import ModerationRepository
 
@@ -52,30 +50,23 @@ async def decide(request: web.Request, staff: Staff) -> web.StreamResponse:
     form = await request.post()
     decision = str(form.get("decision", ""))
     back = f"/items/{short_id}#escalated"
-    if decision not in DECISIONS:
-        dashboard.flash(request, "Choose Approve or Hide.", "error")
-        return dashboard.redirect(request, back)
-    event = Event(
-        platform="dashboard",
-        event_id=f"dashboard-{uuid.uuid4().hex}",
-        kind=EventKind.SUBMIT,
+    return await decide_as_in_chat(
+        request,
+        dashboard,
+        back,
         actor=Actor(
             user_id=staff.email,
             display_name=staff.email,
             platform_roles=frozenset({"policy"}),
             staff=staff.subject,
         ),
-        target=Target(channel_id="dashboard", private=True),
-        text=" ".join(str(form.get("reason", "")).split())[:500],
         action_id="escalated",
-        action_value=f"{decision}:{answer_id}",
+        decision=decision,
+        allowed=DECISIONS,
+        choose="Choose Approve or Hide.",
+        answer_id=answer_id,
+        reason=" ".join(str(form.get("reason", "")).split())[:500],
     )
-    outcome = await dashboard.townhall.dispatch(event)
-    said = " ".join(n.text for n in outcome.notices if isinstance(n, Notice))
-    decided = outcome.result(Decided)
-    done = not outcome.failed and decided is not None and decided.answer_id == answer_id
-    dashboard.flash(request, said or "Nothing was changed.", "success" if done else "error")
-    return dashboard.redirect(request, back)
 
 
 def routes() -> list[web.RouteDef]:

@@ -214,9 +214,50 @@ def _back(short_id: str, request: web.Request, answer_id: int) -> str:
     return f"/items/{short_id}{query_string(kept)}#answer-{answer_id}"
 
 
-async def _answer(session: AsyncSession, item: Item, request: web.Request) -> Answer | None:
+async def _item_answer(session: AsyncSession, request: web.Request) -> tuple[Item, Answer] | None:
+    """The item and its answer the URL names; None when either is not there."""
+    item = await _item(session, request)
+    if item is None:
+        return None
     answer = await ModerationRepository(session).answer(int(request.match_info["answer_id"]))
-    return answer if answer is not None and answer.item_id == item.id else None
+    return (item, answer) if answer is not None and answer.item_id == item.id else None
+
+
+async def audit_theme(
+    session: AsyncSession,
+    staff: Staff,
+    action: str,
+    answer_id: int,
+    item: Item,
+    theme: Theme,
+    now: datetime,
+) -> None:
+    """Audit a theme put on (``answer.tag``) or taken off (``answer.untag``) an answer."""
+    await AuditLog(session).record(
+        staff.subject,
+        action,
+        f"A{answer_id}",
+        now,
+        item=item.short_id,
+        theme=theme.name,
+    )
+
+
+async def chosen_theme(
+    themes: ThemeRepository, item: Item, new_name: str, chosen: str, staff: Staff, now: datetime
+) -> tuple[Theme | None, str | None]:
+    """The theme a tagging form names (a new one is created), or what is wrong with it."""
+    if new_name:
+        try:
+            return await themes.create(item, new_name, staff.email, now), None
+        except ValueError:
+            return None, "Enter a theme name of 60 characters or fewer."
+    if (theme_id := small_int(chosen)) is not None:
+        theme = await themes.get(theme_id)
+        if theme is None or theme.item_id != item.id:
+            return None, "Choose one of this question's themes."
+        return theme, None
+    return None, "Choose a theme or enter a new theme name."
 
 
 @require("policy")
@@ -227,35 +268,16 @@ async def tag_answer(request: web.Request, staff: Staff) -> web.StreamResponse:
     chosen = str(form.get("theme_id", ""))
     now = dash.townhall.clock()
     async with dash.townhall.db.transaction() as session:
-        item = await _item(session, request)
-        answer = await _answer(session, item, request) if item is not None else None
-        if item is None or answer is None:
+        found = await _item_answer(session, request)
+        if found is None:
             return _missing(request)
+        item, answer = found
         themes = ThemeRepository(session)
-        problem: str | None = None
-        theme: Theme | None = None
-        if new_name:
-            try:
-                theme = await themes.create(item, new_name, staff.email, now)
-            except ValueError:
-                problem = "Enter a theme name of 60 characters or fewer."
-        elif (theme_id := small_int(chosen)) is not None:
-            theme = await themes.get(theme_id)
-            if theme is None or theme.item_id != item.id:
-                problem = "Choose one of this question's themes."
-        else:
-            problem = "Choose a theme or enter a new theme name."
+        theme, problem = await chosen_theme(themes, item, new_name, chosen, staff, now)
         if theme is not None and problem is None:
             added = await themes.tag(answer.id, theme.id, staff.email, now)
             if added:
-                await AuditLog(session).record(
-                    staff.subject,
-                    "answer.tag",
-                    f"A{answer.id}",
-                    now,
-                    item=item.short_id,
-                    theme=theme.name,
-                )
+                await audit_theme(session, staff, "answer.tag", answer.id, item, theme, now)
             text = f"Answer A{answer.id} is tagged “{theme.name}”."
             dash.flash(request, text if added else f"Answer A{answer.id} already had that theme.")
     if problem:
@@ -268,23 +290,16 @@ async def untag_answer(request: web.Request, staff: Staff) -> web.StreamResponse
     dash = _dashboard(request)
     now = dash.townhall.clock()
     async with dash.townhall.db.transaction() as session:
-        item = await _item(session, request)
-        answer = await _answer(session, item, request) if item is not None else None
-        if item is None or answer is None:
+        found = await _item_answer(session, request)
+        if found is None:
             return _missing(request)
+        item, answer = found
         themes = ThemeRepository(session)
         theme = await themes.get(int(request.match_info["theme_id"]))
         if theme is None or theme.item_id != item.id:
             return _missing(request)
         if await themes.untag(answer.id, theme.id):
-            await AuditLog(session).record(
-                staff.subject,
-                "answer.untag",
-                f"A{answer.id}",
-                now,
-                item=item.short_id,
-                theme=theme.name,
-            )
+            await audit_theme(session, staff, "answer.untag", answer.id, item, theme, now)
             dash.flash(request, f"Removed the theme “{theme.name}” from answer A{answer.id}.")
     return dash.redirect(request, _back(item.short_id, request, answer.id))
 

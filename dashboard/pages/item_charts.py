@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from bot.views import clip
+from dashboard.pages.paging import govuk_pagination
 
 Bucket = Literal["hour", "day"]
 
@@ -193,30 +194,14 @@ def query_string(params: Mapping[str, str | int | None], **changes: str | int | 
     return "?" + urlencode(kept) if kept else ""
 
 
+#: What a screen reader calls the answers' page links.
+LABEL = "Answers pages"
+
+
 def pagination(
     path: str, params: Mapping[str, str | int | None], page: int, total: int, per_page: int
 ) -> dict[str, object] | None:
     """Parameters for the GOV.UK pagination macro, or None when one page holds everything."""
-    last = max(1, -(-total // per_page))
-    if last == 1:
-        return None
-    items: list[dict[str, object]] = []
-    previous_shown = 0
-    for number in range(1, last + 1):
-        if number in (1, last) or abs(number - page) <= 1:
-            if previous_shown and number - previous_shown > 1:
-                items.append({"ellipsis": True})
-            items.append(
-                {
-                    "number": number,
-                    "href": path + query_string(params, page=number),
-                    "current": number == page,
-                }
-            )
-            previous_shown = number
-    result: dict[str, object] = {"items": items, "landmarkLabel": "Answers pages"}
-    if page > 1:
-        result["previous"] = {"href": path + query_string(params, page=page - 1)}
-    if page < last:
-        result["next"] = {"href": path + query_string(params, page=page + 1)}
-    return result
+    return govuk_pagination(
+        page, total, per_page, lambda number: path + query_string(params, page=number), LABEL
+    )

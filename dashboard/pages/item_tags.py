@@ -11,8 +11,15 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from dashboard.core import Staff, require
-from dashboard.pages.item import _back, _dashboard, _item, _missing, small_int
-from storage.ledger import AuditLog
+from dashboard.pages.item import (
+    _back,
+    _dashboard,
+    _item,
+    _missing,
+    audit_theme,
+    chosen_theme,
+    small_int,
+)
 from storage.models import Theme
 from storage.moderation import ModerationRepository
 from storage.themes import ThemeRepository
@@ -48,31 +55,14 @@ async def tag_selected(request: web.Request, staff: Staff) -> web.StreamResponse
             problem = "Select the answers to tag."
         elif new_name and chosen:
             problem = "Choose a theme or enter a new theme name, not both."
-        elif new_name:
-            try:
-                theme = await themes.create(item, new_name, staff.email, now)
-            except ValueError:
-                problem = "Enter a theme name of 60 characters or fewer."
-        elif (theme_id := small_int(chosen)) is not None:
-            theme = await themes.get(theme_id)
-            if theme is None or theme.item_id != item.id:
-                problem = "Choose one of this question's themes."
         else:
-            problem = "Choose a theme or enter a new theme name."
+            theme, problem = await chosen_theme(themes, item, new_name, chosen, staff, now)
         tagged = []
         if theme is not None and problem is None:
-            audit = AuditLog(session)
             for answer in answers:
                 if await themes.tag(answer.id, theme.id, staff.email, now):
                     tagged.append(f"A{answer.id}")
-                    await audit.record(
-                        staff.subject,
-                        "answer.tag",
-                        f"A{answer.id}",
-                        now,
-                        item=item.short_id,
-                        theme=theme.name,
-                    )
+                    await audit_theme(session, staff, "answer.tag", answer.id, item, theme, now)
     if problem:
         dash.flash(request, problem, "error")
     elif theme is not None:

@@ -8,7 +8,6 @@ button), so it runs exactly the handler the chat buttons run: same rules, same a
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -16,14 +15,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.events import Actor, Event, EventKind, Target
+from bot.events import Actor
 from bot.grammar import DECISIONS
 from bot.inputs import parse_int
-from bot.outcomes import Decided
 from bot.platform_names import platform_name
-from bot.views import Notice
 from dashboard.core import DASHBOARD, Staff, require
 from dashboard.pages.audit_rows import group_entries
+from dashboard.pages.decisions import decide_as_in_chat
+from dashboard.pages.paging import govuk_pagination
 from services.reasons import describe as describe_reasons
 from storage.insights import InsightsRepository
 from storage.moderation import ModerationRepository
@@ -75,27 +74,11 @@ def pagination(
     path: str, params: Mapping[str, str], page: int, total: int, per_page: int, label: str
 ) -> dict[str, object] | None:
     """Parameters for the GOV.UK pagination macro, or None when one page holds everything."""
-    last = max(1, -(-total // per_page))
-    if last == 1:
-        return None
 
     def href(number: int) -> str:
         return path + "?" + urlencode({**{k: v for k, v in params.items() if v}, "page": number})
 
-    items: list[dict[str, object]] = []
-    shown = 0
-    for number in range(1, last + 1):
-        if number in (1, last) or abs(number - page) <= 1:
-            if shown and number - shown > 1:
-                items.append({"ellipsis": True})
-            items.append({"number": number, "href": href(number), "current": number == page})
-            shown = number
-    result: dict[str, object] = {"items": items, "landmarkLabel": label}
-    if page > 1:
-        result["previous"] = {"href": href(page - 1)}
-    if page < last:
-        result["next"] = {"href": href(page + 1)}
-    return result
+    return govuk_pagination(page, total, per_page, href, label)
 
 
 # -- the queue ------------------------------------------------------------------------------
@@ -156,29 +139,22 @@ async def decide(request: web.Request, staff: Staff) -> web.StreamResponse:
     if answer_id is None:
         dashboard.flash(request, "There is no such answer.", "error")
         return dashboard.redirect(request, back)
-    if decision not in DECISIONS:
-        dashboard.flash(request, "Choose Approve, Hide, Redact or Escalate.", "error")
-        return dashboard.redirect(request, back)
-    event = Event(
-        platform="dashboard",
-        event_id=f"dashboard-{uuid.uuid4().hex}",
-        kind=EventKind.SUBMIT,
+    return await decide_as_in_chat(
+        request,
+        dashboard,
+        back,
         actor=Actor(
             user_id=staff.subject.removeprefix("dashboard:"),
             display_name=staff.email,
             platform_roles=frozenset({"moderator"}),
         ),
-        target=Target(channel_id="dashboard", private=True),
-        text=reason,
         action_id="mod",
-        action_value=f"{decision}:{answer_id}",
+        decision=decision,
+        allowed=DECISIONS,
+        choose="Choose Approve, Hide, Redact or Escalate.",
+        answer_id=answer_id,
+        reason=reason,
     )
-    outcome = await dashboard.townhall.dispatch(event)
-    said = " ".join(n.text for n in outcome.notices if isinstance(n, Notice))
-    decided = outcome.result(Decided)
-    done = not outcome.failed and decided is not None and decided.answer_id == answer_id
-    dashboard.flash(request, said or "Nothing was changed.", "success" if done else "error")
-    return dashboard.redirect(request, back)
 
 
 # -- the audit log --------------------------------------------------------------------------
