@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
@@ -33,6 +33,7 @@ from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixt
 )
 from tests.fakes.telegram import JSON, FakeTelegram
 from tests.support import FakeClock
+from tests.waiting import until
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -91,18 +92,6 @@ async def allow_connections(db: Database) -> None:
         await admin.execute(f'ALTER DATABASE "{_db_name(db)}" WITH ALLOW_CONNECTIONS true')
     finally:
         await admin.close()
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60.0) -> None:
-    """Await a condition (polling a process-wide state), bounded."""
-    try:
-        async with asyncio.timeout(within):
-            while True:  # state of a running process: nothing to await on, so look again
-                if await check():
-                    return
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out: {what}") from None
 
 
 async def probe(h: Harness, path: str) -> int:

@@ -21,20 +21,11 @@ from storage.ledger import EventLedger
 from storage.models import OutboxMessage, ProcessedEvent, Vote
 from storage.outbox import OutboxRepository
 from tests.support import FakeClock, People, RecordingAdapter, said
+from tests.waiting import until
 from townhall.app import Townhall
 
 App = tuple[Townhall, RecordingAdapter]
 pytestmark = pytest.mark.timeout(60)
-
-
-async def until(check: object, within: float = 10.0) -> None:
-    """Await ``check()`` (a plain callable) becoming true, bounded."""
-    assert callable(check)
-    async with asyncio.timeout(within):
-        while True:  # state of a running loop: nothing to await on, so look again
-            if check():
-                return
-            await asyncio.sleep(0.01)
 
 
 async def rows(townhall: Townhall) -> list[OutboxMessage]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -14,6 +14,7 @@ from tests.browser.conftest import PASSWORD, DashboardApp, start_dashboard_app
 from tests.drivers.webchat_kit import Browser, chat_settings
 from tests.support import FakeClock
 from tests.test_dashboard_auth import Client
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(120)
 WAIT = 30.0
@@ -23,13 +24,6 @@ WAIT = 30.0
 async def dash(db_url: str, db: Database, clock: FakeClock) -> AsyncIterator[DashboardApp]:
     async for running in start_dashboard_app(chat_settings(db_url), db, clock):
         yield running
-
-
-async def until(condition: Callable[[], Awaitable[bool]]) -> None:
-    """Await ``condition`` becoming true (bounded), polling while the server works."""
-    async with asyncio.timeout(WAIT):
-        while not await condition():  # noqa: ASYNC110 - a condition on other tasks' progress
-            await asyncio.sleep(0.01)
 
 
 def dashboard_of(dash: DashboardApp) -> Dashboard:

@@ -22,6 +22,7 @@ from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixt
     fake_telegram,
 )
 from tests.fakes.telegram import FakeTelegram
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(120)
 TOWNHALL = [sys.executable, "-m", "townhall.cli"]
@@ -45,13 +46,13 @@ async def cli(env: dict[str, str], *args: str) -> str:
 
 async def recorded(db: Database, chat_id: int, message_id: int) -> None:
     """Wait (bounded) until the outbox has stored which message shows a publication."""
-    async with asyncio.timeout(BOOT):
-        while True:
-            async with db.transaction() as session:
-                repo = PublicationRepository(session)
-                if await repo.find_by_message("telegram", str(chat_id), str(message_id)):
-                    return
-            await asyncio.sleep(0.05)
+
+    async def stored() -> bool:
+        async with db.transaction() as session:
+            repo = PublicationRepository(session)
+            return await repo.find_by_message("telegram", str(chat_id), str(message_id)) is not None
+
+    await until(stored, "the publication's message id", within=BOOT, every=0.05)
 
 
 async def test_townhall_run_against_the_fake(fake: FakeTelegram, db: Database) -> None:

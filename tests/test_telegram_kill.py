@@ -28,6 +28,7 @@ from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixt
 )
 from tests.fakes.telegram import JSON, FakeTelegram
 from tests.test_slack_cli import ROOT, empty_database, free_port, read
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -65,17 +66,19 @@ async def start(env: dict[str, str], log: Path, port: int) -> asyncio.subprocess
             stderr=stderr,
         )
     url = f"http://127.0.0.1:{port}/readyz"
-    async with asyncio.timeout(60), aiohttp.ClientSession() as session:
-        while True:  # a process we do not control: look again until it answers ready
+    async with aiohttp.ClientSession() as session:
+
+        async def ready() -> bool:
             if proc.returncode is not None:
                 raise AssertionError(f"townhall run exited:\n{read(log)}")
             try:
                 async with session.get(url) as r:
-                    if r.status == 200:
-                        return proc
+                    return r.status == 200
             except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
+                return False
+
+        await until(ready, "townhall run to answer ready", within=60, every=0.1)
+    return proc
 
 
 async def post(url: str, update: JSON) -> int | None:
