@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     refresh_interval: float = Field(default=2.0, ge=0.0, le=3600)
     #: How often the scheduler looks for items past their deadline (seconds).
     scheduler_interval: float = Field(default=30.0, gt=0.0, le=3600)
+    #: Hours before a consultation closes when those who started and did not finish get
+    #: one private reminder.
+    reminder_hours: float = Field(default=48.0, ge=0.0, le=24 * 365)
     #: How long the outbox keeps retrying a message that fails transiently (seconds) before it
     #: gives up and tells whoever published it; rate limits (429) never count as failures.
     outbox_give_up_after: float = Field(default=86400.0, gt=0.0, le=30 * 86400)

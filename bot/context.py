@@ -15,6 +15,7 @@ from bot.events import Event
 from bot.grammar import ParsedCommand
 from bot.outcomes import Result
 from bot.views import Card, Notice, View, view_to_dict
+from storage.consultations import ConsultationRepository
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
 from storage.models import Item, Participant
@@ -22,6 +23,7 @@ from storage.moderation import ModerationRepository, PendingRepository
 from storage.outbox import OutboxRepository
 from storage.people import ParticipantRepository, PrivacyRepository, RoleRepository
 from storage.responses import AnswerRepository, VoteRepository
+from storage.subscriptions import SubscriptionRepository
 
 Clock = Callable[[], datetime]
 Translator = Callable[..., str]
@@ -97,6 +99,14 @@ class Context:
     @cached_property
     def privacy(self) -> PrivacyRepository:
         return PrivacyRepository(self.session)
+
+    @cached_property
+    def consultations(self) -> ConsultationRepository:
+        return ConsultationRepository(self.session)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionRepository:
+        return SubscriptionRepository(self.session)
 
     # -- who is acting -------------------------------------------------------------------
     async def roles(self) -> set[str]:

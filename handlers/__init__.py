@@ -7,9 +7,16 @@ from bot.router import Router
 
 
 def all_routers() -> list[Router]:
-    from handlers import admin, moderation, polls, privacy, questions
+    from handlers import admin, consultations, moderation, polls, privacy, questions
 
-    return [polls.router, questions.router, moderation.router, privacy.router, admin.router]
+    return [
+        polls.router,
+        questions.router,
+        moderation.router,
+        privacy.router,
+        admin.router,
+        consultations.router,
+    ]
 
 
 def all_specs() -> list[CommandSpec]:

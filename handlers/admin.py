@@ -6,16 +6,18 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec, help_text
 from bot.router import Router, has_role
+from handlers import consultations
 from handlers.polls import find_item
 from services import cards, lifecycle, results
+from storage.models import Consultation
 
 router = Router("admin")
 policy_only = has_role("policy")
 
 CLOSE = CommandSpec(
     "close",
-    "close ID",
-    "Close an item now and post its results.",
+    "close ID|SLUG",
+    "Close an item (or every item of a consultation) now and post its results.",
     min_args=1,
     max_args=1,
     staff_only=True,
@@ -23,8 +25,8 @@ CLOSE = CommandSpec(
 )
 RESULTS = CommandSpec(
     "results",
-    "results ID",
-    "Show an item's results (privately).",
+    "results ID|SLUG",
+    "Show an item's (or a consultation's) results, privately.",
     min_args=1,
     max_args=1,
     staff_only=True,
@@ -43,12 +45,22 @@ LIST = CommandSpec(
 HELP = CommandSpec(
     "help", "help", "Show this help.", max_args=1, menu="What this bot can do", hint="help"
 )
-START = CommandSpec("start", "start", "Say hello.", max_args=1, menu="Say hello")
+START = CommandSpec(
+    "start",
+    "start [SLUG]",
+    "Say hello; with a consultation's name, answer it here one question at a time.",
+    max_args=1,
+    menu="Say hello, or start a consultation",
+)
 
 
 @router.command(CLOSE, filters=[policy_only])
 async def close(ctx: Context) -> None:
     assert ctx.command is not None
+    consultation = await _consultation_named(ctx, ctx.command.args[0])
+    if consultation is not None:
+        await consultations.close_consultation(ctx, consultation)
+        return
     item = await find_item(ctx, ctx.command.args[0])
     if not await lifecycle.close_item(ctx.session, item, ctx.event.subject, ctx.clock()):
         raise UserError(ctx.t("Item {id} is already closed.", id=item.short_id))
@@ -58,6 +70,10 @@ async def close(ctx: Context) -> None:
 @router.command(RESULTS, filters=[policy_only])
 async def show_results(ctx: Context) -> None:
     assert ctx.command is not None
+    consultation = await _consultation_named(ctx, ctx.command.args[0])
+    if consultation is not None:
+        await consultations.results_of(ctx, consultation)
+        return
     item = await find_item(ctx, ctx.command.args[0])
     summary = await results.compute(ctx.session, item, answer_limit=5)
     await ctx.record("item.results", item.short_id)
@@ -82,8 +98,19 @@ async def show_help(ctx: Context) -> None:
     ctx.notify(help_text(all_specs(), staff=await ctx.has_role("policy", "moderator")))
 
 
+async def _consultation_named(ctx: Context, name: str) -> Consultation | None:
+    """A consultation slug given where an item id may be (an item id wins)."""
+    if await ctx.items.by_short_id(name) is not None:
+        return None
+    return await ctx.consultations.latest(name.lower()[:100])
+
+
 @router.command(START)
 async def start(ctx: Context) -> None:
+    assert ctx.command is not None
+    if ctx.command.args:  # start SLUG, and Telegram's deep link t.me/<bot>?start=SLUG
+        await consultations.start_by_slug(ctx, ctx.command.args[0])
+        return
     ctx.notify(
         "Hello! I'm Townhall. Policy teams use me to ask for your views: answer polls with the "
         "buttons and questions by replying. Send help to see what I can do."

@@ -18,7 +18,7 @@ from bot.outcomes import ItemCreated
 from bot.router import Router, has_role
 from bot.timeparse import parse_deadline
 from bot.views import Notice, View
-from handlers import consent
+from handlers import consent, consultation_flow
 from services import cards, lifecycle, results
 from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
 from storage.items import NewItem
@@ -156,10 +156,15 @@ async def find_item(ctx: Context, short_id: str) -> Item:
 
 
 async def open_item(ctx: Context, short_id: str) -> Item:
-    """The item, if it exists and is still open; a polite refusal otherwise."""
+    """The item, if it exists and is still open; a polite refusal otherwise. An item of a
+    consultation takes responses only while the consultation is open (not a draft)."""
     item = await find_item(ctx, short_id)
     if item.status != "open":
         raise UserError(ctx.t("Sorry, this has closed. Thank you for taking part."))
+    if item.consultation_id is not None:
+        await consultation_flow.open_consultation(
+            ctx, await ctx.consultations.get(item.consultation_id)
+        )
     return item
 
 
@@ -214,6 +219,7 @@ async def vote(ctx: Context) -> None:
     await record_vote(ctx, item, option, participant)
     if not has_consented:  # notice mode: the first stored vote comes with the privacy notice
         ctx.notify(consent.privacy_text(ctx))
+    await consultation_flow.after_response(ctx, item, voted=True)
 
 
 async def record_vote(ctx: Context, item: Item, option: Option, participant: Participant) -> None:
@@ -290,6 +296,8 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
             items[short_id] = await ctx.items.by_short_id(short_id)
         item = items[short_id]
         if item is None or item.status != "open" or not item.is_choice:
+            continue
+        if item.consultation_id is not None:  # the flow moves on after it: ordinary path
             continue
         option = next((o for o in item.options if o.position == int(position)), None)
         if option is not None:

@@ -119,7 +119,11 @@ async def mydata(ctx: Context) -> None:
                 title="What Townhall holds about you"
                 + (f" ({number}/{len(parts)})" if len(parts) > 1 else ""),
                 body=part,
-                fields=(("Votes", str(len(held["votes"]))), ("Answers", str(len(held["answers"]))))
+                fields=(
+                    ("Votes", str(len(held["votes"]))),
+                    ("Answers", str(len(held["answers"]))),
+                    ("Subscriptions", str(len(held["subscriptions"]))),
+                )
                 if number == 1
                 else (),
                 footer="Send forget to erase all of it." if number == len(parts) else "",

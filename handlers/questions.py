@@ -12,9 +12,10 @@ from bot.inputs import is_blank
 from bot.outcomes import AnswerStored
 from bot.router import Router
 from bot.views import Notice
-from handlers import consent
+from handlers import consent, consultation_flow
 from handlers.polls import apply_pending_vote, open_item
 from services import lifecycle, screening
+from services.consultations import WITH_TEXT
 from storage.models import Item, Participant
 
 router = Router("questions")
@@ -114,6 +115,7 @@ async def _save(
     if first:
         text_out += " " + consent.privacy_text(ctx)
     ctx.notify(Notice(text_out, success=True))
+    await consultation_flow.after_response(ctx, item, voted=False)
 
 
 async def apply_pending(ctx: Context, participant: Participant, payload: dict[str, Any]) -> None:
@@ -139,7 +141,7 @@ async def apply_pending(ctx: Context, participant: Participant, payload: dict[st
 async def answer_form(ctx: Context) -> None:
     """An answer from a form (a modal, the web chat, or the console's ``answer`` command)."""
     item = await open_item(ctx, ctx.event.action_value)
-    if item.is_choice:
+    if not takes_text(item):
         raise UserError("This one is answered with the buttons.")
     await store_answer(ctx, item, ctx.event.text)
 
@@ -148,6 +150,8 @@ async def answer_form(ctx: Context) -> None:
 async def answer_button(ctx: Context) -> None:
     """The Answer button on a platform with no forms: explain how to answer instead."""
     item = await open_item(ctx, ctx.event.action_value)
+    if await consultation_flow.wait_for_text(ctx, item):
+        return
     ctx.notify(ctx.t("To answer “{q}”, reply to the question's message.", q=item.question[:80]))
 
 
@@ -167,7 +171,12 @@ async def answer_reply(ctx: Context) -> None:
         return
     if item.status != "open":
         raise UserError(ctx.t("Sorry, this has closed. Thank you for taking part."))
-    if item.is_choice:
+    if not takes_text(item):
         ctx.notify(ctx.t("Please use the buttons to vote on “{q}”.", q=item.question[:80]))
         return
     await store_answer(ctx, item, event.text)
+
+
+def takes_text(item: Item) -> bool:
+    """Open questions, and a rating's why or a clause's comment."""
+    return not item.is_choice or item.kind in WITH_TEXT

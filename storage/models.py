@@ -476,3 +476,74 @@ class InstanceSetting(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsultationProgress(Base):
+    """Where one person is in one consultation: started, items skipped, finished, reminded.
+
+    The next item is the first one they have neither voted on, answered nor skipped; the row
+    only keeps what the responses cannot tell (the skips, when they started and finished).
+    """
+
+    __tablename__ = "consultation_progress"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "consultation_id", name="uq_consultation_progress_once"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Item ids the person skipped (they count as reached, not as answered).
+    skipped: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: An item waiting for typed text (a why, a comment, an answer) in a chat without forms.
+    awaiting_item_id: Mapped[int | None] = mapped_column(Integer)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The one reminder before it closes has been queued (never sent twice).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Subscription(Base):
+    """A participant asked to hear about consultations on a topic."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "topic", name="uq_subscriptions_participant_topic"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(60), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MessageOptOut(Base):
+    """STOP (or unsubscribe from everything): no consultation messages the person did not ask
+    for — no topic cards, reminders or responses — until they subscribe again."""
+
+    __tablename__ = "message_opt_outs"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsultationResponse(Base):
+    """ "You said, we did": what the policy team decided, sent to everyone who took part."""
+
+    __tablename__ = "consultation_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: How many people it was queued for.
+    recipients: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -15,13 +15,16 @@ from storage.dialect import insert, rowcount
 from storage.models import (
     Answer,
     AnswerTheme,
+    ConsultationProgress,
     ErasedAnswer,
     Item,
+    MessageOptOut,
     Option,
     Participant,
     PendingAction,
     Report,
     RoleGrant,
+    Subscription,
     UTCDateTime,
     Vote,
 )
@@ -126,6 +129,14 @@ class PrivacyRepository:
             .where(Answer.participant_id == participant.id)
             .order_by(Answer.created_at)
         )
+        topics = await self.session.execute(
+            select(Subscription.topic, Subscription.created_at)
+            .where(Subscription.participant_id == participant.id)
+            .order_by(Subscription.topic)
+        )
+        stopped = await self.session.scalar(
+            select(MessageOptOut.created_at).where(MessageOptOut.participant_id == participant.id)
+        )
         return {
             "votes": [
                 {"item": sid, "question": q, "choice": label, "at": at.isoformat()}
@@ -142,6 +153,8 @@ class PrivacyRepository:
                 }
                 for aid, sid, q, text, status, at in answers.all()
             ],
+            "subscriptions": [{"topic": topic, "at": at.isoformat()} for topic, at in topics.all()],
+            **({"stopped": [{"at": stopped.isoformat()}]} if stopped is not None else {}),
         }
 
     async def erase(self, participant: Participant, at: datetime | None = None) -> dict[str, Any]:
@@ -207,6 +220,8 @@ class PrivacyRepository:
         )
         await self.session.execute(delete(Answer).where(Answer.participant_id == participant.id))
         await self.session.execute(delete(Vote).where(Vote.participant_id == participant.id))
+        for table in (Subscription, MessageOptOut, ConsultationProgress):
+            await self.session.execute(delete(table).where(table.participant_id == participant.id))
         await self.session.execute(delete(Participant).where(Participant.id == participant.id))
         return {
             **counts,

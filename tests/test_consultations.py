@@ -269,6 +269,10 @@ async def test_consultation_items_work_as_ordinary_items_on_the_dashboard(
     """A vote on a clause through the real vote path; the item pages show rating and clause."""
     shown = await load(db)
     clause, rating = shown["items"][1]["id"], shown["items"][9]["id"]
+    async with db.transaction() as session:  # published: a draft's items take no votes
+        found = await ConsultationRepository(session).latest("dental-bill")
+        assert found is not None
+        found.status = "open"
     async for dash in start_dashboard(settings, db, clock):
         outcome = await dash.app.dispatch(People("telegram").click("ann", clause, 2))
         assert "Needs changes" in outcome.notices[0].text

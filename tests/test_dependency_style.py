@@ -18,7 +18,13 @@ PRODUCTION = ("bot", "services", "handlers", "adapters", "dashboard", "townhall"
 #: Handlers may hand their transaction to these domain services (which share it with the
 #: dashboard, the CLI and the scheduler and so take a session, not a Context).
 SESSION_SERVICES = frozenset(
-    {"results.compute", "lifecycle.request_refresh", "lifecycle.close_item"}
+    {
+        "results.compute",
+        "lifecycle.request_refresh",
+        "lifecycle.close_item",
+        "consultation_response.respond",
+        "consultation_response.headline",
+    }
 )
 #: Query builders: a module outside storage/ that imports one is writing SQL.
 QUERY_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})

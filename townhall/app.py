@@ -70,6 +70,7 @@ class Townhall:
             interval=settings.scheduler_interval,
             clock=clock,
             on_change=self.deliverer.wake,
+            reminder_hours=settings.reminder_hours,
         )
         self.dispatcher = Dispatcher(
             self.db, settings, self.routes, clock=clock, on_commit=self._committed

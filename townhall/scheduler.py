@@ -1,4 +1,5 @@
-"""Closes items at their deadline, including deadlines that passed while the bot was down."""
+"""Closes items at their deadline, including deadlines that passed while the bot was down, and
+queues consultation reminders before they close."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import structlog
 
 from bot.context import Clock, utc_now
 from bot.loops import SupervisedLoop
+from services import consultation_reminders
 from services.lifecycle import close_due_items
 from storage.db import Database
 from storage.items import ItemRepository
@@ -23,11 +25,13 @@ class Scheduler:
         interval: float,
         clock: Clock = utc_now,
         on_change: Callable[[], None] = lambda: None,
+        reminder_hours: float = 48.0,
     ) -> None:
         self.db = db
         self.interval = interval
         self.clock = clock
         self.on_change = on_change
+        self.reminder_hours = reminder_hours
         self.loop = SupervisedLoop("scheduler", self._pass)
 
     def poke(self) -> None:
@@ -37,8 +41,15 @@ class Scheduler:
     async def run_once(self) -> list[str]:
         async with self.db.transaction() as session:
             closed = await close_due_items(session, self.clock())
+        async with self.db.transaction() as session:
+            reminded = await consultation_reminders.send_due(
+                session, self.clock(), self.reminder_hours
+            )
         if closed:
             log.info("closed at deadline", items=closed)
+        if reminded:
+            log.info("consultation reminders queued", count=reminded)
+        if closed or reminded:
             self.on_change()
         return closed
 
@@ -53,6 +64,10 @@ class Scheduler:
     async def _until_next_deadline(self) -> float:
         async with self.db.transaction() as session:
             nearest = await ItemRepository(session).next_deadline()
+            reminder = await consultation_reminders.next_due(session, self.reminder_hours)
+        # A reminder window already open was handled by this pass (or has no one to remind).
+        if reminder is not None and reminder > self.clock():
+            nearest = reminder if nearest is None else min(nearest, reminder)
         if nearest is None:
             return self.interval
         return max(0.05, min(self.interval, (nearest - self.clock()).total_seconds()))

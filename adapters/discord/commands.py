@@ -124,8 +124,8 @@ def build_group(sink: CommandSink) -> app_commands.Group:
         ) -> None:
             await sink.command(interaction, command(name, [item]))
 
-    on_an_item("close", "Close an item now and post its results")
-    on_an_item("results", "See an item's results (only you see them)")
+    on_an_item("close", "Close an item (or a consultation) now and post its results")
+    on_an_item("results", "See an item's or a consultation's results (only you see them)")
 
     @group.command(name="list", description="List recent items (policy team)")
     @app_commands.describe(status="Only open or only closed items")
@@ -140,7 +140,48 @@ def build_group(sink: CommandSink) -> app_commands.Group:
 
     _add_moderation(group, sink)
     _add_privacy(group, sink)
+    _add_consultations(group, sink)
     return group
+
+
+def _add_consultations(group: app_commands.Group, sink: CommandSink) -> None:
+    @group.command(name="publish", description="Publish a consultation here (policy team)")
+    @app_commands.describe(slug="The consultation's name, e.g. dental-bill")
+    async def publish(
+        interaction: discord.Interaction[Any], slug: app_commands.Range[str, 1, 100]
+    ) -> None:
+        await sink.command(interaction, command("publish", [slug]), publishes=True)
+
+    @group.command(name="respond", description="Send participants what was decided (policy team)")
+    @app_commands.describe(slug="The consultation's name", text="What was decided")
+    async def respond(
+        interaction: discord.Interaction[Any],
+        slug: app_commands.Range[str, 1, 100],
+        text: app_commands.Range[str, 1, 4000],
+    ) -> None:
+        await sink.command(interaction, command("respond", [slug, text]))
+
+    @group.command(name="subscribe", description="Hear about consultations on a topic")
+    @app_commands.describe(topic="A topic, e.g. health")
+    async def subscribe(
+        interaction: discord.Interaction[Any], topic: app_commands.Range[str, 1, 60]
+    ) -> None:
+        await sink.command(interaction, command("subscribe", [topic]))
+
+    @group.command(name="unsubscribe", description="Stop hearing about a topic, or everything")
+    @app_commands.describe(topic="A topic; leave it out to stop everything")
+    async def unsubscribe(
+        interaction: discord.Interaction[Any], topic: app_commands.Range[str, 1, 60] | None = None
+    ) -> None:
+        await sink.command(interaction, command("unsubscribe", [topic] if topic else []))
+
+    @group.command(name="topics", description="Your subscriptions and open topics")
+    async def topics(interaction: discord.Interaction[Any]) -> None:
+        await sink.command(interaction, command("topics"))
+
+    @group.command(name="stop", description="Stop consultation messages")
+    async def stop(interaction: discord.Interaction[Any]) -> None:
+        await sink.command(interaction, command("stop"))
 
 
 def _add_moderation(group: app_commands.Group, sink: CommandSink) -> None:

@@ -1,0 +1,232 @@
+"""One person's way through a consultation in chat: the privacy notice once, then the items one
+at a time ("3 of 12", Skip), resuming at the first item they have neither answered nor
+skipped, and a thank-you at the end.
+
+Every item of a consultation is an ordinary item, so a choice is the ordinary ``vote`` button
+and a text (an open answer, a rating's why, a clause's comment) the ordinary ``answer`` form;
+:func:`after_response` moves the person on once either is stored. Cards here are
+confidential: each platform shows them privately (Telegram's private chat, Slack and Discord
+ephemerally, the web chat to the visitor, the console as ``(to you)``).
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.errors import UserError
+from bot.timeparse import format_deadline
+from bot.views import Button, Card, clip
+from handlers import consent
+from services import cards
+from services.consultations import WITH_TEXT, status
+from storage.models import Consultation, ConsultationProgress, Item, Participant
+
+#: Clause text shown in chat; the rest is on the web chat page (every platform's limit is
+#: larger: Slack's section 3000, Telegram's message and Discord's embed 4096).
+CLAUSE_CHARS = 1500
+
+TEXT_LABELS = {"rating": "Say why", "clause": "Comment", "ask": "Answer"}
+
+
+def consultation_link(ctx: Context, consultation: Consultation) -> str:
+    """The consultation's web chat page, where clauses are shown in full."""
+    return f"{ctx.settings.base_url.rstrip('/')}/c/{consultation.slug}"
+
+
+def start_button(consultation: Consultation) -> Button:
+    return Button("Start", "consult", str(consultation.id), style="primary")
+
+
+def intro_card(ctx: Context, consultation: Consultation, items: int) -> Card:
+    """The card that introduces a consultation in a channel or a subscriber's chat."""
+    closes = consultation.closes_at
+    fields = [(ctx.t("Questions"), str(items))]
+    if closes is not None:
+        fields.append((ctx.t("Closes"), format_deadline(closes)))
+    return Card(
+        title=consultation.title,
+        body=consultation.introduction.strip(),
+        fields=tuple(fields),
+        buttons=(start_button(consultation),),
+        footer=ctx.t(
+            "Press Start to answer privately, one question at a time (or send: start {slug}).",
+            slug=consultation.slug,
+        ),
+    )
+
+
+def item_card(
+    ctx: Context, consultation: Consultation, item: Item, position: int, total: int
+) -> Card:
+    """One item as the flow shows it: where it is, its text, its buttons and Skip."""
+    body = cards.KIND_HINTS[item.kind]
+    if item.kind == "clause" and item.clause_text:
+        text = item.clause_text.strip()
+        body = clip(text, CLAUSE_CHARS)
+        if len(text) > CLAUSE_CHARS:
+            body += "\n" + ctx.t("Full text: {url}", url=consultation_link(ctx, consultation))
+        body += "\n\n" + cards.KIND_HINTS["clause"]
+    elif item.kind == "rating":
+        summary = (item.regulation_summary or "").strip()
+        body = f"{summary}\n\n{body}" if summary else body
+    buttons = [Button(o.label, "vote", f"{item.short_id}:{o.position}") for o in item.options]
+    if not item.is_choice or item.kind in WITH_TEXT:
+        label = ctx.t(TEXT_LABELS.get(item.kind, "Answer"))
+        buttons.append(Button(label, "answer", item.short_id, opens_form=True))
+    buttons.append(Button(ctx.t("Skip"), "skip", item.short_id))
+    return Card(
+        title=item.question,
+        body=body,
+        buttons=tuple(buttons),
+        footer=ctx.t(
+            "{n} of {total} · {title}", n=position, total=total, title=consultation.title[:80]
+        ),
+        confidential=True,
+    )
+
+
+def follow_up_card(ctx: Context, consultation: Consultation, item: Item) -> Card:
+    """After a rating or a stance: the optional why or comment, or on to the next item."""
+    question = "Why? (optional)" if item.kind == "rating" else "Any comment? (optional)"
+    return Card(
+        title=ctx.t(question),
+        body=item.question,
+        buttons=(
+            Button(ctx.t(TEXT_LABELS[item.kind]), "answer", item.short_id, opens_form=True),
+            Button(ctx.t("Next"), "consult", str(consultation.id), style="primary"),
+        ),
+        confidential=True,
+    )
+
+
+async def open_consultation(ctx: Context, consultation: Consultation | None) -> Consultation:
+    """The consultation if people may answer it now; a clear refusal otherwise."""
+    if consultation is None:
+        raise UserError(ctx.t("I can't find that consultation."))
+    state = status(consultation, ctx.clock())
+    if state == "draft":
+        raise UserError(ctx.t("This consultation has not opened yet."))
+    if state != "open":
+        raise UserError(ctx.t("Sorry, this consultation has closed. Thank you for taking part."))
+    return consultation
+
+
+async def begin(ctx: Context, consultation: Consultation) -> None:
+    """Start (the privacy notice, once) or resume: show the person's next item."""
+    consultation = await open_consultation(ctx, consultation)
+    participant, has_consented = await consent.consented(ctx)
+    if consent.must_wait(ctx, has_consented):
+        card = consent.consent_card(ctx, "answers")
+        ctx.notify(
+            Card(
+                title=card.title,
+                body=f"{consultation.privacy.strip()}\n\n{card.body}".strip(),
+                buttons=card.buttons,
+                footer=ctx.t("Then press Start again."),
+                confidential=True,
+            )
+        )
+        return
+    participant = participant or await ctx.participant()
+    progress = await ctx.consultations.progress_of(participant, consultation)
+    if progress is None:
+        progress = await ctx.consultations.start(participant, consultation, ctx.clock())
+        notice = consultation.privacy.strip()
+        if participant.consented_at is None:  # notice mode: shown now, with Townhall's own
+            participant.consented_at = ctx.clock()
+            notice = f"{notice}\n\n{consent.privacy_text(ctx)}".strip()
+        if notice:
+            ctx.notify(
+                Card(
+                    title=ctx.t("Privacy: {title}", title=consultation.title[:200]),
+                    body=notice,
+                    confidential=True,
+                )
+            )
+    await show_next(ctx, consultation, participant, progress)
+
+
+async def show_next(
+    ctx: Context,
+    consultation: Consultation,
+    participant: Participant,
+    progress: ConsultationProgress,
+) -> None:
+    """The first item not answered and not skipped, or the thank-you at the end."""
+    progress.awaiting_item_id = None
+    items = list(await ctx.consultations.items(consultation))
+    done = await ctx.consultations.responded(participant, consultation)
+    skipped = set(progress.skipped or [])
+    for position, item in enumerate(items, 1):
+        if item.id in done or item.id in skipped or item.status != "open":
+            continue
+        ctx.notify(item_card(ctx, consultation, item, position, len(items)))
+        return
+    answered = sum(1 for item in items if item.id in done)
+    if progress.completed_at is None:
+        progress.completed_at = ctx.clock()
+    ctx.notify(
+        Card(
+            title=ctx.t("Thanks — you answered {n} of {total}.", n=answered, total=len(items)),
+            body=ctx.t(
+                "Your answers to “{title}” are recorded. Send mydata to see everything we "
+                "hold about you, or forget to erase it.",
+                title=consultation.title[:200],
+            ),
+            confidential=True,
+        )
+    )
+
+
+async def _where(
+    ctx: Context, item: Item
+) -> tuple[Consultation, Participant, ConsultationProgress]:
+    assert item.consultation_id is not None
+    consultation = await open_consultation(ctx, await ctx.consultations.get(item.consultation_id))
+    participant = await ctx.participant()
+    progress = await ctx.consultations.progress_of(participant, consultation)
+    if progress is None:  # answered without pressing Start (e.g. a typed vote): begun now
+        progress = await ctx.consultations.start(participant, consultation, ctx.clock())
+    return consultation, participant, progress
+
+
+async def after_response(ctx: Context, item: Item, *, voted: bool) -> None:
+    """A vote or answer on a consultation item was stored: offer the why/comment after a
+    rating or stance, else the next item."""
+    if item.consultation_id is None:
+        return
+    consultation, participant, progress = await _where(ctx, item)
+    if voted and item.kind in WITH_TEXT and not await ctx.answers.count_by(item, participant.id):
+        progress.awaiting_item_id = item.id
+        ctx.notify(follow_up_card(ctx, consultation, item))
+        return
+    await show_next(ctx, consultation, participant, progress)
+
+
+async def skip(ctx: Context, item: Item) -> None:
+    """Skip an item: it counts as reached, not answered; on to the next."""
+    consultation, participant, progress = await _where(ctx, item)
+    if item.id not in (progress.skipped or []):
+        progress.skipped = [*(progress.skipped or []), item.id]
+    await show_next(ctx, consultation, participant, progress)
+
+
+async def wait_for_text(ctx: Context, item: Item) -> bool:
+    """A chat without forms: the person's next message in our private chat is their text for
+    ``item``. False when the item is not in a consultation."""
+    if item.consultation_id is None:
+        return False
+    _, _, progress = await _where(ctx, item)
+    progress.awaiting_item_id = item.id
+    ctx.notify(ctx.t("Type your answer to “{q}” as your next message here.", q=item.question[:80]))
+    return True
+
+
+async def awaited_item(ctx: Context) -> Item | None:
+    """The item this person's next typed message answers, if any."""
+    participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
+    if participant is None:
+        return None
+    progress = await ctx.consultations.awaiting(participant)
+    if progress is None or progress.awaiting_item_id is None:
+        return None
+    return await ctx.items.get(progress.awaiting_item_id)
