@@ -11,7 +11,15 @@ from aiohttp import web
 
 from dashboard import auth
 from dashboard.core import DASHBOARD, Dashboard
-from dashboard.pages import deliveries, escalations, item, item_tags, items, moderation
+from dashboard.pages import (
+    consultation_respond,
+    deliveries,
+    escalations,
+    item,
+    item_tags,
+    items,
+    moderation,
+)
 
 if TYPE_CHECKING:
     from bot.host import Host as Townhall
@@ -27,6 +35,7 @@ def routes() -> list[web.RouteDef]:
         *item_tags.routes(),
         *moderation.routes(),
         *deliveries.routes(),
+        *consultation_respond.routes(),
     ]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapter import Outcome
+from bot.config import Settings
 from bot.views import Card
 from services import consultation_response, consultations
 from services.consultation_file import load_file
@@ -298,3 +299,50 @@ async def _audit(db: Database) -> list[tuple[str, str, str]]:
     async with db.transaction() as session:
         rows = (await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars()
         return [(r.actor, r.action, r.target) for r in rows]
+
+
+async def test_the_dashboard_form_sends_the_response(
+    settings: Settings, db: Database, clock: FakeClock
+) -> None:
+    """POST /consultations/{slug}/respond: policy role, CSRF, audited under the account."""
+    from dashboard.core import environment
+    from tests.dashboard_support import start_dashboard
+
+    await load(db, clock)
+    async with db.transaction() as session:
+        found = await ConsultationRepository(session).latest(SLUG)
+        assert found is not None
+        found.status = "open"
+    async for dash in start_dashboard(settings, db, clock):
+        telegram = People("telegram")
+        card = step(await dash.app.dispatch(telegram.command("ann", f"start {SLUG}")))
+        await press(dash.app, telegram, "ann", card, "Agree")
+        moderator = await dash.sign_in("moderator")
+        token = await moderator.csrf("/moderation")
+        refused = await moderator.post(
+            f"/consultations/{SLUG}/respond", {"csrf": token, "response": "No."}
+        )
+        assert refused.status == 403
+        officer = await dash.sign_in("policy")
+        token = await officer.csrf("/items/new")
+        forged = await officer.post(f"/consultations/{SLUG}/respond", {"response": "No csrf"})
+        assert forged.status == 403
+        sent = await officer.post(
+            f"/consultations/{SLUG}/respond",
+            {"csrf": token, "response": "We will open on Sundays."},
+            follow=False,
+        )
+        assert sent.status == 303 and sent.location == f"/consultations/{SLUG}"
+        empty = await officer.post(
+            f"/consultations/{SLUG}/respond", {"csrf": token, "response": " "}, follow=False
+        )
+        assert empty.location == f"/consultations/{SLUG}#respond"
+        assert (officer.subject, "consultation.respond", SLUG) in await _audit(db)
+        async with db.transaction() as session:
+            found = await ConsultationRepository(session).latest(SLUG)
+            assert found is not None
+            responses = await ConsultationRepository(session).responses(found)
+        assert [(r.text, r.recipients) for r in responses] == [("We will open on Sundays.", 1)]
+    partial = environment().get_template("dashboard/_consultation_respond.html")
+    shown = partial.render(slug=SLUG, csrf="tok")
+    assert f'action="/consultations/{SLUG}/respond"' in shown and 'value="tok"' in shown
