@@ -17,7 +17,7 @@ from bot.timeparse import format_deadline
 from bot.views import Button, Card, clip
 from handlers import consent
 from services import cards
-from services.consultations import WITH_TEXT, status
+from services.consultations import WITH_TEXT, next_step, status
 from storage.models import Consultation, ConsultationProgress, Item, Participant
 
 #: Clause text shown in chat; the rest is on the web chat page (every platform's limit is
@@ -155,10 +155,9 @@ async def show_next(
     progress.awaiting_item_id = None
     items = list(await ctx.consultations.items(consultation))
     done = await ctx.consultations.responded(participant, consultation)
-    skipped = set(progress.skipped or [])
-    for position, item in enumerate(items, 1):
-        if item.id in done or item.id in skipped or item.status != "open":
-            continue
+    step = next_step(items, done, progress.skipped or [])
+    if step is not None:
+        position, item = step
         ctx.notify(item_card(ctx, consultation, item, position, len(items)))
         return
     answered = sum(1 for item in items if item.id in done)

@@ -9,6 +9,7 @@ whose optional "why" or comment is an answer on the same item.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +93,18 @@ def _filled(consultation: Consultation, plan: ConsultationPlan) -> Consultation:
     if consultation.status is None:
         consultation.status = "draft"
     return consultation
+
+
+def next_step(
+    items: Sequence[Item], responded: set[int], skipped: Collection[int]
+) -> tuple[int, Item] | None:
+    """Where a person is: the first open item (and its place, from 1) they have neither
+    responded to nor skipped; None once they have reached the end."""
+    for position, item in enumerate(items, 1):
+        if item.id in responded or item.id in skipped or item.status != "open":
+            continue
+        return position, item
+    return None
 
 
 def status(consultation: Consultation, now: datetime) -> str:

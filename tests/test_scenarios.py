@@ -13,11 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from services import consultations
+from services.consultation_file import load_file
+from storage.consultations import ConsultationRepository
 from storage.db import Database
+from storage.items import ItemRepository
 from tests.drivers import DRIVERS
 from tests.drivers.base import PlatformDriver, Records, ref_in
 from tests.support import FakeClock
@@ -220,3 +225,71 @@ async def test_mydata_then_forget(d: Driver) -> None:
     assert await d.visible(question) == ["Bob wants a cafe"]
     assert "We hold nothing about you." in await d.mydata("ann")
     assert ("participant.forget", d.platform) in [(e[1], e[2]) for e in await d.audit()]
+
+
+# -- consultations ----------------------------------------------------------------------------
+
+CONSULTATION = Path(__file__).resolve().parent / "data" / "consultation-12.yaml"
+SLUG = "library-bill"
+
+
+async def load_consultation(d: Driver) -> None:
+    """``townhall consultation load tests/data/consultation-12.yaml``: 12 items, a draft."""
+    now = d.app.clock()
+    async with d.db.transaction() as session:
+        plan = load_file(CONSULTATION, now=now)
+        await consultations.load(session, plan, new_version=False, actor="cli", now=now)
+
+
+async def consultation_shown(d: Driver) -> dict[str, Any]:
+    async with d.db.transaction() as session:
+        found = await ConsultationRepository(session).latest(SLUG)
+        assert found is not None
+        return await consultations.show(session, found, d.app.clock())
+
+
+async def test_a_citizen_completes_a_twelve_item_consultation(d: Driver) -> None:
+    await load_consultation(d)
+    told = await d.officer(f"publish {SLUG}")
+    assert f"Published consultation {SLUG} (12 questions)" in told
+
+    told = await d.start("ann", SLUG)
+    assert "We never store your name" in told and "1 of 12" in told  # the notice, once
+    assert "2 of 12" in await d.tap("ann", "Agree")  # a scale
+    assert "Any comment?" in await d.tap("ann", "Needs changes")  # clause 1: a stance ...
+    assert "3 of 12" in await d.write("ann", "Comment", "Say which service")  # ... a comment
+    assert "4 of 12" in await d.write("ann", "Comment", "Forty hours is too few")  # alone
+    assert "5 of 12" in await d.tap("ann", "Skip")  # clause 3
+    for position in (6, 7, 8):  # clauses 4-6: a stance, no comment
+        await d.tap("ann", "Agree")
+        assert f"{position} of 12" in await d.tap("ann", "Next")
+    assert "Why?" in await d.tap("ann", "Scrap")  # a rating, with a why
+    assert "9 of 12" in await d.write("ann", "Say why", "Fines put children off")
+    for position in (10, 11):
+        await d.tap("ann", "Keep as is")
+        assert f"{position} of 12" in await d.tap("ann", "Next")
+    assert "12 of 12" in await d.tap("ann", "More books")  # a poll
+    told = await d.write("ann", "Answer", "Open late on Thursdays")  # an open question
+    assert "Thanks — you answered 11 of 12" in told and "mydata" in told
+
+    shown = await consultation_shown(d)
+    assert (shown["participants"], shown["completed"]) == (1, 1)
+    rating = shown["items"][7]["id"]
+    assert await d.votes(rating) == [0, 0, 1]
+    async with d.db.transaction() as session:
+        item = await ItemRepository(session).by_short_id(rating)
+        assert item is not None
+        whys = (await consultations.item_results(session, item)).answers
+    assert [a.text for a in whys] == ["Fines put children off"]
+
+
+@SQLITE_ONLY
+async def test_leaving_a_consultation_and_coming_back_resumes_it(d: Driver) -> None:
+    await load_consultation(d)
+    await d.officer(f"publish {SLUG}")
+    assert "1 of 12" in await d.start("bob", SLUG)
+    assert "2 of 12" in await d.tap("bob", "Disagree")
+    assert "3 of 12" in await d.tap("bob", "Skip")
+    told = await d.start("bob", SLUG)  # later: where Bob left off, no notice again
+    assert "3 of 12" in told and "We never store your name" not in told
+    assert (await consultation_shown(d))["completed"] == 0

@@ -8,14 +8,20 @@ never touches the database itself: it is handed :func:`page_loader` and renders 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from adapters.web import WebChatAdapter
-from adapters.web.model import ChatPage, PageLoader
+from adapters.web.links import chat_path
+from adapters.web.model import ChatPage, ConsultationStep, PageLoader
 from bot.config import Settings
-from services import cards, results
+from bot.context import Clock, utc_now
+from bot.views import Card
+from services import cards, consultations, results
+from storage.consultations import ConsultationRepository
 from storage.db import Database
 from storage.items import SHORT_ID_ALPHABET, SHORT_ID_LENGTH, ItemRepository
 from storage.people import ParticipantRepository
@@ -26,15 +32,21 @@ if TYPE_CHECKING:
 
 PLATFORM = "web"
 _SHORT_ID = re.compile(f"^[{SHORT_ID_ALPHABET}]{{{SHORT_ID_LENGTH}}}$")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-def page_loader(db: Database, settings: Settings) -> PageLoader:
+def page_loader(db: Database, settings: Settings, clock: Clock = utc_now) -> PageLoader:
     """A loader reading through ``db``; pseudonyms keyed with the settings' secret."""
     secret = settings.secret_key.get_secret_value()
 
     async def load(item_id: str, visitor_id: str) -> ChatPage | None:
-        if not _SHORT_ID.match(item_id):
-            return None  # not an id we ever issue: no query
+        """An item's page, else (a slug) a consultation's page."""
+        page = await item_page(item_id, visitor_id) if _SHORT_ID.match(item_id) else None
+        if page is None and _SLUG.match(item_id):
+            return await consultation_page(db, secret, item_id, visitor_id, clock())
+        return page
+
+    async def item_page(item_id: str, visitor_id: str) -> ChatPage | None:
         async with db.transaction() as session:
             item = await ItemRepository(session).by_short_id(item_id)
             if item is None:
@@ -65,8 +77,87 @@ def page_loader(db: Database, settings: Settings) -> PageLoader:
     return load
 
 
+async def consultation_page(
+    db: Database, secret: str, slug: str, visitor_id: str, now: datetime
+) -> ChatPage | None:
+    """``/c/<slug>``: the visitor's next question of an open consultation (or, once they
+    reached the end or it closed, the thanks and the policy team's responses)."""
+    if len(slug) > 100:
+        return None
+    async with db.transaction() as session:
+        repo = ConsultationRepository(session)
+        consultation = await repo.latest(slug)
+        if consultation is None or consultation.status in ("draft", "superseded"):
+            return None
+        items = list(await repo.items(consultation))
+        participant = await ParticipantRepository(session, secret).find(PLATFORM, visitor_id)
+        responded: set[int] = set()
+        skipped: list[int] = []
+        awaiting = None
+        if participant is not None:
+            responded = await repo.responded(participant, consultation)
+            progress = await repo.progress_of(participant, consultation)
+            if progress is not None:
+                skipped = list(progress.skipped or [])
+                awaiting = progress.awaiting_item_id
+        is_open = consultations.status(consultation, now) == "open"
+        step = consultations.next_step(items, responded, skipped) if is_open else None
+        current = next((i for i in items if i.id == awaiting), None) if is_open else None
+        if current is not None:
+            step = (items.index(current) + 1, current)
+        responses = tuple(r.text for r in await repo.responses(consultation))
+        base = ConsultationStep(
+            slug=slug,
+            title=consultation.title,
+            introduction=consultation.introduction.strip(),
+            privacy=consultation.privacy.strip(),
+            total=len(items),
+            answered=sum(1 for i in items if i.id in responded),
+            responses=responses,
+        )
+        if step is None:
+            card = Card(title=consultation.title, body=consultation.introduction.strip())
+            return ChatPage(
+                item_id=items[-1].short_id if items else slug,
+                kind="ask",
+                is_open=False,
+                card=card,
+                consented=participant is not None and participant.consented_at is not None,
+                path=chat_path(slug),
+                consultation=replace(base, finished=True),
+            )
+        position, item = step
+        summary = await results.compute(session, item, answer_limit=0)
+        card = cards.item_card(item, summary)
+        chosen: frozenset[int] = frozenset()
+        if participant is not None and item.is_choice:
+            chosen = await VoteRepository(session).positions_chosen(item, participant.id)
+        if current is not None:  # a stance or rating given: the why, or on to the next
+            buttons = (("Next", f"consult:{consultation.id}"),)
+        else:
+            buttons = (("Skip", f"skip:{item.short_id}"),)
+        return ChatPage(
+            item_id=item.short_id,
+            kind=item.kind,
+            is_open=True,
+            card=replace(card, bars=()),  # no running results mid-consultation
+            chosen=chosen,
+            consented=participant is not None and participant.consented_at is not None,
+            closes_at=consultation.closes_at,
+            taken_part=summary.participants if item.is_choice else summary.responses,
+            path=chat_path(slug),
+            consultation=replace(
+                base,
+                position=position,
+                takes_text=item.kind in consultations.WITH_TEXT,
+                buttons=buttons,
+                detail=(item.clause_text or item.regulation_summary or "").strip(),
+            ),
+        )
+
+
 def connect(townhall: Townhall, web_app: web.Application) -> None:
     """Web extension: the web chat reads pages through the running app's own database."""
     adapter = townhall.adapters.get(PLATFORM)
     if isinstance(adapter, WebChatAdapter):
-        adapter.attach(page_loader(townhall.db, townhall.settings))
+        adapter.attach(page_loader(townhall.db, townhall.settings, townhall.clock))

@@ -36,7 +36,7 @@ from bot.adapter import Dispatch, Outcome
 from bot.budget import dispatch_within
 from bot.events import Event
 from bot.messages import NOT_SAVED_SHORT, NOTHING_SAVED, SAVING, WORKING, say
-from bot.views import Notice, View
+from bot.views import Card, Notice, View
 
 log = structlog.get_logger("townhall.slack")
 
@@ -268,14 +268,28 @@ class Inbound:
         if isinstance(result, asyncio.Task):
             await ack(response_action="update", view=render.notice_modal([Notice(say(SAVING))]))
             view_id = str((body.get("view") or {}).get("id") or "")
-            self.spawn(self._later(event, result, lambda n: self._update_modal(view_id, n)))
+            self.spawn(self._later(event, result, lambda n: self._update_modal(view_id, n, event)))
             return
         if not result.notices:  # a duplicate delivery: the first one already answered
             await ack()
             return
-        await ack(response_action="update", view=render.notice_modal(result.notices))
+        in_modal = self._cards_apart(event, result.notices)
+        await ack(response_action="update", view=render.notice_modal(in_modal))
 
-    async def _update_modal(self, view_id: str, notices: Sequence[View]) -> None:
+    def _cards_apart(self, event: Event, notices: Sequence[View]) -> list[View]:
+        """Cards with buttons (a consultation's next question) go to the person as ephemeral
+        messages where the form was opened, so they stay clickable once the modal is closed;
+        the rest is what the modal shows."""
+        cards = [n for n in notices if isinstance(n, Card) and n.buttons]
+        if cards:
+            self.spawn(self.ephemeral(event.target.channel_id, event.actor.user_id, cards))
+        return [n for n in notices if n not in cards]
+
+    async def _update_modal(
+        self, view_id: str, notices: Sequence[View], event: Event | None = None
+    ) -> None:
+        if event is not None:
+            notices = self._cards_apart(event, notices)
         if not notices or not view_id:
             return
         try:

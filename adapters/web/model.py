@@ -11,11 +11,36 @@ from bot.views import Card
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultationStep:
+    """On a consultation's page (``/c/<slug>``): where this visitor is in it."""
+
+    slug: str
+    title: str
+    introduction: str = ""
+    privacy: str = ""
+    #: The item shown, e.g. 3 of 12 (0 once the visitor has reached the end).
+    position: int = 0
+    total: int = 0
+    #: Items this visitor responded to (for "you answered 9 of 12").
+    answered: int = 0
+    #: The visitor reached the end: the page thanks them instead of asking.
+    finished: bool = False
+    #: The item also takes a text (a rating's why, a clause's comment) beside its choice.
+    takes_text: bool = False
+    #: Buttons under the item: Skip, or Next once a rating or stance is given.
+    buttons: tuple[tuple[str, str], ...] = ()
+    #: A clause's full text, or a regulation's summary.
+    detail: str = ""
+    #: "You said, we did": the policy team's responses, oldest first.
+    responses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ChatPage:
     """An item as the web chat shows it to one visitor."""
 
     item_id: str
-    kind: str  # poll | multi | scale | ask
+    kind: str  # poll | multi | scale | ask | rating | clause
     is_open: bool
     #: The same card every platform shows: question, hint, buttons, result bars, footer.
     card: Card
@@ -31,6 +56,9 @@ class ChatPage:
     taken_part: int = 0
     #: Votes are counted now and shown only once it closes.
     results_later: bool = False
+    #: The page's own address when it is not the item's (a consultation's ``/c/<slug>``).
+    path: str = ""
+    consultation: ConsultationStep | None = None
 
     @property
     def options(self) -> list[tuple[int, str]]:

@@ -125,6 +125,8 @@ class ChatViews:
             notices.append(Notice(say(UNCHANGED)))
         elif not notices:  # every event was a duplicate: this form was sent before
             notices.append(Notice(say(SENT_TWICE)))
+        if page.consultation is not None:  # the page itself shows the next question
+            notices = [n for n in notices if not render.is_step(n)]
         visitor.say(notices)
         if not self.identities.fits(visitor):
             # Too much to carry in a cookie (e.g. a copy of what we hold): show it now.
@@ -135,7 +137,7 @@ class ChatViews:
             visitor.flash = []
             return self._page(request, visitor, fresh, notices)
         response = web.Response(
-            status=303, headers={"Location": chat_path(page.item_id), **NO_STORE}
+            status=303, headers={"Location": page.path or chat_path(page.item_id), **NO_STORE}
         )
         self.identities.write(response, request, visitor)
         return response
@@ -153,7 +155,8 @@ class ChatViews:
             return [translate.command(visitor.id, sub, item, str(form.get("command", "")))], errors
         if not page.is_open:  # the page changed under the visitor: the core says it closed
             return [translate.vote(visitor.id, sub, item, 1)], errors
-        if intent == "answer" and page.kind == "ask":
+        takes_text = page.consultation is not None and page.consultation.takes_text
+        if intent == "answer" and (page.kind == "ask" or takes_text):
             text = str(form.get("answer", "")).strip()
             errors.answer_text = text
             if is_blank(text):
@@ -161,7 +164,7 @@ class ChatViews:
             elif len(text) > MAX_ANSWER:
                 errors.add("answer", say(ANSWER_TOO_LONG, limit=MAX_ANSWER))
             return [translate.answer(visitor.id, sub, item, text)], errors
-        if intent == "vote" and page.kind != "ask":
+        if intent == "vote" and page.kind != "ask" and page.options:
             count = len(page.options)
             chosen = translate.positions(form.getall("choice", []), count)
             if page.kind == "multi":
@@ -214,9 +217,12 @@ class ChatViews:
             "errors": errors or FormErrors(),
             "csrf": self.identities.csrf_token(visitor),
             "new_sub": new_token,
-            "action": chat_path(page.item_id),
+            "action": page.path or chat_path(page.item_id),
+            "step": page.consultation,
             "privacy_notice": render.web_text(settings.privacy_notice),
-            "footer": render.page_footer(page),
+            "footer": ""
+            if page.consultation is not None and page.consultation.finished
+            else render.page_footer(page),
             "privacy_url": settings.privacy_url,
             "explicit_consent": settings.consent_mode == "explicit",
             "max_answer": MAX_ANSWER,

@@ -86,6 +86,26 @@ class PlatformDriver(Protocol):
         """Everything the public sees of ``item`` on the platform now (cards and results)."""
         ...
 
+    # -- consultations (docs/consultations.md) ---------------------------------------------
+    async def officer(self, command: str) -> str:
+        """The officer runs a consultation command (``publish SLUG``, ``close SLUG`` ...)
+        where the consultation happens; what they were told."""
+        ...
+
+    async def start(self, who: str, slug: str) -> str:
+        """``who`` starts or resumes the consultation the platform's way: the Start button
+        under its introduction (``start SLUG`` in the console, ``/c/SLUG`` on the web)."""
+        ...
+
+    async def tap(self, who: str, label: str) -> str:
+        """``who`` presses ``label`` on the newest consultation card they were shown."""
+        ...
+
+    async def write(self, who: str, label: str, text: str) -> str:
+        """``who`` gives free text with the newest card's ``label`` button (Answer, Say why,
+        Comment): a form where the platform has forms, else their next message."""
+        ...
+
 
 class Records:
     """Read-only checks through the core's own services (what the CLI would print)."""

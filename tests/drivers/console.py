@@ -82,6 +82,26 @@ class ConsoleDriver(Records):
             line for line in self.out.getvalue().splitlines() if not line.startswith("(to you)")
         )
 
+    # -- consultations -------------------------------------------------------------------------
+    def shown_button(self, label: str) -> str:
+        """What to type to press the newest button called ``label`` (``[skip k3m9xq] Skip``)."""
+        found = re.findall(rf"^  \[([^\]]+)\] {re.escape(label)}$", self.out.getvalue(), re.M)
+        assert found, f"no {label!r} button shown"
+        return str(found[-1])
+
+    async def officer(self, command: str) -> str:
+        return await self.type("officer", command)
+
+    async def start(self, who: str, slug: str) -> str:
+        return await self.type(who, f"start {slug}")
+
+    async def tap(self, who: str, label: str) -> str:
+        return await self.type(who, self.shown_button(label))
+
+    async def write(self, who: str, label: str, text: str) -> str:
+        typed = self.shown_button(label)  # answer k3m9xq <your answer>
+        return await self.type(who, typed.replace("<your answer>", text))
+
 
 @asynccontextmanager
 async def console_driver(

@@ -154,6 +154,39 @@ class DiscordDriver(Records):
             if int(m["channel_id"]) in channels and not m["flags"] & FLAG_EPHEMERAL
         )
 
+    # -- consultations: Start under the introduction, then ephemeral replies -----------------
+    async def officer(self, command: str) -> str:
+        name, *args = tokenize(command)
+        names = {"publish": ["slug"], "respond": ["slug", "text"]}.get(name, ["item"])
+        return await self.slash("officer", name, dict(zip(names, args, strict=False)))
+
+    def labelled(self, label: str) -> tuple[Payload, str]:
+        """The newest message with a button called ``label``, and that button's custom id."""
+        for message in reversed(list(self.fake.messages.values())):
+            for row in message.get("components") or []:
+                for button in row["components"]:
+                    if button.get("label") == label:
+                        return message, str(button["custom_id"])
+        raise AssertionError(f"no message with a {label!r} button")
+
+    async def start(self, who: str, slug: str) -> str:
+        message, custom_id = self.labelled("Start")
+        return await self.press(who, message, custom_id)
+
+    async def tap(self, who: str, label: str) -> str:
+        message, custom_id = self.labelled(label)
+        return await self.press(who, message, custom_id)
+
+    async def write(self, who: str, label: str, text: str) -> str:
+        """The button opens Discord's form; the text is submitted in it."""
+        message, custom_id = self.labelled(label)
+        before = set(self.fake.messages)
+        click = await self.h.click(int(message["id"]), custom_id, USERS[who])
+        modal = self.fake.interaction(click).modal
+        assert modal is not None, "the button opened no form"
+        submit = self.fake.modal_submit(modal["custom_id"], {"answer": text}, source=click)
+        return await self.told(who, before, await self.h.deliver(submit))
+
 
 @asynccontextmanager
 async def discord_driver(

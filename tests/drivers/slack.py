@@ -155,6 +155,41 @@ class SlackDriver(Records):
         ]
         return "\n".join(_seen(m) for m in messages)
 
+    # -- consultations: Start under the introduction, then ephemeral cards -------------------
+    async def officer(self, command: str) -> str:
+        return await self.command("officer", command)
+
+    async def start(self, who: str, slug: str) -> str:
+        for message in reversed(self.fake.channel_messages(CHANNEL)):
+            found = [b for b in _buttons(message) if b["text"]["text"] == "Start"]
+            if found:
+                since = self.mark()
+                request = self.s.client.build_block_action(
+                    IDS[who], CHANNEL, message, found[0]["action_id"], element=found[0]
+                )
+                assert (await self.s.client.send(request)).status == 200
+                return await self.told(who, since)
+        raise AssertionError("no introduction with a Start button")
+
+    async def tap(self, who: str, label: str) -> str:
+        return await self.press(who, label)
+
+    async def write(self, who: str, label: str, text: str) -> str:
+        """The button opens a modal; the text is submitted in it."""
+        ephemeral, action_id = self.with_button(who, label)
+        since = self.mark()
+        clicked = await self.s.client.block_action(
+            IDS[who], str(ephemeral["channel"]), ephemeral, action_id, is_ephemeral=True
+        )
+        assert clicked.status == 200, clicked.body
+        submitted = await self.s.client.view_submission(
+            IDS[who], action_id, values={"answer": {"text": text}}
+        )
+        assert submitted.status == 200, submitted.body
+        told = await self.told(who, since, submitted)
+        modal = self.fake.find_view(user_id=IDS[who])  # the form turned into the answer
+        return "\n".join([block_text(modal) if modal else "", told])
+
 
 def _buttons(message: JSONDict) -> list[JSONDict]:
     return buttons({"blocks": message.get("blocks") or []})

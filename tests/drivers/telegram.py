@@ -147,6 +147,24 @@ class TelegramDriver(Records):
             m.get("text", "") for m in self.fake.messages(self.group["id"], from_bot=True)
         )
 
+    # -- consultations: the Start button in the group, then the private chat ------------------
+    async def officer(self, command: str) -> str:
+        return await self.command("officer", f"/{command}")
+
+    async def start(self, who: str, slug: str) -> str:
+        return await self.press(who, self.last_with_button(self.group["id"], "Start"), "Start")
+
+    async def tap(self, who: str, label: str) -> str:
+        return await self.press(who, self.last_with_button(IDS[who], label), label)
+
+    async def write(self, who: str, label: str, text: str) -> str:
+        """No forms on Telegram: the button asks for the text, the next message gives it."""
+        asked = await self.tap(who, label)
+        assert "next message" in asked, asked
+        since = self.fake.mark()
+        await self.deliver(self.fake.text_update(self.private(who), self.users[who], text))
+        return self.told(who, since)
+
 
 @asynccontextmanager
 async def telegram_driver(

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from bot.ratelimit import RateLimiter
 from bot.views import Card
 from storage.db import Database
 from tests.drivers.base import Records
@@ -156,6 +157,53 @@ class WebChatDriver(Records):
     async def shown(self, item: str) -> str:
         await self.app.deliverer.drain()
         return (await self.browser("passer-by").get(f"/c/{item}")).plain
+
+    # -- consultations: the visitor's page /c/<slug> --------------------------------------------
+    async def officer(self, command: str) -> str:
+        return said(await self.core("officer", command))
+
+    async def start(self, who: str, slug: str) -> str:
+        # A test walks twenty steps in a second; the per-visitor limit (a dozen a minute,
+        # refilled as a person reads) is checked in test_web_chat, not here.
+        self.chat.web.limit_visitor = RateLimiter(1000, 60.0)
+        self.consulting = f"/c/{slug}"
+        page = await self.browser(who).get(self.consulting)
+        assert page.status == 200, page.text
+        self.last[who] = (self.consulting, page)
+        return page.plain
+
+    async def step(self, who: str, data: list[tuple[str, str]], form: int) -> str:
+        path, page = self.last[who]
+        fields = [("csrf", page.field("csrf", form)), ("sub", page.field("sub", form)), *data]
+        after = await self.browser(who).post(path, fields)
+        await self.app.deliverer.drain()
+        self.last[who] = (path, after)
+        return after.plain
+
+    async def tap(self, who: str, label: str) -> str:
+        """A step button (Skip, Next) or an option of the question on the page."""
+        _, page = self.last[who]
+        button = re.search(
+            rf'<button[^>]*value="([^"]+)"[^>]*>\s*{re.escape(label)}\s*</button>', page.text
+        )
+        if button:
+            custom_id = html.unescape(button.group(1))
+            return await self.step(
+                who,
+                [("intent", "button"), ("button", custom_id)],
+                page.form_with(f'value="{custom_id}"'),
+            )
+        option = re.search(
+            rf'value="(\d+)"[^>]*>\s*<label[^>]*>\s*{re.escape(label)}\s*</label>', page.text
+        )
+        assert option, f"no {label!r} on the page"
+        choice = [("intent", "vote"), ("choice", option.group(1))]
+        return await self.step(who, choice, page.form_with('name="choice"'))
+
+    async def write(self, who: str, label: str, text: str) -> str:
+        _, page = self.last[who]
+        form = page.form_with('name="answer"')
+        return await self.step(who, [("intent", "answer"), ("answer", text)], form)
 
 
 @asynccontextmanager

@@ -62,7 +62,7 @@ class ChatApp:
 async def start_chat_app(
     settings: Settings, db: Database, clock: FakeClock
 ) -> AsyncIterator[ChatApp]:
-    web = WebChatAdapter(settings, pages=page_loader(db, settings))
+    web = WebChatAdapter(settings, pages=page_loader(db, settings, clock))
     officer = RecordingAdapter()
     extra = _dev_assets()  # TEMPORARY until the shared web foundation serves GOV.UK Frontend
     app = Townhall(settings, [officer, web, *extra], db=db, clock=clock)
