@@ -17,6 +17,7 @@ from bot.router import Router, has_role
 from bot.views import Card, Notice, view_to_dict
 from handlers import consultation_flow
 from handlers.polls import open_item
+from handlers.privacy import plural
 from handlers.questions import store_answer
 from services import consultation_response, lifecycle
 from services.consultations import status
@@ -126,11 +127,11 @@ async def publish(ctx: Context) -> None:
     await ctx.reply(card)
     ctx.notify(
         ctx.t(
-            "Published consultation {slug} ({n} questions); sent to {k} subscribers. "
+            "Published consultation {slug} ({n} questions); sent to {k}. "
             "Close it with: close {slug} · results: results {slug}",
             slug=consultation.slug,
             n=items,
-            k=sent,
+            k=plural(sent, "subscriber"),
         )
     )
 
@@ -182,9 +183,9 @@ async def respond(ctx: Context) -> None:
     ctx.notify(
         Notice(
             ctx.t(
-                "Response to {slug} recorded; sent to {n} participants.",
+                "Response to {slug} recorded; sent to {n}.",
                 slug=sent.slug,
-                n=sent.recipients,
+                n=plural(sent.recipients, "participant"),
             ),
             success=True,
         )

@@ -22,7 +22,7 @@ SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 #: Buttons a page may press: core action ids are short lowercase words.
 ACTION_ID = re.compile(r"^[a-z][a-z_]{0,30}$")
 #: Commands a citizen can send from the web chat's privacy section.
-COMMANDS = ("privacy", "mydata", "forget")
+COMMANDS = ("privacy", "mydata", "forget", "stop")
 
 
 class FormError(ValueError):
