@@ -13,6 +13,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
 from bot.grammar import CommandSpec
+from bot.inputs import INT_MAX, parse_int
 from bot.router import Router, has_role
 from bot.views import Card, Notice, view_to_dict
 from handlers import consultation_flow
@@ -203,8 +204,8 @@ async def start_by_slug(ctx: Context, slug: str) -> None:
 @router.action("consult")
 async def consult(ctx: Context) -> None:
     """The Start button (and Next after a why): start, or resume where the person left off."""
-    value = ctx.event.action_value
-    consultation = await ctx.consultations.get(int(value)) if value.isdigit() else None
+    number = parse_int(ctx.event.action_value, low=1, high=INT_MAX)
+    consultation = await ctx.consultations.get(number) if number is not None else None
     await consultation_flow.begin(ctx, await consultation_flow.open_consultation(ctx, consultation))
 
 

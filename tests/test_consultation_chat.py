@@ -39,6 +39,12 @@ async def shown(db: Database, clock: FakeClock) -> dict[str, object]:
         return await consultations.show(session, found, clock())
 
 
+async def opened(townhall: Townhall, db: Database, clock: FakeClock, people: People) -> None:
+    """Loaded and published (``publish SLUG`` in the officer's channel)."""
+    await load(db, clock)
+    await townhall.dispatch(people.command("officer", f"publish {SLUG}"))
+
+
 def cards(outcome: Outcome) -> list[Card]:
     return [n for n in outcome.notices if isinstance(n, Card)]
 
@@ -100,8 +106,7 @@ async def test_a_citizen_completes_twelve_items_with_skip_why_and_comment(
     app: App, db: Database, clock: FakeClock, people: People
 ) -> None:
     townhall, adapter = app
-    await load(db, clock)
-    await townhall.dispatch(people.command("officer", f"publish {SLUG}"))
+    await opened(townhall, db, clock, people)
     await townhall.deliverer.drain()
     intro = adapter.cards()[-1]
 
@@ -167,8 +172,7 @@ async def test_leaving_and_coming_back_resumes_at_the_first_unanswered(
     app: App, db: Database, clock: FakeClock, people: People
 ) -> None:
     townhall, _ = app
-    await load(db, clock)
-    await townhall.dispatch(people.command("officer", f"publish {SLUG}"))
+    await opened(townhall, db, clock, people)
     card = step(await townhall.dispatch(people.command("bob", f"start {SLUG}")))
     card = step(await press(townhall, people, "bob", card, "Disagree"))
     card = step(await press(townhall, people, "bob", card, "Skip"))
@@ -218,8 +222,7 @@ async def test_one_reminder_before_closing_to_those_who_did_not_finish(
     app: App, db: Database, clock: FakeClock, people: People
 ) -> None:
     townhall, adapter = app
-    await load(db, clock)
-    await townhall.dispatch(people.command("officer", f"publish {SLUG}"))
+    await opened(townhall, db, clock, people)
     await townhall.dispatch(people.command("ann", f"start {SLUG}"))  # started, unfinished
     await townhall.dispatch(people.command("eve", f"start {SLUG}"))
     await townhall.dispatch(people.command("eve", "stop"))  # opted out
@@ -243,8 +246,7 @@ async def test_the_response_reaches_every_participant_once(
     app: App, db: Database, clock: FakeClock, people: People
 ) -> None:
     townhall, adapter = app
-    await load(db, clock)
-    await townhall.dispatch(people.command("officer", f"publish {SLUG}"))
+    await opened(townhall, db, clock, people)
     for who in ("ann", "bob", "cat"):
         card = step(await townhall.dispatch(people.command(who, f"start {SLUG}")))
         await press(townhall, people, who, card, "Agree")
@@ -277,8 +279,7 @@ async def test_close_and_results_by_slug(
     app: App, db: Database, clock: FakeClock, people: People
 ) -> None:
     townhall, _ = app
-    await load(db, clock)
-    await townhall.dispatch(people.command("officer", f"publish {SLUG}"))
+    await opened(townhall, db, clock, people)
     card = step(await townhall.dispatch(people.command("ann", f"start {SLUG}")))
     await press(townhall, people, "ann", card, "Agree")
     results = step(await townhall.dispatch(people.command("officer", f"results {SLUG}")))

@@ -175,13 +175,13 @@ def _add_consultations(group: app_commands.Group, sink: CommandSink) -> None:
     ) -> None:
         await sink.command(interaction, command("unsubscribe", [topic] if topic else []))
 
-    @group.command(name="topics", description="Your subscriptions and open topics")
-    async def topics(interaction: discord.Interaction[Any]) -> None:
-        await sink.command(interaction, command("topics"))
+    def without_options(name: str, description: str) -> None:
+        @group.command(name=name, description=description)
+        async def subcommand(interaction: discord.Interaction[Any]) -> None:
+            await sink.command(interaction, command(name))
 
-    @group.command(name="stop", description="Stop consultation messages")
-    async def stop(interaction: discord.Interaction[Any]) -> None:
-        await sink.command(interaction, command("stop"))
+    without_options("topics", "Your subscriptions and open topics")
+    without_options("stop", "Stop consultation messages")
 
 
 def _add_moderation(group: app_commands.Group, sink: CommandSink) -> None:
