@@ -34,6 +34,18 @@ def asks_for_reply(action_id: str, capabilities: Capabilities) -> bool:
     return action_id in FORM_ACTIONS and not capabilities.modals
 
 
+#: Buttons that move a person through a consultation (Skip, Next / Start): a card carrying one
+#: is the next question, which a surface showing it some other way (the web chat's consultation
+#: page) leaves out, and a surface that cannot keep it clickable (a Slack modal) sends apart.
+NEXT_QUESTION_ACTIONS = frozenset({"skip", "consult"})
+
+
+def is_next_question(view: View) -> bool:
+    return isinstance(view, Card) and any(
+        b.action_id in NEXT_QUESTION_ACTIONS for b in view.buttons
+    )
+
+
 class Route(StrEnum):
     HERE = "here"  # in place: replies where the person acted, visible to whoever sees it
     EPHEMERAL = "ephemeral"  # in place, shown only to the person (a toast, an ephemeral reply)

@@ -111,6 +111,12 @@ async def mydata(ctx: Context) -> None:
         **held,
     }
     body = json.dumps(summary, ensure_ascii=False, indent=1)
+    counts: tuple[tuple[str, str], ...] = (
+        ("Votes", str(len(held["votes"]))),
+        ("Answers", str(len(held["answers"]))),
+    )
+    if held["subscriptions"]:  # topic subscriptions (issue 17), counted once there are any
+        counts += (("Subscriptions", str(len(held["subscriptions"]))),)
     # Chat messages are short: a long copy comes in numbered parts, whole, never cut.
     parts = chunk_lines(body, MYDATA_PART)
     for number, part in enumerate(parts, 1):
@@ -119,13 +125,7 @@ async def mydata(ctx: Context) -> None:
                 title="What Townhall holds about you"
                 + (f" ({number}/{len(parts)})" if len(parts) > 1 else ""),
                 body=part,
-                fields=(
-                    ("Votes", str(len(held["votes"]))),
-                    ("Answers", str(len(held["answers"]))),
-                    ("Subscriptions", str(len(held["subscriptions"]))),
-                )
-                if number == 1
-                else (),
+                fields=counts if number == 1 else (),
                 footer="Send forget to erase all of it." if number == len(parts) else "",
                 confidential=True,
             )

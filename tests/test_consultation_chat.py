@@ -347,3 +347,23 @@ async def test_the_dashboard_form_sends_the_response(
     partial = environment().get_template("dashboard/_consultation_respond.html")
     shown = partial.render(slug=SLUG, csrf="tok")
     assert f'action="/consultations/{SLUG}/respond"' in shown and 'value="tok"' in shown
+
+
+async def test_explicit_consent_comes_before_the_first_question(
+    settings: Settings, db: Database, clock: FakeClock, people: People
+) -> None:
+    explicit = settings.model_copy(update={"consent": "explicit"})
+    townhall = Townhall(explicit, [RecordingAdapter()], db=db, clock=clock)
+    await townhall.start(serve_http=False, background=False)
+    try:
+        await opened(townhall, db, clock, people)
+        asked = step(await townhall.dispatch(people.command("ann", f"start {SLUG}")))
+        assert "We never store your name" in asked.body and asked.footer.startswith("Then press")
+        await press(townhall, people, "ann", asked, "I agree")
+        card = step(await townhall.dispatch(people.command("ann", f"start {SLUG}")))
+        assert where(card) == (1, 12)
+        assert "1 of 12" not in said(
+            (await townhall.dispatch(people.command("bob", f"start {SLUG}"))).notices
+        )
+    finally:
+        await townhall.stop()

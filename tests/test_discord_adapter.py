@@ -64,6 +64,7 @@ async def test_officer_poll_30_members_duplicates_and_results_agree(
     assert set(subcommands) == {
         *("ask", "close", "help", "list", "poll", "results", "scale", "flagged", "report"),
         *("approve", "hide", "redact", "escalate", "privacy", "mydata", "forget"),
+        *("publish", "respond", "subscribe", "unsubscribe", "topics", "stop"),
     }
     poll_options = {o["name"]: o for o in subcommands["poll"]["options"]}
     assert poll_options["multi"]["type"] == 5

@@ -48,7 +48,7 @@ async def test_commands_menu_refusals_and_other_bots(
         assert menu == [  # the order of `help`: the menu is made from the same specs
             *("poll", "scale", "ask", "report", "flagged", "approve", "hide", "redact"),
             *("escalate", "privacy", "mydata", "forget", "close", "results", "list", "help"),
-            "start",
+            *("start", "publish", "respond", "subscribe", "unsubscribe", "topics", "stop"),
         ]
 
         refused = await h.command(group, carol, '/poll "Free parking?" "Yes" "No"')

@@ -36,7 +36,8 @@ from bot.adapter import Dispatch, Outcome
 from bot.budget import dispatch_within
 from bot.events import Event
 from bot.messages import NOT_SAVED_SHORT, NOTHING_SAVED, SAVING, WORKING, say
-from bot.views import Card, Notice, View
+from bot.notices import is_next_question
+from bot.views import Notice, View
 
 log = structlog.get_logger("townhall.slack")
 
@@ -277,10 +278,10 @@ class Inbound:
         await ack(response_action="update", view=render.notice_modal(in_modal))
 
     def _cards_apart(self, event: Event, notices: Sequence[View]) -> list[View]:
-        """Cards with buttons (a consultation's next question) go to the person as ephemeral
-        messages where the form was opened, so they stay clickable once the modal is closed;
-        the rest is what the modal shows."""
-        cards = [n for n in notices if isinstance(n, Card) and n.buttons]
+        """A consultation's next question goes to the person as an ephemeral message where the
+        form was opened, so it stays clickable once the modal is closed; the rest (a
+        confirmation, a consent card) is what the modal shows."""
+        cards = [n for n in notices if is_next_question(n)]
         if cards:
             self.spawn(self.ephemeral(event.target.channel_id, event.actor.user_id, cards))
         return [n for n in notices if n not in cards]

@@ -31,6 +31,7 @@ from bot.messages import (
     UNCHANGED,
     say,
 )
+from bot.notices import is_next_question
 from bot.ratelimit import client_address
 from bot.views import Notice, View
 
@@ -126,7 +127,7 @@ class ChatViews:
         elif not notices:  # every event was a duplicate: this form was sent before
             notices.append(Notice(say(SENT_TWICE)))
         if page.consultation is not None:  # the page itself shows the next question
-            notices = [n for n in notices if not render.is_step(n)]
+            notices = [n for n in notices if not is_next_question(n)]
         visitor.say(notices)
         if not self.identities.fits(visitor):
             # Too much to carry in a cookie (e.g. a copy of what we hold): show it now.

@@ -108,12 +108,6 @@ def message(view: View, privacy_url: str = "") -> Message:
     )
 
 
-def is_step(view: View) -> bool:
-    """A consultation's next question (it has Skip or Next): a consultation page shows it as
-    the page itself rather than as a message."""
-    return isinstance(view, Card) and any(b.action_id in ("skip", "consult") for b in view.buttons)
-
-
 def item_of(view: View) -> str | None:
     """The item a card shows (for send()), as the card names it."""
     return (view.item or None) if isinstance(view, Card) else None
