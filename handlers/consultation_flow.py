@@ -27,9 +27,10 @@ CLAUSE_CHARS = 1500
 TEXT_LABELS = {"rating": "Say why", "clause": "Comment", "ask": "Answer"}
 
 
-def consultation_link(ctx: Context, consultation: Consultation) -> str:
-    """The consultation's web chat page, where clauses are shown in full."""
-    return f"{ctx.settings.base_url.rstrip('/')}/c/{consultation.slug}"
+def web_link(ctx: Context, name: str) -> str:
+    """A web chat page: ``/c/<item id>`` shows a clause in full, ``/c/<slug>`` the
+    consultation."""
+    return f"{ctx.settings.base_url.rstrip('/')}/c/{name}"
 
 
 def start_button(consultation: Consultation) -> Button:
@@ -63,7 +64,7 @@ def item_card(
         text = item.clause_text.strip()
         body = clip(text, CLAUSE_CHARS)
         if len(text) > CLAUSE_CHARS:
-            body += "\n" + ctx.t("Full text: {url}", url=consultation_link(ctx, consultation))
+            body += "\n" + ctx.t("Full text: {url}", url=web_link(ctx, item.short_id))
         body += "\n\n" + cards.KIND_HINTS["clause"]
     elif item.kind == "rating":
         summary = (item.regulation_summary or "").strip()

@@ -3,10 +3,12 @@ visitor's next question, STOP is a button, and the policy team's responses are s
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from bot.views import Card
 from services import consultations
-from services.consultation_file import load_file
+from services.consultation_file import load_file, load_text
 from storage.consultations import ConsultationRepository
 from storage.db import Database
 from tests.drivers.webchat_kit import Browser, chat_settings, start_chat_app
@@ -56,5 +58,39 @@ async def test_the_consultation_page(db_url: str, db: Database, clock: FakeClock
                 found = await ConsultationRepository(session).latest(SLUG)
                 assert found is not None
                 assert await ConsultationRepository(session).took_part(found) == []
+        finally:
+            await browser.close()
+
+
+LONG = """slug: long-bill
+title: A long Bill
+closes: 14d
+items:
+  - kind: clauses
+    text: |
+      ## 1. Everything
+      {body}
+"""
+
+
+async def test_a_long_clause_is_clipped_in_chat_with_a_link_to_its_full_text(
+    db_url: str, db: Database, clock: FakeClock
+) -> None:
+    body = " ".join(f"Word{n}" for n in range(600))  # about 4,000 characters
+    async with db.transaction() as session:
+        plan = load_text(LONG.format(body=body), name="long.yaml", base=Path("."), now=clock())
+        await consultations.load(session, plan, new_version=False, actor="cli", now=clock())
+    async for chat in start_chat_app(chat_settings(db_url), db, clock):
+        browser = Browser(chat.base)
+        try:
+            await chat.app.dispatch(chat.people.command("officer", "publish long-bill"))
+            outcome = await chat.app.dispatch(chat.people.command("ann", "start long-bill"))
+            card = [n for n in outcome.notices if isinstance(n, Card)][-1]
+            assert "Word100 " in card.body and "Word599" not in card.body
+            assert len(card.body) < 1800
+            link = re.search(r"Full text: \S+(/c/\w+)", card.body)
+            assert link, card.body
+            page = await browser.get(link.group(1))
+            assert page.status == 200 and "Word599" in page.plain
         finally:
             await browser.close()

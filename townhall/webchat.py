@@ -53,6 +53,8 @@ def page_loader(db: Database, settings: Settings, clock: Clock = utc_now) -> Pag
                 return None
             summary = await results.compute(session, item, answer_limit=0)
             card = cards.item_card(item, summary)
+            if item.kind == "clause" and item.clause_text:  # the clause in full, above its hint
+                card = replace(card, body=f"{item.clause_text.strip()}\n\n{card.body}")
             participant = await ParticipantRepository(session, secret).find(PLATFORM, visitor_id)
             chosen: frozenset[int] = frozenset()
             mine = 0
