@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, literal_column, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialect import insert
 from storage.models import (
     Answer,
     Consultation,
@@ -154,15 +155,20 @@ class ConsultationRepository:
     async def start(
         self, participant: Participant, consultation: Consultation, at: datetime
     ) -> ConsultationProgress:
-        row = ConsultationProgress(
-            participant_id=participant.id,
-            consultation_id=consultation.id,
-            started_at=at,
-            skipped=[],
+        """The person's progress row, created now unless a concurrent Start made it first."""
+        await self.session.execute(
+            insert(self.session, ConsultationProgress)
+            .values(
+                participant_id=participant.id,
+                consultation_id=consultation.id,
+                started_at=at,
+                skipped=[],
+            )
+            .on_conflict_do_nothing(index_elements=["participant_id", "consultation_id"])
         )
-        self.session.add(row)
-        await self.session.flush()
-        return row
+        found = await self.progress_of(participant, consultation)
+        assert found is not None
+        return found
 
     async def awaiting(self, participant: Participant) -> ConsultationProgress | None:
         """The person's progress row waiting for typed text, if any (newest first)."""
