@@ -34,7 +34,11 @@ def web_link(ctx: Context, name: str) -> str:
 
 
 def start_button(consultation: Consultation) -> Button:
-    return Button("Start", "consult", str(consultation.id), style="primary")
+    """Start, naming the consultation by its slug where it fits a button (and a Telegram deep
+    link, ``t.me/<bot>?start=SLUG``), else by its id; ``consult`` takes either."""
+    slug = consultation.slug or ""
+    fits = 0 < len(slug) <= 56 and not slug.isdigit()
+    return Button("Start", "consult", slug if fits else str(consultation.id), style="primary")
 
 
 def intro_card(ctx: Context, consultation: Consultation, items: int) -> Card:

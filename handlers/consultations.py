@@ -204,8 +204,12 @@ async def start_by_slug(ctx: Context, slug: str) -> None:
 @router.action("consult")
 async def consult(ctx: Context) -> None:
     """The Start button (and Next after a why): start, or resume where the person left off."""
-    number = parse_int(ctx.event.action_value, low=1, high=INT_MAX)
-    consultation = await ctx.consultations.get(number) if number is not None else None
+    value = ctx.event.action_value
+    number = parse_int(value, low=1, high=INT_MAX)
+    if number is not None:
+        consultation = await ctx.consultations.get(number)
+    else:
+        consultation = await ctx.consultations.latest(value.lower()[:100])
     await consultation_flow.begin(ctx, await consultation_flow.open_consultation(ctx, consultation))
 
 

@@ -227,7 +227,7 @@ class TelegramAdapter:
         try:
             message = await self._acks.post(
                 chat_id=chat_id(target.channel_id),
-                payload=render.payload(view),
+                payload=render.payload(view, start_links=self._start_links(target)),
                 thread_id=int(target.thread_id) if target.thread_id else None,
                 reply_to=int(reply_to) if reply_to else None,
                 answer_within=self.send_timeout,
@@ -237,6 +237,11 @@ class TelegramAdapter:
         return MessageRef(
             self.name, str(message.chat_id), str(message.message_id), target.thread_id
         )
+
+    def _start_links(self, target: Target) -> str | None:
+        """In a group, a consultation's Start is a deep link to the bot's private chat."""
+        private = target.private or not target.channel_id.startswith("-")
+        return None if private or self._me is None else self._me.username
 
     async def edit(self, ref: MessageRef, view: View) -> None:
         if self._app is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -70,9 +71,11 @@ def split_text(text: str, limit: int) -> list[str]:
     return [*pieces, text] if text else pieces
 
 
-def payload(view: View) -> Payload:
+def payload(view: View, *, start_links: str | None = None) -> Payload:
+    """``start_links``: the bot's username, in a group: a consultation's Start opens the private
+    chat through the deep link ``t.me/<bot>?start=SLUG`` (which arrives as ``/start SLUG``)."""
     if isinstance(view, Card):
-        return Payload(card_html(view), ParseMode.HTML, keyboard(view.buttons))
+        return Payload(card_html(view), ParseMode.HTML, keyboard(view.buttons, start_links))
     if isinstance(view, Notice):
         return Payload(clip(view.text, MAX_MESSAGE) or "…")
     assert isinstance(view, Prompt)
@@ -100,14 +103,32 @@ def bar_line(bar: ResultBar) -> str:
     return f"{meter(bar.percent)} {bar.percent:.0f}% · {_e(bar.label)} ({bar.votes})"
 
 
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+def keyboard(
+    buttons: Sequence[Button], start_links: str | None = None
+) -> InlineKeyboardMarkup | None:
     """One button per row (long option labels stay readable on phones).
 
     Every button, including the Answer button that opens a form elsewhere, is a callback
     button: Telegram has no modals, so the click goes to the core, which explains what to do.
+    The one exception is a consultation's Start in a group (``start_links``): a deep link into
+    the private chat, where the questions are asked.
     """
-    rows = [[InlineKeyboardButton(b.label, callback_data=b.custom_id)] for b in buttons]
+    rows = [[_button(b, start_links)] for b in buttons]
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _button(button: Button, start_links: str | None) -> InlineKeyboardButton:
+    if start_links and button.action_id == START_ACTION and _DEEP_LINK.match(button.value):
+        return InlineKeyboardButton(
+            button.label, url=f"https://t.me/{start_links}?start={button.value}"
+        )
+    return InlineKeyboardButton(button.label, callback_data=button.custom_id)
+
+
+#: A consultation's Start button (``consult:SLUG``), and what a deep link's payload may be
+#: (Telegram: up to 64 of A-Z, a-z, 0-9, _ and -; all digits is an id, not a slug).
+START_ACTION = "consult"
+_DEEP_LINK = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_-]{1,64}$")
 
 
 def callback_text(notices: Sequence[View]) -> str | None:

@@ -152,7 +152,13 @@ class TelegramDriver(Records):
         return await self.command("officer", f"/{command}")
 
     async def start(self, who: str, slug: str) -> str:
-        return await self.press(who, self.last_with_button(self.group["id"], "Start"), "Start")
+        """Start under the group's introduction is a deep link: Telegram opens the private
+        chat and sends ``/start SLUG`` there."""
+        intro = self.last_with_button(self.group["id"], "Start")
+        rows = intro["reply_markup"]["inline_keyboard"]
+        (url,) = [b["url"] for row in rows for b in row if b.get("text") == "Start"]
+        assert url == f"https://t.me/{BOT_USERNAME}?start={slug}", url
+        return await self.command(who, f"/start {slug}", private=True)
 
     async def tap(self, who: str, label: str) -> str:
         return await self.press(who, self.last_with_button(IDS[who], label), label)
