@@ -11,7 +11,16 @@ from aiohttp import web
 
 from dashboard import auth
 from dashboard.core import DASHBOARD, Dashboard
-from dashboard.pages import deliveries, escalations, item, item_tags, items, moderation
+from dashboard.pages import (
+    consultation,
+    consultation_upload,
+    deliveries,
+    escalations,
+    item,
+    item_tags,
+    items,
+    moderation,
+)
 
 if TYPE_CHECKING:
     from bot.host import Host as Townhall
@@ -27,6 +36,8 @@ def routes() -> list[web.RouteDef]:
         *item_tags.routes(),
         *moderation.routes(),
         *deliveries.routes(),
+        *consultation_upload.routes(),
+        *consultation.routes(),
     ]
 
 
