@@ -190,6 +190,12 @@ async def test_the_page_shows_progress_clauses_and_regulations(dash: DashApp) ->
         assert f'href="/consultations/harbour-bill/export.{fmt}"' in page.text
     assert "style=" not in page.text  # the CSP blocks inline styles
 
+    # A clause's page lists its comments with the answers' search, themes and moderation.
+    clause_page = await officer.get(f"/items/{c2.short_id}?q=capped")
+    assert "Charges should be capped." in plain(clause_page.text)
+    assert 'id="filter-q"' in clause_page.text
+    assert "Clause of a draft Bill" in plain(clause_page.text)
+
     listing = await officer.get("/consultations")
     assert 'href="/consultations/harbour-bill"' in listing.text
     assert rows(listing.text, "consultations-table")[0].startswith("Draft Harbour Bill")

@@ -28,6 +28,7 @@ from dashboard.pages.item_charts import (
 )
 from dashboard.pages.items import place
 from services import exports, results
+from services.consultations import WITH_TEXT
 from services.reasons import describe as describe_reasons
 from storage.insights import InsightsRepository
 from storage.items import ItemRepository, PublicationRepository
@@ -43,6 +44,8 @@ KIND_NAMES = {
     "multi": "Poll (several choices)",
     "scale": "Scale (1 to 5)",
     "ask": "Open question",
+    "rating": "Regulation to rate (Improve, Keep as is or Scrap, and why)",
+    "clause": "Clause of a draft Bill (a stance and a comment)",
 }
 FILTER_KEYS = ("q", "platform", "status", "theme", "page")
 
@@ -170,8 +173,10 @@ async def _item_context(
         "escalated": [],
         "themes": [],
         "formats": exports.FORMATS,
+        # Open questions' answers, and the whys and comments of a consultation's ratings and clauses
+        "has_answers": item.kind == "ask" or item.kind in WITH_TEXT,
     }
-    if item.is_choice:
+    if not context["has_answers"]:
         return context
     context["escalated"] = await escalations.for_item(session, item)
     themes = await ThemeRepository(session).for_item(item.id)
