@@ -324,3 +324,12 @@ async def test_roles_and_csrf(dash: DashApp) -> None:
     admin = await dash.sign_in("admin")
     assert (await admin.get("/consultations/harbour-bill")).status == 200
     assert (await admin.get("/consultations/no-such-thing")).status == 404
+
+
+async def test_a_file_over_the_size_limit_is_refused_and_nothing_is_loaded(dash: DashApp) -> None:
+    officer = await dash.sign_in("policy")
+    padding = "# " + "x" * 1000 + "\n"
+    page = await upload(officer, "harbour.yaml", SMALL + padding * 1100)
+    assert page.status == 413
+    assert "up to 1 MB in all" in plain(page.text)
+    assert await consultation_count(dash) == 0

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import structlog
 import yaml
 from aiohttp import web
 from aiohttp.web_request import FileField
@@ -26,6 +27,9 @@ from services.consultation_file import ConsultationFileError, ConsultationPlan, 
 from storage.ledger import AuditLog
 
 YAML_SUFFIXES = (".yaml", ".yml")
+#: The HTTP server's limit on a request body (bot/http.py), told before the body is read.
+MAX_REQUEST = 1024 * 1024
+log = structlog.get_logger("townhall.dashboard")
 
 
 def upload_name(filename: str) -> str:
@@ -94,6 +98,8 @@ async def render_list(
     status: int = 200,
 ) -> web.Response:
     dash = request.app[DASHBOARD]
+    if problems:
+        log.info("consultation file refused", problems=len(problems))
     async with dash.townhall.db.transaction() as session:
         rows = await consultations.listing(session, dash.townhall.clock())
     for row in rows:
@@ -164,8 +170,25 @@ async def upload(request: web.Request, staff: Staff) -> web.StreamResponse:
     return dash.redirect(request, f"/consultations/{plan.slug}")
 
 
+async def upload_within_limit(request: web.Request) -> web.StreamResponse:
+    """:func:`upload`, with a page rather than the server's bare refusal for a request that says
+    it is over the size limit (a signed-in officer only: others are sent to sign in first)."""
+    dash = request.app[DASHBOARD]
+    size = request.content_length or 0
+    if size > MAX_REQUEST and await dash.staff_for(request) is not None:
+        log.info("consultation file refused: too large", size=size)
+        return dash.error(
+            request,
+            413,
+            "The files are too big",
+            "The consultation file and its clause documents can be up to 1 MB in all. Go back "
+            "and choose smaller files.",
+        )
+    return await upload(request)
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/consultations", consultation_list),
-        web.post("/consultations", upload),
+        web.post("/consultations", upload_within_limit),
     ]
