@@ -47,18 +47,8 @@ items:
     question: What else should the Bill do?
 """
 
-BAD = """\
-slug: Harbour Bill
-title: Draft Harbour Bill
-closes: 14d
-items:
-  - kind: clauses
-    text: |
-      ## 1. Moorings
-      Each harbour authority keeps a register of moorings.
-  - kind: survey
-    question: What else?
-"""
+#: Two problems: a slug with capitals and a space, and an item of no known kind (line 17).
+BAD = SMALL.replace("slug: harbour-bill", "slug: Harbour Bill").replace("kind: ask", "kind: survey")
 
 
 @pytest.fixture
@@ -258,7 +248,7 @@ async def test_a_bad_file_shows_each_problem_with_file_and_line_and_loads_nothin
     assert "There is a problem" in text
     for problem in cli.value.problems:
         assert problem in text
-    assert "harbour.yaml:1: slug:" in text and "harbour.yaml:9: items[1].kind:" in text
+    assert "harbour.yaml:1: slug:" in text and "harbour.yaml:17: items[2].kind:" in text
     # A clause document that was not sent with it is reported as the CLI reports it.
     missing = "slug: harbour-bill\ntitle: T\ncloses: 14d\nitems:\n  - kind: clauses\n"
     page = await upload(officer, "harbour.yaml", missing + "    document: harbour.md\n")

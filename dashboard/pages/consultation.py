@@ -9,6 +9,7 @@ the answers with the search, tag and moderate tools. Every chart has a table of 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboard.core import DASHBOARD, Staff, require
+from dashboard.pages.item import download, hidden_refused, include_hidden
 from dashboard.pages.item_charts import bar_chart
 from services import consultation_exports, consultations, exports
 from storage.consultation_insights import ConsultationInsights, Funnel
@@ -95,14 +97,17 @@ def funnel_steps(items: list[Item], funnel: Funnel) -> list[Step]:
     return steps
 
 
-def clause_rows(
-    items: list[Item], votes: dict[int, dict[int, int]], texts: dict[int, int]
-) -> list[ClauseRow]:
+Tallies = dict[int, dict[int, int]]
+
+
+def _of_kind(items: list[Item], kind: str, votes: Tallies) -> Iterator[tuple[Item, dict[int, int]]]:
+    """The items of ``kind`` with their votes per option position."""
+    return ((item, votes.get(item.id, {})) for item in items if item.kind == kind)
+
+
+def clause_rows(items: list[Item], votes: Tallies, texts: dict[int, int]) -> list[ClauseRow]:
     rows = []
-    for item in items:
-        if item.kind != "clause":
-            continue
-        counts = votes.get(item.id, {})
+    for item, counts in _of_kind(items, "clause", votes):
         total = sum(counts.values())
         critical = sum(
             counts.get(o.position, 0) for o in item.options if o.label.casefold() in CRITICAL
@@ -112,13 +117,10 @@ def clause_rows(
 
 
 def regulation_rows(
-    items: list[Item], votes: dict[int, dict[int, int]], texts: dict[int, int]
+    items: list[Item], votes: Tallies, texts: dict[int, int]
 ) -> list[RegulationRow]:
     rows = []
-    for item in items:
-        if item.kind != "rating":
-            continue
-        counts = votes.get(item.id, {})
+    for item, counts in _of_kind(items, "rating", votes):
         total = sum(counts.values())
         ratings = [
             Rating(o.label, counts.get(o.position, 0), share(counts.get(o.position, 0), total))
@@ -162,6 +164,7 @@ async def page_context(
         "regulations": regulation_rows(items, votes, texts),
         "texts": texts,
         "formats": exports.FORMATS,
+        "answers_exported": True,
     }
 
 
@@ -200,14 +203,9 @@ async def export_consultation(request: web.Request, staff: Staff) -> web.StreamR
     """The CLI's ``townhall export SLUG`` as a download; audited like every export."""
     dash = request.app[DASHBOARD]
     slug, fmt = request.match_info["slug"], request.match_info["fmt"]
-    include_hidden = request.query.get("include_hidden", "") in ("1", "true", "yes")
-    if include_hidden and not staff.can("moderator"):
-        return dash.render(
-            request,
-            "dashboard/item_forbidden.html",
-            {"title": "You cannot export held or hidden answers"},
-            status=403,
-        )
+    hidden_too = include_hidden(request)
+    if hidden_too and not staff.can("moderator"):
+        return hidden_refused(request)
     now = dash.townhall.clock()
     body = io.BytesIO()
     async with dash.townhall.db.transaction() as session:
@@ -217,7 +215,7 @@ async def export_consultation(request: web.Request, staff: Staff) -> web.StreamR
             return _missing(request, slug)
         items = await repo.items(consultation)
         await consultation_exports.write(
-            session, consultation, items, fmt, body, include_hidden=include_hidden, at=now
+            session, consultation, items, fmt, body, include_hidden=hidden_too, at=now
         )
         await AuditLog(session).record(
             staff.subject,
@@ -225,20 +223,11 @@ async def export_consultation(request: web.Request, staff: Staff) -> web.StreamR
             f"consultation:{consultation.slug}",
             now,
             format=fmt,
-            include_hidden=include_hidden,
+            include_hidden=hidden_too,
             items=len(items),
             version=consultation.version,
         )
-    name = consultation_exports.filename(consultation, fmt, now)
-    return web.Response(
-        body=body.getvalue(),
-        headers={
-            "Content-Type": exports.CONTENT_TYPES[fmt],
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(body.getvalue(), fmt, consultation_exports.filename(consultation, fmt, now))
 
 
 SLUG = "{slug:[a-z0-9]+(?:-[a-z0-9]+)*}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Page, expect
 
 from storage.consultations import ConsultationRepository
@@ -15,19 +14,10 @@ from tests.support import People
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture
-def dash(dashboard_app: DashboardApp) -> DashboardApp:
-    return dashboard_app
-
-
-@pytest.fixture
-def page(new_page: Page) -> Page:
-    return new_page
-
-
 async def test_an_officer_uploads_a_consultation_and_reads_its_page(
-    dash: DashboardApp, page: Page
+    dashboard_app: DashboardApp, new_page: Page
 ) -> None:
+    dash, page = dashboard_app, new_page
     await sign_in(page, dash, "policy")
     await page.goto(f"{dash.base}/items")
     menu = page.get_by_role("navigation", name="Menu")
@@ -76,8 +66,9 @@ async def test_an_officer_uploads_a_consultation_and_reads_its_page(
 
 
 async def test_a_bad_file_is_refused_with_its_line_in_an_accessible_error(
-    dash: DashboardApp, page: Page, tmp_path: Path
+    dashboard_app: DashboardApp, new_page: Page, tmp_path: Path
 ) -> None:
+    dash, page = dashboard_app, new_page
     bad = tmp_path / "bill.yaml"
     bad.write_text("slug: bill\ntitle: A Bill\ncloses: 14d\nitems:\n  - kind: survey\n")
     await sign_in(page, dash, "policy")
