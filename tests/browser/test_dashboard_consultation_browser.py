@@ -9,6 +9,7 @@ from playwright.async_api import Page, expect
 
 from storage.consultations import ConsultationRepository
 from tests.browser.conftest import DashboardApp, assert_accessible, sign_in
+from tests.browser.test_pages_layout_browser import WIDTHS, no_overflow
 from tests.support import People
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -84,3 +85,28 @@ async def test_a_bad_file_is_refused_with_its_line_in_an_accessible_error(
     await assert_accessible(page)
     await summary.get_by_role("link").click()
     await expect(page.get_by_label("Consultation file")).to_be_focused()
+
+
+async def test_the_consultation_pages_fit_a_phone_and_a_desktop(
+    dashboard_app: DashboardApp, new_page: Page
+) -> None:
+    dash, page = dashboard_app, new_page
+    await sign_in(page, dash, "policy")
+    await page.goto(f"{dash.base}/consultations")
+    await page.get_by_label("Consultation file").set_input_files(EXAMPLES / "dental-bill.yaml")
+    await page.get_by_label("Clause documents (optional)").set_input_files(
+        EXAMPLES / "dental-bill.md"
+    )
+    await page.get_by_role("button", name="Load the consultation").click()
+    async with dash.app.db.transaction() as session:
+        found = await ConsultationRepository(session).latest("dental-bill")
+        assert found is not None
+        items = list(await ConsultationRepository(session).items(found))
+    for n, item in enumerate(items[:-1]):
+        await dash.app.dispatch(People("slack").click(f"p{n % 3}", item.short_id, 1 + n % 3))
+    for width in WIDTHS:
+        await page.set_viewport_size({"width": width, "height": 900})
+        for path in ("/consultations", "/consultations/dental-bill"):
+            await page.goto(f"{dash.base}{path}")
+            await no_overflow(page)
+            await assert_accessible(page)
