@@ -125,7 +125,7 @@ ONCE_REPORTED_ANSWER = "Shut the high street to cars completely, it's the only w
 # -- the consultation: the draft Dental Services Bill (townhall/demo/dental-bill.yaml) --------
 #: Share of each platform's crowd who start it, and of those the chance of going on to the next
 #: item (the rest stop there), of leaving one item unanswered, and of writing a comment or a why.
-CONSULTATION_TURNOUT = 0.45
+CONSULTATION_TURNOUT = 0.35
 KEEP_GOING = 0.95
 SKIP = 0.03
 COMMENT = 0.3
