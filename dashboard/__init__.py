@@ -12,7 +12,9 @@ from aiohttp import web
 from dashboard import auth
 from dashboard.core import DASHBOARD, Dashboard
 from dashboard.pages import (
+    consultation,
     consultation_respond,
+    consultation_upload,
     deliveries,
     escalations,
     item,
@@ -35,7 +37,9 @@ def routes() -> list[web.RouteDef]:
         *item_tags.routes(),
         *moderation.routes(),
         *deliveries.routes(),
+        *consultation_upload.routes(),
         *consultation_respond.routes(),
+        *consultation.routes(),
     ]
 
 

@@ -270,6 +270,7 @@ class Dashboard:
         links: list[tuple[str, str]] = []
         if staff.can("policy"):
             links += [("Items", "/items"), ("New item", "/items/new")]
+            links += [("Consultations", "/consultations")]
             links += [("Failed deliveries", "/deliveries")]
         if staff.can("moderator"):
             links += [("Moderation", "/moderation"), ("Audit log", "/audit")]

@@ -5,19 +5,27 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
 from services import results
+from services.consultation_file import load_file
+from storage.consultation_insights import ConsultationInsights
+from storage.consultations import ConsultationRepository
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Answer, AuditEntry, OutboxMessage, Publication, Vote
 from storage.outbox import OutboxRepository
 from tests.conftest import SECRET
-from townhall.demo import PLATFORMS, DemoRefused, populate
+from townhall.demo import PLATFORMS, DemoRefused, DemoReport, populate
+from townhall.demo.consultation import DEMO_FILE
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -84,8 +92,58 @@ async def test_demo_fills_every_corner_of_the_dashboard(
     web = {p.message_id for p in pubs if p.platform == "web"}
     assert web == {f"/c/{short_id}" for short_id, *_ in report.items}  # the web chat pages
 
+    await check_consultation(db, report)
     with pytest.raises(DemoRefused, match="--force"):
         await populate(demo_settings, db=db, now=NOW)
+
+
+async def check_consultation(db: Database, report: DemoReport) -> None:
+    """The consultation was answered item by item from every platform, so its page has shapes."""
+    shown = report.consultation
+    assert shown is not None and shown.slug == "dental-bill" and shown.items == 15
+    assert shown.started >= 25 and 3 <= shown.completed < shown.started
+    async with db.transaction() as session:
+        repo = ConsultationRepository(session)
+        consultation = await repo.latest("dental-bill")
+        assert consultation is not None and consultation.status == "open"
+        items = list(await repo.items(consultation))
+        ids = [i.id for i in items]
+        insights = ConsultationInsights(session)
+        funnel = await insights.funnel(consultation, len(items))
+        votes = await insights.option_votes(ids)
+        texts = await insights.texts(ids)
+        of_items = Vote.item_id.in_(ids)
+        rows = (await session.execute(select(Vote.platform, Vote.created_at).where(of_items))).all()
+        answers = (
+            (await session.execute(select(Answer).where(Answer.item_id.in_(ids)))).scalars().all()
+        )
+    # People drop off along the way: the last item has fewer than the first.
+    first, last = funnel.per_item[items[0].id], funnel.per_item[items[-1].id]
+    assert funnel.started >= first > last > 0
+    assert (funnel.started, funnel.completed) == (shown.started, shown.completed)
+    # Every clause has stances, and the contested ones show: each stance is taken somewhere.
+    clauses = [i for i in items if i.kind == "clause"]
+    ratings = [i for i in items if i.kind == "rating"]
+    assert len(clauses) == 8 and len(ratings) == 4
+    assert all(sum(votes[i.id].values()) > 0 for i in clauses + ratings)
+    for position in (1, 2, 3):
+        assert any(votes[i.id].get(position) for i in clauses)
+        assert any(votes[i.id].get(position) for i in ratings)
+    assert sum(texts[i.id] for i in clauses) >= 5 and sum(texts[i.id] for i in ratings) >= 3
+    assert texts[items[-1].id] > 0  # the open question at the end
+    assert {p for p, _ in rows} == set(PLATFORMS)
+    assert {a.platform for a in answers} <= set(PLATFORMS) and len(answers) >= 10
+    assert all(NOW - timedelta(days=8) <= at <= NOW for _, at in rows)
+
+
+def test_the_demo_consultation_is_the_example_closing_three_weeks_after_it_opens() -> None:
+    assert (DEMO_FILE.parent / "dental-bill.md").read_text() == (
+        EXAMPLES / "dental-bill.md"
+    ).read_text()
+    example = load_file(EXAMPLES / "dental-bill.yaml", now=NOW)
+    demo = load_file(DEMO_FILE, now=NOW)
+    assert demo.closes_at == NOW + timedelta(days=21)
+    assert replace(demo, closes_at=example.closes_at, source=example.source) == example
 
 
 async def test_force_adds_a_second_sample_and_leaves_real_messages_alone(
@@ -104,7 +162,11 @@ async def test_force_adds_a_second_sample_and_leaves_real_messages_alone(
         pending = await OutboxRepository(session).pending()
         assert [(m.platform, m.channel_id) for m in pending] == [("slack", "CREAL")]
         listed = await ItemRepository(session).list(limit=100)
-        assert len(listed) == 2 * len(first.items)
+        assert first.consultation is not None and second.consultation is not None
+        assert len(listed) == 2 * (len(first.items) + first.consultation.items)
+        # The second sample is the consultation's next version; the first keeps its answers.
+        newest = await ConsultationRepository(session).latest("dental-bill")
+        assert newest is not None and newest.version == 2
         sent = (
             await session.execute(select(OutboxMessage).where(OutboxMessage.status == "sent"))
         ).scalars()
@@ -129,6 +191,7 @@ def test_cli_demo_prints_next_steps_and_refuses_twice(db_url: str, db: Database)
     assert first.returncode == 0, first.stderr
     assert "townhall users add" in first.stdout and "townhall run" in first.stdout
     assert "/c/" in first.stdout and "votes" in first.stdout
+    assert "/consultations/dental-bill" in first.stdout
     again = demo()
     assert again.returncode == 1
     assert "already holds" in again.stderr and "--force" in again.stderr

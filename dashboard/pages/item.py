@@ -28,6 +28,7 @@ from dashboard.pages.item_charts import (
 )
 from dashboard.pages.items import place
 from services import exports, results
+from services.consultations import WITH_TEXT
 from services.reasons import describe as describe_reasons
 from storage.insights import InsightsRepository
 from storage.items import ItemRepository, PublicationRepository
@@ -43,6 +44,8 @@ KIND_NAMES = {
     "multi": "Poll (several choices)",
     "scale": "Scale (1 to 5)",
     "ask": "Open question",
+    "rating": "Regulation to rate (Improve, Keep as is or Scrap, and why)",
+    "clause": "Clause of a draft Bill (a stance and a comment)",
 }
 FILTER_KEYS = ("q", "platform", "status", "theme", "page")
 
@@ -170,8 +173,10 @@ async def _item_context(
         "escalated": [],
         "themes": [],
         "formats": exports.FORMATS,
+        # Open questions' answers, and the whys and comments of a consultation's ratings and clauses
+        "has_answers": item.kind == "ask" or item.kind in WITH_TEXT,
     }
-    if item.is_choice:
+    if not context["has_answers"]:
         return context
     context["escalated"] = await escalations.for_item(session, item)
     themes = await ThemeRepository(session).for_item(item.id)
@@ -304,17 +309,39 @@ async def untag_answer(request: web.Request, staff: Staff) -> web.StreamResponse
     return dash.redirect(request, _back(item.short_id, request, answer.id))
 
 
+def include_hidden(request: web.Request) -> bool:
+    """Whether an export asks for held and hidden answers too (moderators only)."""
+    return request.query.get("include_hidden", "") in ("1", "true", "yes")
+
+
+def hidden_refused(request: web.Request) -> web.Response:
+    return _dashboard(request).render(
+        request,
+        "dashboard/item_forbidden.html",
+        {"title": "You cannot export held or hidden answers"},
+        status=403,
+    )
+
+
+def download(body: bytes, fmt: str, name: str) -> web.Response:
+    """An export as a file to save, never shown in the browser."""
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": exports.CONTENT_TYPES[fmt],
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 async def _export(request: web.Request, staff: Staff, short_id: str | None) -> web.StreamResponse:
     dash = _dashboard(request)
     fmt = request.match_info["fmt"]
-    include_hidden = request.query.get("include_hidden", "") in ("1", "true", "yes")
-    if include_hidden and not staff.can("moderator"):
-        return dash.render(
-            request,
-            "dashboard/item_forbidden.html",
-            {"title": "You cannot export held or hidden answers"},
-            status=403,
-        )
+    hidden_too = include_hidden(request)
+    if hidden_too and not staff.can("moderator"):
+        return hidden_refused(request)
     now = dash.townhall.clock()
     async with dash.townhall.db.transaction() as session:
         if short_id is None:
@@ -326,7 +353,7 @@ async def _export(request: web.Request, staff: Staff, short_id: str | None) -> w
                 return _missing(request)
             items = [item]
         body = await exports.build(
-            session, items, fmt, include_hidden=include_hidden, many=short_id is None
+            session, items, fmt, include_hidden=hidden_too, many=short_id is None
         )
         await AuditLog(session).record(
             staff.subject,
@@ -334,19 +361,10 @@ async def _export(request: web.Request, staff: Staff, short_id: str | None) -> w
             item.short_id if item is not None else "all",
             now,
             format=fmt,
-            include_hidden=include_hidden,
+            include_hidden=hidden_too,
             items=len(items),
         )
-    name = exports.filename(item, fmt, now)
-    return web.Response(
-        body=body,
-        headers={
-            "Content-Type": exports.CONTENT_TYPES[fmt],
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(body, fmt, exports.filename(item, fmt, now))
 
 
 @require("policy", "moderator")

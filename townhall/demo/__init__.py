@@ -85,6 +85,13 @@ def main(settings: Settings, *, force: bool) -> None:
         f"({report.reports} reports, {report.decisions} decisions made)."
     )
     base = f"http://{settings.http_host}:{settings.http_port}"
+    if report.consultation is not None:
+        shown = report.consultation
+        click.echo(
+            f"And a consultation, {shown.slug}: a draft Bill clause by clause and regulations to "
+            f"rate ({shown.items} items); {shown.started} people started it and "
+            f"{shown.completed} answered every item. Its page: {base}/consultations/{shown.slug}"
+        )
     click.echo(
         "\nNext:\n"
         f"  {townhall_command('users add you@example.gov.uk --role admin')}"

@@ -121,3 +121,84 @@ REPORTED_ANSWER = (
     "Move the rough sleepers out of the shop doorways, they put people off coming into town."
 )
 ONCE_REPORTED_ANSWER = "Shut the high street to cars completely, it's the only way."
+
+# -- the consultation: the draft Dental Services Bill (townhall/demo/dental-bill.yaml) --------
+#: Share of each platform's crowd who start it, and of those the chance of going on to the next
+#: item (the rest stop there), of leaving one item unanswered, and of writing a comment or a why.
+CONSULTATION_TURNOUT = 0.35
+KEEP_GOING = 0.95
+SKIP = 0.03
+COMMENT = 0.3
+WHY = 0.35
+TEXT_ONLY = 0.04  # a comment or a why without a stance or a rating
+ASK = 0.75
+SCALE_WEIGHTS = (0.3, 0.32, 0.14, 0.16, 0.08)  # easy to get NHS dental care? mostly not
+POLL_WEIGHTS = (0.48, 0.3, 0.22)
+#: Agree / Needs changes / Disagree, per clause number: where the Bill is contested shows.
+STANCES = {
+    "1": (0.7, 0.22, 0.08),
+    "2": (0.32, 0.4, 0.28),
+    "3": (0.44, 0.38, 0.18),
+    "4": (0.78, 0.15, 0.07),
+    "5": (0.5, 0.35, 0.15),
+    "6": (0.38, 0.24, 0.38),
+    "7": (0.72, 0.18, 0.1),
+    "8": (0.6, 0.3, 0.1),
+}
+#: Improve / Keep as is / Scrap, per regulation in file order.
+RATINGS = (
+    (0.34, 0.2, 0.46),
+    (0.22, 0.5, 0.28),
+    (0.58, 0.08, 0.34),
+    (0.3, 0.12, 0.58),
+)
+CLAUSE_COMMENTS = {
+    "1": (
+        "Sufficient is too vague: set a number of NHS places per thousand people.",
+        "Good, but boards need the money to go with the duty.",
+    ),
+    "2": (
+        "Charges should be frozen for five years, not left to regulations.",
+        "Add people on Universal Credit to the list of those who pay nothing.",
+        "Carers should be exempt too.",
+    ),
+    "3": (
+        "48 hours for urgent care is fine; 12 weeks for a check-up is far too long.",
+        "Who checks the practices meet these times, and what happens when they don't?",
+    ),
+    "4": ("Publish it on the NHS website too, not only at the practice.",),
+    "5": (
+        "The nearest NHS dentist to our village is a 50 minute bus ride away.",
+        "Mobile dental vans for rural areas would help more than grants.",
+    ),
+    "6": (
+        "Eleven years is longer than most records are ever looked at.",
+        "Keep records longer for children: until they are 25.",
+        "Let patients get a copy of their records online.",
+    ),
+    "7": ("The report should show waiting times per area, not just national figures.",),
+    "8": ("Two years before it starts is too slow; people need dentists now.",),
+}
+WHYS = (
+    (
+        "Paper records could be scanned after three years.",
+        "Eleven years of storage costs small practices a fortune.",
+    ),
+    ("Patients need to know which practices take NHS patients.",),
+    (
+        "Units of activity pay the same for one filling as for ten, so practices turn away "
+        "people with a lot of work to do.",
+        "Pay practices per patient instead.",
+    ),
+    (
+        "Nobody should have to fill in a paper form when the NHS can check their benefits.",
+        "People get fined for ticking the wrong box by mistake.",
+    ),
+)
+CONSULTATION_ANSWERS = (
+    "Train more dentists and make them work some years in the NHS.",
+    "Bring back school dental checks.",
+    "Make it easier to register with a practice near work, not just near home.",
+    "Let dental therapists and hygienists do more of the routine work.",
+    "Tell people how long the wait is before they join a list.",
+)

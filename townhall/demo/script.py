@@ -24,6 +24,7 @@ from storage.db import Database
 from storage.demo import DemoQueries
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
+from townhall.demo.consultation import ConsultationReport, ConsultationWeek
 from townhall.demo.sample import (
     ABUSE_ANSWER,
     BAKERY_ANSWER,
@@ -52,6 +53,8 @@ class DemoReport:
     reports: int = 0
     decisions: int = 0  # moderators' decisions
     participants: int = 0
+    #: The consultation answered item by item over the week (townhall/demo/consultation.py).
+    consultation: ConsultationReport | None = None
 
 
 class DemoClock:
@@ -99,6 +102,10 @@ class DemoScript:
         self.answer_refs: dict[str, str] = {}
         self.messages: dict[tuple[str, str], str] = {}  # (item key, platform) -> message id
         self._message_seq = 4100
+        officer = f"slack:{OFFICERS['slack']}"
+        self.consultation = ConsultationWeek(
+            db, self.settings, self.clock, self.rng, self._event, officer
+        )
 
     # -- made-up platform identifiers ----------------------------------------------------
     def _user_id(self, platform: str) -> str:
@@ -134,6 +141,7 @@ class DemoScript:
         self._plan_answers(self.now - timedelta(days=4.6), at)
         closing = self.now - timedelta(days=6.5 - 3) + timedelta(minutes=1)
         at(closing, self._close_due)
+        self.consultation.plan(self.now - timedelta(days=7), self.now, self.crowd, at)
         for when, _, step in sorted(steps, key=lambda s: (s[0], s[1])):
             self.clock.now = when
             await step()
@@ -326,6 +334,7 @@ class DemoScript:
             )
         self.report = DemoReport(
             items=[(i.short_id, i.kind, i.status, i.question) for i in items if i is not None],
+            consultation=await self.consultation.report(),
             **counts,
         )
 
