@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import CompoundSelect, Select, func, literal_column, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, Consultation, Item, Option, Vote
+from storage.consultations import ConsultationRepository
+from storage.models import Answer, Consultation, ConsultationProgress, Item, Option, Vote
 
 #: Answer statuses counted as comments or whys on show (held and hidden ones are not).
 SHOWN = ("visible",)
@@ -43,10 +44,16 @@ def _pairs(consultation: Consultation) -> CompoundSelect[tuple[int, int]]:
 
 
 async def started(session: AsyncSession, consultation: Consultation) -> int:
-    """People who started the consultation: today, who took part in at least one item."""
+    """People who started the consultation: pressed Start (a progress row) or took part in at
+    least one of its items."""
     pairs = _pairs(consultation).subquery()
-    query = select(func.count(func.distinct(pairs.c.participant_id)))
-    return int(await session.scalar(query) or 0)
+    people = union(
+        select(pairs.c.participant_id),
+        select(ConsultationProgress.participant_id).where(
+            ConsultationProgress.consultation_id == consultation.id
+        ),
+    ).subquery()
+    return int(await session.scalar(select(func.count()).select_from(people)) or 0)
 
 
 class ConsultationInsights:
@@ -54,7 +61,8 @@ class ConsultationInsights:
         self.session = session
 
     async def funnel(self, consultation: Consultation, items: int) -> Funnel:
-        """Started, people per item, and people who took part in all ``items`` items."""
+        """Started, people per item, and people who reached the end (finished the chat flow,
+        skips included, or took part in all ``items`` items)."""
         pairs = _pairs(consultation).subquery()
         per_item = {
             int(item_id): int(n)
@@ -62,18 +70,11 @@ class ConsultationInsights:
                 select(pairs.c.item_id, func.count(literal_column("*"))).group_by(pairs.c.item_id)
             )
         }
-        per_person = (
-            select(pairs.c.participant_id, func.count(literal_column("*")).label("n"))
-            .group_by(pairs.c.participant_id)
-            .subquery()
-        )
-        completed = await self.session.scalar(
-            select(func.count()).select_from(per_person).where(per_person.c.n >= items)
-        )
+        progress = await ConsultationRepository(self.session).progress(consultation)
         return Funnel(
             await started(self.session, consultation),
             per_item,
-            int(completed or 0) if items else 0,
+            progress.completed if items else 0,
         )
 
     async def option_votes(self, item_ids: Collection[int]) -> dict[int, dict[int, int]]:
