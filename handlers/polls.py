@@ -213,7 +213,7 @@ async def vote(ctx: Context) -> None:
         participant.consented_at = ctx.clock()
     await record_vote(ctx, item, option, participant)
     if not has_consented:  # notice mode: the first stored vote comes with the privacy notice
-        ctx.notify(consent.privacy_text(ctx))
+        ctx.notify(await consent.privacy_notice(ctx, ctx.event))
 
 
 async def record_vote(ctx: Context, item: Item, option: Option, participant: Participant) -> None:
@@ -337,7 +337,7 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
         notices: list[View] = [Notice(said, success=outcome != "unchanged")]
         if click.key in unconsented:  # notice mode: the notice comes with the first vote
-            notices.append(Notice(consent.privacy_text(ctx)))
+            notices.append(await consent.privacy_notice(ctx, click.event))
             unconsented.discard(click.key)
         outcomes[click.index] = Outcome(handled=True, notices=notices)
     await _write_changes(repo, now, fresh, people, before, chosen)
