@@ -341,10 +341,9 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
             unconsented.discard(click.key)
         outcomes[click.index] = Outcome(handled=True, notices=notices)
     await _write_changes(repo, now, fresh, people, before, chosen)
-    for item in changed.values():
-        if cards.results_visible(item):
-            due = lifecycle.refresh_due(now, ctx.settings.refresh_interval)
-            await lifecycle.request_refresh(batch.session, item, due)
+    visible = [item.id for item in changed.values() if cards.results_visible(item)]
+    due = lifecycle.refresh_due(now, ctx.settings.refresh_interval)
+    await ctx.outbox.refresh_items(visible, due)
     return outcomes
 
 
