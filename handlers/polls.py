@@ -320,6 +320,7 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         ((c.item.id, people[c.key].id) for c in fresh), new=set(created.values())
     )
     before = {pair: set(options) for pair, options in chosen.items()}
+    privately: list[tuple[str, str, dict[str, Any]]] = []  # privacy notices, written together
     changed: dict[int, Item] = {}
     for click in fresh:
         mine, option = chosen[(click.item.id, people[click.key].id)], click.option
@@ -337,10 +338,11 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
         notices: list[View] = [Notice(said, success=outcome != "unchanged")]
         if click.key in unconsented:  # notice mode: the notice comes with the first vote
-            notices.append(await consent.privacy_notice(ctx, click.event))
+            notices.append(await consent.privacy_notice(ctx, click.event, later=privately))
             unconsented.discard(click.key)
         outcomes[click.index] = Outcome(handled=True, notices=notices)
     await _write_changes(repo, now, fresh, people, before, chosen)
+    await ctx.outbox.send_private_many(privately, now)
     visible = [item.id for item in changed.values() if cards.results_visible(item)]
     due = lifecycle.refresh_due(now, ctx.settings.refresh_interval)
     await ctx.outbox.refresh_items(visible, due)

@@ -52,6 +52,30 @@ class OutboxRepository:
             )
         )
 
+    async def send_private_many(
+        self, messages: Sequence[tuple[str, str, dict[str, Any]]], at: datetime
+    ) -> None:
+        """:meth:`send` of (platform, user id, view) to each person's private chat, in one
+        statement (the vote batch's path)."""
+        if not messages:
+            return
+        wrote(self.session, WROTE_OUTBOX)
+        rows = [
+            {
+                "op": "send",
+                "private": True,
+                "platform": platform,
+                "channel_id": user_id,
+                "view": view,
+                "status": "pending",
+                "attempts": 0,
+                "due_at": at,
+                "created_at": at,
+            }
+            for platform, user_id, view in messages
+        ]
+        await self.session.execute(insert(self.session, OutboxMessage.__table__).values(rows))
+
     async def refresh(
         self, *, publication_id: int, platform: str, channel_id: str, due_at: datetime
     ) -> None:
