@@ -74,7 +74,8 @@ class OutboxRepository:
             }
             for platform, user_id, view in messages
         ]
-        await self.session.execute(insert(self.session, OutboxMessage.__table__).values(rows))
+        # executemany form: one cached statement, pipelined by the driver
+        await self.session.execute(insert(self.session, OutboxMessage.__table__), rows)
 
     async def refresh(
         self, *, publication_id: int, platform: str, channel_id: str, due_at: datetime
