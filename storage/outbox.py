@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, literal, select, text, update
+from sqlalchemy import Text, cast, delete, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import WROTE_OUTBOX, wrote
@@ -259,6 +259,14 @@ class OutboxRepository:
         if doomed:
             await self.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(doomed)))
         return len(doomed)
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many messages wait to be delivered, and since when the oldest waits."""
+        query = select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == "pending"
+        )
+        count, oldest = (await self.session.execute(query)).one()
+        return int(count), oldest
 
     async def pending(self, platform: str | None = None) -> Sequence[OutboxMessage]:
         query = select(OutboxMessage).where(OutboxMessage.status == "pending")

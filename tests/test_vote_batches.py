@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.adapter import Outcome
 from bot.batcher import Batch, BatchHandler
+from bot.errors import DeliveryError
 from bot.views import Card
 from storage.models import OutboxMessage, ProcessedEvent, Vote
 from tests.support import FakeClock, People, RecordingAdapter, said
@@ -190,3 +191,35 @@ async def test_a_batch_asks_for_one_refresh_per_card_coalesced(
     await townhall.deliverer.drain()
     assert await pending_refreshes(townhall) == []
     assert [b.votes for b in adapter.sent[1].current.bars] == [2, 2]  # type: ignore[union-attr]
+
+
+def metric(exposed: str, name: str) -> float:
+    found = re.search(rf"^{re.escape(name)} (\S+)$", exposed, re.MULTILINE)
+    assert found is not None, name
+    return float(found.group(1))
+
+
+async def test_metrics_show_acks_batches_commits_the_outbox_and_platform_errors(
+    app: App, people: People, clock: FakeClock
+) -> None:
+    townhall, adapter = app
+    poll = await create(townhall, people, 'poll "Q?" "A" "B"')
+    await townhall.deliverer.drain()
+    clicks = [people.click(f"p{n}", poll, 1 + n % 2) for n in range(10)]
+    await asyncio.gather(*(townhall.dispatch(c) for c in clicks))
+    clock.advance(seconds=30)
+    exposed = (await townhall.metrics.scrape()).decode()
+    acks = 'townhall_ack_seconds_count{kind="action",platform="test"}'
+    assert metric(exposed, acks) == 10
+    assert metric(exposed, "townhall_vote_batch_commit_seconds_count") >= 1
+    assert metric(exposed, "townhall_vote_batch_size_sum") == 10
+    assert metric(exposed, "townhall_outbox_pending") == 1  # the card's refresh
+    assert metric(exposed, "townhall_outbox_oldest_pending_seconds") >= 30
+
+    adapter.failures.append(DeliveryError("gone", permanent=True, code="channel_not_found"))
+    await townhall.deliverer.drain()
+    exposed = (await townhall.metrics.scrape()).decode()
+    errors = 'townhall_platform_errors_total{code="channel_not_found",platform="test"}'
+    assert metric(exposed, errors) == 1
+    assert metric(exposed, "townhall_outbox_pending") == 0
+    assert metric(exposed, "townhall_outbox_oldest_pending_seconds") == 0

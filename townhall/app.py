@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
@@ -27,6 +28,7 @@ from handlers import all_routers, polls
 from services import lifecycle, screening
 from storage import migrate
 from storage.db import WROTE_DEADLINE, WROTE_OUTBOX, Database
+from storage.outbox import OutboxRepository
 from townhall.scheduler import Scheduler
 
 log = structlog.get_logger("townhall.app")
@@ -82,8 +84,10 @@ class Townhall:
             polls.is_vote_click,
             on_commit=self._committed,
             on_batch=self.metrics.batch,
+            on_commit_seconds=self.metrics.commit_seconds.observe,
         )
         self.dispatcher.batcher = self.batcher
+        self.metrics.before_scrape = self._outbox_gauges
         self._runner: web.AppRunner | None = None
         self._metrics_runner: web.AppRunner | None = None
         #: Every background loop, supervised: they survive failures and report their health.
@@ -98,6 +102,12 @@ class Townhall:
         if WROTE_DEADLINE in wrote:
             self.scheduler.poke()
 
+    async def _outbox_gauges(self) -> None:
+        async with self.db.transaction() as session:
+            pending, oldest = await OutboxRepository(session).backlog()
+        age = (self.clock() - oldest).total_seconds() if oldest is not None else 0.0
+        self.metrics.outbox(pending, max(0.0, age))
+
     async def dispatch(self, event: Event) -> Outcome:
         try:
             identifiers.check_event(event)  # before anything is stored, even the event id
@@ -109,6 +119,8 @@ class Townhall:
         outcome = await self.dispatcher(event)
         result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
         self.metrics.events.labels(event.platform, event.kind.value, result).inc()
+        waited = (datetime.now(UTC) - event.received_at).total_seconds()
+        self.metrics.ack_seconds.labels(event.platform, event.kind.value).observe(waited)
         return outcome
 
     async def prepare(self) -> None:
