@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -34,6 +35,12 @@ from townhall.scheduler import Scheduler
 log = structlog.get_logger("townhall.app")
 
 #: The dashboard's own files, served at /static/ (only the top floor knows where parts live).
+#: Graceful shutdown's budget (seconds), about 10 s in all: the vote batches waiting, the
+#: outbox's due messages, then the HTTP requests still open.
+SHUTDOWN_BATCHES = 5.0
+SHUTDOWN_OUTBOX = 3.0
+SHUTDOWN_REQUESTS = 1.5
+
 STATIC_DIR = Path(dashboard.__file__).resolve().parent / "static"
 
 #: Adds routes or middleware to the one HTTP server before it starts (e.g. the dashboard).
@@ -148,7 +155,9 @@ class Townhall:
             )
             for extend in self.web_extensions:
                 extend(self, web_app)
-            self._runner = web.AppRunner(web_app, access_log=None)
+            self._runner = web.AppRunner(
+                web_app, access_log=None, shutdown_timeout=SHUTDOWN_REQUESTS
+            )
             await self._runner.setup()
             host, port = self.settings.http_host, self.settings.http_port
             await _listen(web.TCPSite(self._runner, host, port), host, port, "TOWNHALL_HTTP")
@@ -191,21 +200,36 @@ class Townhall:
         return _bound_port(self._metrics_runner) or self.settings.metrics_port
 
     async def stop(self) -> None:
-        """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly)."""
+        """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly).
+
+        Graceful, within about 10 s: stop accepting connections (requests already received
+        go on), write the vote batches waiting and answer them, deliver what the outbox has
+        due (bounded; the rest waits durably for the next start), then stop the rest.
+        """
+        if self._runner is not None:
+            for site in list(self._runner.sites):
+                with contextlib.suppress(Exception):
+                    await site.stop()
+        try:
+            await self.batcher.stop(grace=SHUTDOWN_BATCHES)
+        except Exception as exc:
+            log.warning("vote batches did not drain", error=type(exc).__name__)
         for loop in self.loops:
             try:
                 await loop.stop()
             except Exception as exc:
                 log.warning("background loop ended badly", loop=loop.name, error=type(exc).__name__)
+        if self._background:  # the loop is stopped: this is the only deliverer now
+            try:
+                await self.deliverer.drain(within=SHUTDOWN_OUTBOX)
+            except Exception as exc:  # timed out or failing: the rest stays in the outbox
+                log.info("outbox not drained before exit", error=type(exc).__name__)
+            self._background = False
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter stop failed", adapter=adapter.name)
-        try:
-            await self.batcher.stop()
-        except Exception as exc:
-            log.warning("vote batches did not drain", error=type(exc).__name__)
         for runner in (self._runner, self._metrics_runner):
             if runner is not None:
                 await runner.cleanup()
