@@ -1,14 +1,15 @@
 """Vote ingestion over the real HTTP endpoint: ``townhall run`` beside three baselines, same run.
 
     python bench/ingest.py --platform telegram|slack|web|discord --db sqlite|postgresql \\
-        [--concurrency 64] [--seconds 10] [--warmup 1] [--paths bare,naive,grouped,townhall]
+        [--concurrency 64] [--seconds 10] [--warmup 1] [--paths bare,naive,grouped,bolt,townhall]
         [--count-statements] [--profile FILE]
 
 Creates a fresh database (a temporary SQLite file, or a new PostgreSQL database dropped at the
 end) with one published poll, starts a fast fake platform API (bench/ingest_fakeapi.py) and then,
 one at a time, each path as its own process:
 
-- ``bare``, ``naive``, ``grouped``: the baselines in bench/ingest_baselines.py;
+- ``bare``, ``naive``, ``grouped`` (and ``bolt``, Slack only: a bare slack-bolt app that only
+  acknowledges): the baselines in bench/ingest_baselines.py;
 - ``townhall``: ``townhall run`` with only this platform configured (Telegram in webhook mode
   with a secret, Slack over HTTP with a signing secret; the web chat is always on).
 
@@ -56,7 +57,9 @@ from storage.models import Vote
 
 BENCH = Path(__file__).resolve().parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PATHS = ("bare", "naive", "grouped", "townhall")
+PATHS = ("bare", "naive", "grouped", "bolt", "townhall")
+#: Baselines that exist for one platform only (bolt: a bare slack-bolt app).
+ONLY_ON = {"bolt": "slack"}
 CHANNELS = {
     "telegram": (str(payloads.TELEGRAM_CHAT), "77"),
     "slack": (payloads.SLACK_CHANNEL, "1765000000.000100"),
@@ -216,7 +219,7 @@ async def start_server(
     else:
         command = [sys.executable, str(BENCH / "ingest_baselines.py"), "--kind", path]
         command += ["--platform", args.platform, "--db", url, "--port", str(port)]
-        command += ["--table", f"bench_votes_{path}"]
+        command += ["--table", f"bench_votes_{path}", "--api", f"http://127.0.0.1:{api}/api/"]
         env = {**os.environ, "PYTHONPATH": str(BENCH)}
     proc = spawn(command, env, log)
     deadline = time.monotonic() + 120
@@ -278,7 +281,7 @@ async def measure(
     acked = warm.acked + load.acked
     rows: int | None = None
     duplicates = 0
-    if path != "bare":
+    if path not in ("bare", "bolt"):  # they store nothing
         rows, duplicates = await settled_rows(url, path, item_id, acked)
     return Row(path, load, cpu, acked, rows, duplicates)
 
@@ -354,6 +357,7 @@ async def main() -> int:
     paths = [p for p in args.paths.split(",") if p]
     if unknown := set(paths) - set(PATHS):
         parser.error(f"unknown paths: {', '.join(sorted(unknown))}")
+    paths = [p for p in paths if ONLY_ON.get(p, args.platform) == args.platform]
     if args.count_statements and args.db != "postgresql":
         parser.error("--count-statements needs --db postgresql")
     fake = FakeAPI()

@@ -65,6 +65,10 @@ def report(args: argparse.Namespace, rows: list[Row], fake: FakeAPI) -> bool:
         odd = {s: n for s, n in r.load.statuses.items() if s not in (200, 303)}
         if odd:
             print(f"  {'':<10} statuses other than success: {odd}")
+    rates = {r.path: r.load.rate for r in rows}
+    if rates.get("bolt") and "townhall" in rates:  # the Slack target: ≥ 0.5 of it
+        share = rates["townhall"] / rates["bolt"]
+        print(f"  townhall / bare slack-bolt app (same run): {share:.2f}")
     calls = ", ".join(f"{k} {v}" for k, v in sorted(fake.calls.items()))
     print(f"  fake platform API calls (all paths): {calls or 'none'}")
     ok = all(r.consistent for r in rows)
