@@ -41,6 +41,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import ingest_load
 import ingest_payloads as payloads
@@ -286,8 +287,9 @@ async def measure(
     return Row(path, load, cpu, acked, rows, duplicates)
 
 
-async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI) -> Row:
-    """Townhall only: clicks over the fake Discord gateway (bench/ingest_discord.py)."""
+async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI) -> list[Row]:
+    """Clicks over the fake Discord gateway (bench/ingest_discord.py): Townhall, then (path
+    ``bare``) a bare discord.py app that only acknowledges, on the same fake and card."""
     import ingest_discord
 
     async with ingest_discord.fake_discord() as fake:
@@ -315,9 +317,39 @@ async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI)
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    acked = warm.acked + load.acked
-    rows, duplicates = await settled_rows(url, "townhall", item_id, acked)
-    return Row("townhall", load, cpu, acked, rows, duplicates)
+        acked = warm.acked + load.acked
+        rows, duplicates = await settled_rows(url, "townhall", item_id, acked)
+        measured = [Row("townhall", load, cpu, acked, rows, duplicates)]
+        if "bare" in args.paths.split(","):  # the same clicks, same fake, a bare discord.py app
+            measured.insert(0, await measure_discord_bare(args, fake, short_id, card, extra))
+    return measured
+
+
+async def measure_discord_bare(
+    args: argparse.Namespace, fake: Any, short_id: str, card: int, extra: dict[str, str]
+) -> Row:
+    import ingest_discord
+
+    log = Path(args.logs) / "ingest-discord-bare.log"
+    sessions = len(fake.sessions)
+    proc = spawn(
+        [sys.executable, str(BENCH / "ingest_discord_bare.py")], {**os.environ, **extra}, log
+    )
+    try:
+        await fake.wait_until_ready(sessions=sessions + 1, timeout=60)
+        counter = ingest_load.Counter(50_000_000)
+        common = {"concurrency": args.concurrency, "counter": counter}
+        warm = await ingest_discord.run(fake, short_id, card, seconds=args.warmup, **common)
+        before = cpu_seconds(proc.pid)
+        load = await ingest_discord.run(fake, short_id, card, seconds=args.seconds, **common)
+        cpu = cpu_seconds(proc.pid) - before
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return Row("bare", load, cpu, warm.acked + load.acked, None, 0)
 
 
 async def main() -> int:
@@ -369,7 +401,7 @@ async def main() -> int:
     try:
         async with fresh_database(args.db) as url:
             if args.platform == "discord":
-                rows = [await measure_discord(args, url, fake)]
+                rows = await measure_discord(args, url, fake)
             else:
                 poll = await publish_poll(url, args.platform)
                 rows = [await measure(args, path, url, poll, fake, proxy) for path in paths]
