@@ -37,14 +37,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import ingest_load
 import ingest_payloads as payloads
+from benchdb import fresh_database
 from ingest_baselines import table_ddl
 from ingest_fakeapi import FakeAPI
 from ingest_pgcount import Proxy
@@ -57,7 +56,6 @@ from storage.items import ItemRepository, NewItem, PublicationRepository
 from storage.models import Vote
 
 BENCH = Path(__file__).resolve().parent
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PATHS = ("bare", "naive", "grouped", "bolt", "townhall")
 #: Baselines that exist for one platform only (bolt: a bare slack-bolt app).
 ONLY_ON = {"bolt": "slack"}
@@ -79,24 +77,6 @@ def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(kind: str) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite+aiosqlite:///{tmp}/ingest.db"
-        return
-    import asyncpg
-
-    name = f"townhall_ingest_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def publish_poll(url: str, platform: str) -> tuple[str, int, int]:
@@ -399,7 +379,7 @@ async def main() -> int:
         await proxy.start()
         paths = ["townhall"]
     try:
-        async with fresh_database(args.db) as url:
+        async with fresh_database(args.db, "ingest") as url:
             if args.platform == "discord":
                 rows = await measure_discord(args, url, fake)
             else:
