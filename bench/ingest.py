@@ -285,18 +285,9 @@ async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI)
                 assert item is not None
                 item_id = item.id
             await db.dispose()
-            counter = ingest_load.Counter(0)
-            common = {"concurrency": args.concurrency, "counter": counter}
-            warm = await ingest_discord.run(fake, short_id, card, seconds=args.warmup, **common)
-            before = cpu_seconds(proc.pid)
-            load = await ingest_discord.run(fake, short_id, card, seconds=args.seconds, **common)
-            cpu = cpu_seconds(proc.pid) - before
+            warm, load, cpu = await discord_clicks(args, fake, short_id, card, proc.pid, 0)
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            interrupt(proc)
         acked = warm.acked + load.acked
         rows, duplicates = await settled_rows(url, "townhall", item_id, acked)
         measured = [Row("townhall", load, cpu, acked, rows, duplicates)]
@@ -308,8 +299,6 @@ async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI)
 async def measure_discord_bare(
     args: argparse.Namespace, fake: Any, short_id: str, card: int, extra: dict[str, str]
 ) -> Row:
-    import ingest_discord
-
     log = Path(args.logs) / "ingest-discord-bare.log"
     sessions = len(fake.sessions)
     proc = spawn(
@@ -317,19 +306,31 @@ async def measure_discord_bare(
     )
     try:
         await fake.wait_until_ready(sessions=sessions + 1, timeout=60)
-        counter = ingest_load.Counter(50_000_000)
-        common = {"concurrency": args.concurrency, "counter": counter}
-        warm = await ingest_discord.run(fake, short_id, card, seconds=args.warmup, **common)
-        before = cpu_seconds(proc.pid)
-        load = await ingest_discord.run(fake, short_id, card, seconds=args.seconds, **common)
-        cpu = cpu_seconds(proc.pid) - before
+        warm, load, cpu = await discord_clicks(args, fake, short_id, card, proc.pid, 50_000_000)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        interrupt(proc)
     return Row("bare", load, cpu, warm.acked + load.acked, None, 0)
+
+
+async def discord_clicks(
+    args: argparse.Namespace, fake: Any, short_id: str, card: int, pid: int, first: int
+) -> tuple[ingest_load.LoadResult, ingest_load.LoadResult, float]:
+    """Warm-up, then the measured clicks; (warm-up, measured, CPU seconds of ``pid``)."""
+    import ingest_discord
+
+    common = {"concurrency": args.concurrency, "counter": ingest_load.Counter(first)}
+    warm = await ingest_discord.run(fake, short_id, card, seconds=args.warmup, **common)
+    before = cpu_seconds(pid)
+    load = await ingest_discord.run(fake, short_id, card, seconds=args.seconds, **common)
+    return warm, load, cpu_seconds(pid) - before
+
+
+def interrupt(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 async def main() -> int:
