@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
-    OFFICER_ID,
-    fake_telegram,
-)
+from tests.drivers.telegram_kit import fake_telegram  # noqa: F401 - a fixture
 from tests.fakes.telegram import FakeTelegram
-from tests.test_slack_cli import empty_database, free_port, read
-from tests.test_telegram_kill import counter_mismatches, environment, post, start, votes
+from tests.test_slack_cli import read
+from tests.test_telegram_kill import (
+    counter_mismatches,
+    run_with_a_poll,
+    send_again,
+    stream,
+    votes,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -29,57 +32,30 @@ VOTERS = 60
 async def test_sigterm_answers_what_it_took_and_exits_cleanly(
     fake: FakeTelegram, db_url: str, tmp_path: Path
 ) -> None:
-    await empty_database(db_url)
-    port = free_port()
-    env = environment(db_url, fake, port)
-    log = tmp_path / "townhall.log"
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    group = fake.group(-1001000000096, "Town square")
-    officer = fake.user(OFFICER_ID, "Olivia")
+    run = await run_with_a_poll(fake, db_url, tmp_path, -1001000000096)
+    voters = [fake.user(9000 + n, f"Voter {n}") for n in range(VOTERS)]
+    for voter in voters:
+        fake.private_chat(voter)  # so the privacy notices can be delivered
+    clicks = [fake.button_update(voter, run.card, "A") for voter in voters]
 
-    proc = await start(env, log, port)
+    async def terminate() -> None:
+        run.proc.terminate()  # SIGTERM, mid-stream
+
     try:
-        assert await post(url, fake.command_update(group, officer, '/poll "Q?" "A" "B"')) == 200
-        await fake.wait_for_call("sendMessage", lambda c: "reply_markup" in c.params, timeout=30)
-        [card] = [m for m in fake.sent_messages(group["id"]) if "reply_markup" in m]
-        voters = [fake.user(9000 + n, f"Voter {n}") for n in range(VOTERS)]
-        for voter in voters:
-            fake.private_chat(voter)  # so the privacy notices can be delivered
-        clicks = [fake.button_update(voter, card, "A") for voter in voters]
-        statuses: list[int | None] = [None] * VOTERS
-        acknowledged = asyncio.Event()
-
-        async def send(n: int) -> None:
-            statuses[n] = await post(url, clicks[n])
-            if sum(s == 200 for s in statuses) >= VOTERS // 3:
-                acknowledged.set()
-
-        stream = [asyncio.create_task(send(n)) for n in range(VOTERS)]
-        await asyncio.wait_for(acknowledged.wait(), timeout=60)
-        proc.terminate()  # SIGTERM, mid-stream
-        await asyncio.gather(*stream)
-        await asyncio.wait_for(proc.wait(), 60)
+        statuses = await stream(run.url, clicks, terminate)
+        await asyncio.wait_for(run.proc.wait(), 60)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode == 0, read(log)[-3000:]
-    assert "Traceback" not in read(log), read(log)[-3000:]
+        if run.proc.returncode is None:
+            run.proc.kill()
+            await run.proc.wait()
+    assert run.proc.returncode == 0, read(run.log)[-3000:]
+    assert "Traceback" not in read(run.log), read(run.log)[-3000:]
 
     answered = sum(s == 200 for s in statuses)
     stored = await votes(db_url)
-    assert stored >= answered > 0, (statuses, read(log)[-3000:])  # every answered vote stored
+    assert stored >= answered > 0, (statuses, read(run.log)[-3000:])  # every answered one stored
 
-    proc = await start(env, log, port)
-    try:
-        for n, status in enumerate(statuses):
-            if status != 200:  # Telegram sends again what was not acknowledged
-                again = [await post(url, clicks[n]) for _ in range(3)]
-                assert 200 in again, (again, read(log)[-3000:])
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 60)
-    assert proc.returncode == 0, read(log)[-3000:]
+    await send_again(run, clicks, statuses)
     assert await votes(db_url) == VOTERS  # each counted once
     assert await counter_mismatches(db_url) == []
     notices = [m for v in voters for m in fake.sent_messages(v["id"])]
