@@ -219,7 +219,7 @@ async def vote(ctx: Context) -> None:
 async def record_vote(ctx: Context, item: Item, option: Option, participant: Participant) -> None:
     """One vote: a batch of one (the outcome is decided and written as the batch path does)."""
     now = ctx.clock()
-    repo = VoteBatchRepository(ctx.session, ctx.settings.secret_key.get_secret_value())
+    repo = ctx.vote_batches
     pair = (item.id, participant.id)
     chosen = await repo.chosen([pair])
     choice = _Choice.of(item, participant.platform, chosen[pair])
@@ -309,7 +309,7 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         return outcomes
     ctx = Context(events[0], batch.session, batch.settings, batch.clock, batch.translator)
     now = ctx.clock()
-    repo = VoteBatchRepository(batch.session, batch.settings.secret_key.get_secret_value())
+    repo = ctx.vote_batches
     items: dict[str, Item | None] = {}
     clicks: list[_Click] = []
     for index, event in enumerate(events):
