@@ -1,14 +1,15 @@
 """Vote ingestion over the real HTTP endpoint: ``townhall run`` beside three baselines, same run.
 
     python bench/ingest.py --platform telegram|slack|web|discord --db sqlite|postgresql \\
-        [--concurrency 64] [--seconds 10] [--warmup 1] [--paths bare,naive,grouped,townhall]
+        [--concurrency 64] [--seconds 10] [--warmup 1] [--paths bare,naive,grouped,bolt,townhall]
         [--count-statements] [--profile FILE]
 
 Creates a fresh database (a temporary SQLite file, or a new PostgreSQL database dropped at the
 end) with one published poll, starts a fast fake platform API (bench/ingest_fakeapi.py) and then,
 one at a time, each path as its own process:
 
-- ``bare``, ``naive``, ``grouped``: the baselines in bench/ingest_baselines.py;
+- ``bare``, ``naive``, ``grouped`` (and ``bolt``, Slack only: a bare slack-bolt app that only
+  acknowledges): the baselines in bench/ingest_baselines.py;
 - ``townhall``: ``townhall run`` with only this platform configured (Telegram in webhook mode
   with a secret, Slack over HTTP with a signing secret; the web chat is always on).
 
@@ -36,13 +37,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import ingest_load
 import ingest_payloads as payloads
+from benchdb import fresh_database
 from ingest_baselines import table_ddl
 from ingest_fakeapi import FakeAPI
 from ingest_pgcount import Proxy
@@ -55,8 +56,9 @@ from storage.items import ItemRepository, NewItem, PublicationRepository
 from storage.models import Vote
 
 BENCH = Path(__file__).resolve().parent
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PATHS = ("bare", "naive", "grouped", "townhall")
+PATHS = ("bare", "naive", "grouped", "bolt", "townhall")
+#: Baselines that exist for one platform only (bolt: a bare slack-bolt app).
+ONLY_ON = {"bolt": "slack"}
 CHANNELS = {
     "telegram": (str(payloads.TELEGRAM_CHAT), "77"),
     "slack": (payloads.SLACK_CHANNEL, "1765000000.000100"),
@@ -75,24 +77,6 @@ def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(kind: str) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite+aiosqlite:///{tmp}/ingest.db"
-        return
-    import asyncpg
-
-    name = f"townhall_ingest_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def publish_poll(url: str, platform: str) -> tuple[str, int, int]:
@@ -216,7 +200,7 @@ async def start_server(
     else:
         command = [sys.executable, str(BENCH / "ingest_baselines.py"), "--kind", path]
         command += ["--platform", args.platform, "--db", url, "--port", str(port)]
-        command += ["--table", f"bench_votes_{path}"]
+        command += ["--table", f"bench_votes_{path}", "--api", f"http://127.0.0.1:{api}/api/"]
         env = {**os.environ, "PYTHONPATH": str(BENCH)}
     proc = spawn(command, env, log)
     deadline = time.monotonic() + 120
@@ -278,13 +262,14 @@ async def measure(
     acked = warm.acked + load.acked
     rows: int | None = None
     duplicates = 0
-    if path != "bare":
+    if path not in ("bare", "bolt"):  # they store nothing
         rows, duplicates = await settled_rows(url, path, item_id, acked)
     return Row(path, load, cpu, acked, rows, duplicates)
 
 
-async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI) -> Row:
-    """Townhall only: clicks over the fake Discord gateway (bench/ingest_discord.py)."""
+async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI) -> list[Row]:
+    """Clicks over the fake Discord gateway (bench/ingest_discord.py): Townhall, then (path
+    ``bare``) a bare discord.py app that only acknowledges, on the same fake and card."""
     import ingest_discord
 
     async with ingest_discord.fake_discord() as fake:
@@ -300,21 +285,52 @@ async def measure_discord(args: argparse.Namespace, url: str, fake_api: FakeAPI)
                 assert item is not None
                 item_id = item.id
             await db.dispose()
-            counter = ingest_load.Counter(0)
-            common = {"concurrency": args.concurrency, "counter": counter}
-            warm = await ingest_discord.run(fake, short_id, card, seconds=args.warmup, **common)
-            before = cpu_seconds(proc.pid)
-            load = await ingest_discord.run(fake, short_id, card, seconds=args.seconds, **common)
-            cpu = cpu_seconds(proc.pid) - before
+            warm, load, cpu = await discord_clicks(args, fake, short_id, card, proc.pid, 0)
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    acked = warm.acked + load.acked
-    rows, duplicates = await settled_rows(url, "townhall", item_id, acked)
-    return Row("townhall", load, cpu, acked, rows, duplicates)
+            interrupt(proc)
+        acked = warm.acked + load.acked
+        rows, duplicates = await settled_rows(url, "townhall", item_id, acked)
+        measured = [Row("townhall", load, cpu, acked, rows, duplicates)]
+        if "bare" in args.paths.split(","):  # the same clicks, same fake, a bare discord.py app
+            measured.insert(0, await measure_discord_bare(args, fake, short_id, card, extra))
+    return measured
+
+
+async def measure_discord_bare(
+    args: argparse.Namespace, fake: Any, short_id: str, card: int, extra: dict[str, str]
+) -> Row:
+    log = Path(args.logs) / "ingest-discord-bare.log"
+    sessions = len(fake.sessions)
+    proc = spawn(
+        [sys.executable, str(BENCH / "ingest_discord_bare.py")], {**os.environ, **extra}, log
+    )
+    try:
+        await fake.wait_until_ready(sessions=sessions + 1, timeout=60)
+        warm, load, cpu = await discord_clicks(args, fake, short_id, card, proc.pid, 50_000_000)
+    finally:
+        interrupt(proc)
+    return Row("bare", load, cpu, warm.acked + load.acked, None, 0)
+
+
+async def discord_clicks(
+    args: argparse.Namespace, fake: Any, short_id: str, card: int, pid: int, first: int
+) -> tuple[ingest_load.LoadResult, ingest_load.LoadResult, float]:
+    """Warm-up, then the measured clicks; (warm-up, measured, CPU seconds of ``pid``)."""
+    import ingest_discord
+
+    common = {"concurrency": args.concurrency, "counter": ingest_load.Counter(first)}
+    warm = await ingest_discord.run(fake, short_id, card, seconds=args.warmup, **common)
+    before = cpu_seconds(pid)
+    load = await ingest_discord.run(fake, short_id, card, seconds=args.seconds, **common)
+    return warm, load, cpu_seconds(pid) - before
+
+
+def interrupt(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 async def main() -> int:
@@ -354,6 +370,7 @@ async def main() -> int:
     paths = [p for p in args.paths.split(",") if p]
     if unknown := set(paths) - set(PATHS):
         parser.error(f"unknown paths: {', '.join(sorted(unknown))}")
+    paths = [p for p in paths if ONLY_ON.get(p, args.platform) == args.platform]
     if args.count_statements and args.db != "postgresql":
         parser.error("--count-statements needs --db postgresql")
     fake = FakeAPI()
@@ -363,9 +380,9 @@ async def main() -> int:
         await proxy.start()
         paths = ["townhall"]
     try:
-        async with fresh_database(args.db) as url:
+        async with fresh_database(args.db, "ingest") as url:
             if args.platform == "discord":
-                rows = [await measure_discord(args, url, fake)]
+                rows = await measure_discord(args, url, fake)
             else:
                 poll = await publish_poll(url, args.platform)
                 rows = [await measure(args, path, url, poll, fake, proxy) for path in paths]

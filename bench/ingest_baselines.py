@@ -1,7 +1,7 @@
 """Baseline servers for bench/ingest.py, each run as its own process like ``townhall run``.
 
-    python bench/ingest_baselines.py --kind bare|naive|grouped --platform telegram|slack|web
-        --db URL --port N --table NAME
+    python bench/ingest_baselines.py --kind bare|naive|grouped|bolt --platform telegram|slack|web
+        --db URL --port N --table NAME [--api URL]
 
 - ``bare``: an aiohttp endpoint that parses the click and answers; no database.
 - ``naive``: one SQLAlchemy ORM session and commit per click (the hand-written bot).
@@ -9,6 +9,9 @@
   (PostgreSQL: ``INSERT … SELECT unnest(...) ON CONFLICT DO NOTHING``; SQLite: ``executemany``
   of ``INSERT OR IGNORE``); each request is answered only after its batch committed. The next
   batch starts as soon as the previous commit returned (no timer).
+- ``bolt`` (Slack only): a bare slack-bolt ``AsyncApp`` on aiohttp, configured like Townhall's
+  (signing secret checked, ``process_before_response``), whose action listener only calls
+  ``ack()``: what any Slack app pays before doing anything; no database.
 Prints ``ready`` once it listens.
 """
 
@@ -110,6 +113,32 @@ class Grouped:
                 done.set_result(None)
 
 
+async def bare_bolt(api: str) -> Any:
+    """The request handler of a slack-bolt app that only acknowledges vote clicks."""
+    import re
+
+    from ingest_payloads import SLACK_SIGNING_SECRET
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.async_app import AsyncAck, AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    bolt = AsyncApp(
+        client=AsyncWebClient(token="xoxb-bench", base_url=api),
+        signing_secret=SLACK_SIGNING_SECRET,
+        process_before_response=True,
+    )
+
+    @bolt.action(re.compile(r"^vote-"))
+    async def acknowledge(ack: AsyncAck) -> None:
+        await ack()
+
+    async def handle(request: web.Request) -> web.Response:
+        response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    return handle
+
+
 async def serve(args: argparse.Namespace) -> None:
     path, ok = ENDPOINTS[args.platform]
     path = path.replace("{item}", "{item_id}")
@@ -133,6 +162,8 @@ async def serve(args: argparse.Namespace) -> None:
                 await session.commit()
             return web.Response(status=ok, headers=headers)
 
+    elif args.kind == "bolt":
+        handle = await bare_bolt(args.api)
     else:
         grouped = Grouped(args.db, args.table)
         await grouped.start()
@@ -152,11 +183,12 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--kind", choices=["bare", "naive", "grouped"], required=True)
+    parser.add_argument("--kind", choices=["bare", "naive", "grouped", "bolt"], required=True)
     parser.add_argument("--platform", choices=sorted(ENDPOINTS), required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--table", default="bench_votes")
+    parser.add_argument("--api", default="", help="the fake platform API's base URL (bolt)")
     args = parser.parse_args()
     try:
         asyncio.run(serve(args))

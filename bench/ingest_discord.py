@@ -8,7 +8,8 @@ Townhall's interaction callback (the acknowledgement), then click again, until t
 A callback of type 5 (deferred: Townhall took longer than 1.5 s and said "thinking" first) is
 acknowledged before the vote committed; the run reports those as status 1005.
 The fake is a validating test fake, not a fast one: its own cost is paid in the bench process.
-No baselines for this path (a bare discord.py app is future work).
+Its baseline (path ``bare``): a bare discord.py app that only acknowledges, on the same fake
+(bench/ingest_discord_bare.py).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ import ingest_load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests package
 
-from tests.test_discord_support import CHANNEL_ID, GUILD_ID, OFFICER, town_guild
-
+from tests.drivers.discord_kit import CHANNEL_ID, GUILD_ID, OFFICER, town_guild
 from tests.fakes.discord import FakeDiscord, FakeUser
 
 

@@ -65,6 +65,14 @@ def report(args: argparse.Namespace, rows: list[Row], fake: FakeAPI) -> bool:
         odd = {s: n for s, n in r.load.statuses.items() if s not in (200, 303)}
         if odd:
             print(f"  {'':<10} statuses other than success: {odd}")
+    rates = {r.path: r.load.rate for r in rows}
+    # The Slack and Discord target: at least 0.5 of a bare app of the same library.
+    library = {"slack": ("bolt", "slack-bolt"), "discord": ("bare", "discord.py")}
+    if args.platform in library and "townhall" in rates:
+        path, name = library[args.platform]
+        if rates.get(path):
+            share = rates["townhall"] / rates[path]
+            print(f"  townhall / bare {name} app that only acknowledges (same run): {share:.2f}")
     calls = ", ".join(f"{k} {v}" for k, v in sorted(fake.calls.items()))
     print(f"  fake platform API calls (all paths): {calls or 'none'}")
     ok = all(r.consistent for r in rows)

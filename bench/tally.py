@@ -23,14 +23,12 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from benchdb import fresh_database
 from sqlalchemy import text
 
 from services import results
@@ -38,26 +36,7 @@ from storage import migrate
 from storage.db import Database
 from storage.items import ItemRepository, NewItem
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-secret-key-0123456789"
-
-
-@asynccontextmanager
-async def fresh_database(kind: str) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite+aiosqlite:///{tmp}/tally.db"
-        return
-    import asyncpg
-
-    name = f"townhall_tally_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def seed(db: Database, votes: int) -> tuple[str, int]:
@@ -190,7 +169,7 @@ async def main() -> None:
     from bot import logs
 
     logs.configure("WARNING")
-    async with fresh_database(args.db) as url:
+    async with fresh_database(args.db, "tally") as url:
         await bench(url, args)
 
 

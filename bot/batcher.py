@@ -68,6 +68,7 @@ class Batcher:
         max_batch: int = 500,
         on_commit: Callable[[frozenset[str]], None] = lambda wrote: None,
         on_batch: Callable[[int, float], None] = lambda size, seconds: None,
+        on_commit_seconds: Callable[[float], None] = lambda seconds: None,
     ) -> None:
         self.db = db
         self.dispatcher = dispatcher
@@ -76,6 +77,7 @@ class Batcher:
         self.max_batch = max_batch
         self.on_commit = on_commit
         self.on_batch = on_batch
+        self.on_commit_seconds = on_commit_seconds
         self._waiting: list[_Waiting] = []
         self._ready = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -179,6 +181,8 @@ class Batcher:
         async with self.db.transaction(lock_wait=self.db.pool_timeout) as session:
             outcomes = await self.handler(Batch(events, session, d.settings, d.clock, d.translator))
             wrote = written(session)
+            committing = time.perf_counter()
+        self.on_commit_seconds(time.perf_counter() - committing)
         return outcomes, wrote
 
     async def _dispatch_in_order(self, rest: list[_Waiting]) -> None:

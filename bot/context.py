@@ -24,6 +24,7 @@ from storage.outbox import OutboxRepository
 from storage.people import ParticipantRepository, PrivacyRepository, RoleRepository
 from storage.responses import AnswerRepository, VoteRepository
 from storage.subscriptions import SubscriptionRepository
+from storage.vote_batches import VoteBatchRepository
 
 Clock = Callable[[], datetime]
 Translator = Callable[..., str]
@@ -66,6 +67,11 @@ class Context:
     @cached_property
     def votes(self) -> VoteRepository:
         return VoteRepository(self.session)
+
+    @cached_property
+    def vote_batches(self) -> VoteBatchRepository:
+        """Votes written by net change, one statement per kind (a batch, or a batch of one)."""
+        return VoteBatchRepository(self.session, self.settings.secret_key.get_secret_value())
 
     @cached_property
     def answers(self) -> AnswerRepository:

@@ -186,6 +186,7 @@ class Deliverer:
             else "error"
         )
         self.metrics.deliveries.labels(row.platform, result).inc()
+        self.metrics.platform_errors.labels(row.platform, exc.code or result).inc()
         async with self.db.transaction() as session:
             outbox = OutboxRepository(session)
             if row.op == "refresh":

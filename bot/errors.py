@@ -32,8 +32,11 @@ class DeliveryError(Exception):
         retry_after: float | None = None,
         permanent: bool = False,
         uncertain: bool = False,
+        code: str = "",
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
         self.uncertain = uncertain
+        #: The platform's own error code or class (a metrics label: short, no ids).
+        self.code = code[:40]

@@ -77,6 +77,10 @@ class Event:
     #: For COMMAND: the command already parsed (a form, a slash command's options); the
     #: router checks it against the command's spec instead of parsing ``text``.
     command: ParsedCommand | None = None
+    #: For ACTION on a surface whose in-place answer is short (a Telegram toast): its length.
+    #: A notice longer than this is sent to the person's private chat by the core, durably
+    #: (outbox, in the event's transaction), not by the adapter while the click waits.
+    notice_room: int | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     raw: Any = field(default=None, compare=False, repr=False)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-from aiohttp.typedefs import Middleware
+if TYPE_CHECKING:  # aiohttp only where the HTTP server runs: settings validation is imported
+    from aiohttp import web  # by every CLI command (parse_networks), and start-up matters there
+    from aiohttp.typedefs import Middleware
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -39,6 +41,7 @@ def trusted_proxies(networks: list[Network]) -> list[Middleware]:
     """A middleware taking the client address from trusted proxies; none when none trusted."""
     if not networks:
         return []
+    from aiohttp import web
 
     @web.middleware
     async def forwarded_for(

@@ -12,7 +12,9 @@ wherever it is served. With neither, it is not served at all.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
+import structlog
 from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,11 +23,14 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
 
 from bot.config import Settings
+
+log = structlog.get_logger("townhall.metrics")
 
 PATH = "/metrics"
 
@@ -66,10 +71,56 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.commit_seconds = Histogram(
+            "townhall_vote_batch_commit_seconds",
+            "Time the COMMIT of one batch of vote clicks took",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "townhall_ack_seconds",
+            "From an event's arrival to its outcome (the moment the adapter may acknowledge)",
+            ["platform", "kind"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "townhall_outbox_pending",
+            "Outbox messages waiting to be delivered (read when /metrics is scraped)",
+            registry=self.registry,
+        )
+        self.outbox_age = Gauge(
+            "townhall_outbox_oldest_pending_seconds",
+            "Age of the oldest outbox message waiting to be delivered (0 when none)",
+            registry=self.registry,
+        )
+        self.platform_errors = Counter(
+            "townhall_platform_errors_total",
+            "Failed platform calls of the outbox, by the platform's own error code",
+            ["platform", "code"],
+            registry=self.registry,
+        )
+        #: Called before each scrape to read what lives in the database (the outbox gauges).
+        self.before_scrape: Callable[[], Awaitable[None]] | None = None
+
     def batch(self, size: int, seconds: float) -> None:
         """One committed batch of the grouped write path."""
         self.batch_size.observe(size)
         self.batch_seconds.observe(seconds)
+
+    def outbox(self, pending: int, oldest_seconds: float) -> None:
+        self.outbox_depth.set(pending)
+        self.outbox_age.set(oldest_seconds)
+
+    async def scrape(self) -> bytes:
+        """Refresh the gauges read from the database (a failure leaves them as they were),
+        then render."""
+        if self.before_scrape is not None:
+            try:
+                await self.before_scrape()
+            except Exception as exc:  # the database is down: /metrics still answers
+                log.warning("metrics: outbox gauges not refreshed", error=type(exc).__name__)
+        return self.render()
 
     def render(self) -> bytes:
         """The text exposition format of everything in the registry."""
@@ -88,7 +139,8 @@ def metrics_route(registry: Metrics, token: str | None) -> web.RouteDef:
                     text="401 Unauthorized: send Authorization: Bearer <TOWNHALL_METRICS_TOKEN>",
                     headers={"WWW-Authenticate": 'Bearer realm="townhall metrics"'},
                 )
-        return web.Response(body=registry.render(), headers={"Content-Type": CONTENT_TYPE})
+        body = await registry.scrape()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     return web.get(PATH, metrics)
 

@@ -10,13 +10,37 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Context
-from bot.views import Button, Card
+from bot.events import Event
+from bot.messages import SENT_PRIVATELY
+from bot.views import Button, Card, Notice, view_to_dict
 from storage.models import Participant
 from storage.people import pseudonym
 
 
 def privacy_text(ctx: Context) -> str:
     return f"{ctx.settings.privacy_notice} Privacy notice: {ctx.settings.privacy_url}"
+
+
+async def privacy_notice(
+    ctx: Context, event: Event, later: list[tuple[str, str, dict[str, Any]]] | None = None
+) -> Notice:
+    """The privacy notice that comes with a first stored vote (notice mode).
+
+    Where the click's answer cannot hold it (a Telegram toast), the full text goes to the
+    person's private chat through the outbox, in this transaction (delivered off the request
+    path), and the answer carries the link alone. ``later``: collect that outbox message
+    there (a batch writes them together) instead of writing it now.
+    """
+    text = privacy_text(ctx)
+    room = event.notice_room
+    if room is None or len(text) <= room:
+        return Notice(text)
+    if later is None:
+        await ctx.send_private(event.platform, event.actor.user_id, Notice(text))
+    else:
+        later.append((event.platform, event.actor.user_id, view_to_dict(Notice(text))))
+    short = ctx.t("Privacy notice: {url}", url=ctx.settings.privacy_url)
+    return Notice(short if len(short) <= room else ctx.t(SENT_PRIVATELY))
 
 
 def consent_card(ctx: Context, what: str = "answer") -> Card:

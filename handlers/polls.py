@@ -218,19 +218,22 @@ async def vote(ctx: Context) -> None:
         participant.consented_at = ctx.clock()
     await record_vote(ctx, item, option, participant)
     if not has_consented:  # notice mode: the first stored vote comes with the privacy notice
-        ctx.notify(consent.privacy_text(ctx))
+        ctx.notify(await consent.privacy_notice(ctx, ctx.event))
     await consultation_flow.after_response(ctx, item, voted=True)
 
 
 async def record_vote(ctx: Context, item: Item, option: Option, participant: Participant) -> None:
+    """One vote: a batch of one (the outcome is decided and written as the batch path does)."""
     now = ctx.clock()
-    if item.kind == "multi":
-        outcome = await ctx.votes.toggle(item, option, participant, now)
-    else:
-        outcome = await ctx.votes.choose(item, option, participant, now)
+    repo = ctx.vote_batches
+    pair = (item.id, participant.id)
+    chosen = await repo.chosen([pair])
+    choice = _Choice.of(item, participant.platform, chosen[pair])
+    outcome = choice.click(option)
+    await _write_changes(repo, now, {pair: choice})
     if outcome != "unchanged" and cards.results_visible(item):
-        await lifecycle.request_refresh(
-            ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
+        await ctx.outbox.refresh_items(
+            [item.id], lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
     said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
     ctx.notify(Notice(said, success=outcome != "unchanged"))
@@ -263,6 +266,34 @@ def is_vote_click(event: Event) -> bool:
 
 
 @dataclass(slots=True)
+class _Choice:
+    """One person's options on one item: before the batch, and as its clicks leave them."""
+
+    item: Item
+    platform: str
+    before: frozenset[int]
+    now: set[int]
+
+    @classmethod
+    def of(cls, item: Item, platform: str, chosen: set[int]) -> _Choice:
+        return cls(item, platform, frozenset(chosen), set(chosen))
+
+    def click(self, option: Option) -> str:
+        """Apply one click; returns the outcome (recorded/changed/unchanged/added/removed)."""
+        mine = self.now
+        if self.item.kind == "multi":
+            outcome = "removed" if option.id in mine else "added"
+            mine.symmetric_difference_update({option.id})
+            return outcome
+        if mine == {option.id}:
+            return "unchanged"
+        outcome = "changed" if mine else "recorded"
+        mine.clear()
+        mine.add(option.id)
+        return outcome
+
+
+@dataclass(slots=True)
 class _Click:
     index: int
     event: Event
@@ -284,7 +315,7 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         return outcomes
     ctx = Context(events[0], batch.session, batch.settings, batch.clock, batch.translator)
     now = ctx.clock()
-    repo = VoteBatchRepository(batch.session, batch.settings.secret_key.get_secret_value())
+    repo = ctx.vote_batches
     items: dict[str, Item | None] = {}
     clicks: list[_Click] = []
     for index, event in enumerate(events):
@@ -327,55 +358,43 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
     chosen = await repo.chosen(
         ((c.item.id, people[c.key].id) for c in fresh), new=set(created.values())
     )
-    before = {pair: set(options) for pair, options in chosen.items()}
+    choices: dict[tuple[int, int], _Choice] = {}
+    for click in fresh:
+        mine = (click.item.id, people[click.key].id)
+        choices.setdefault(mine, _Choice.of(click.item, click.event.platform, chosen[mine]))
+    privately: list[tuple[str, str, dict[str, Any]]] = []  # privacy notices, written together
     changed: dict[int, Item] = {}
     for click in fresh:
-        mine, option = chosen[(click.item.id, people[click.key].id)], click.option
-        if click.item.kind == "multi":
-            outcome = "removed" if option.id in mine else "added"
-            mine.symmetric_difference_update({option.id})
-        elif mine == {option.id}:
-            outcome = "unchanged"
-        else:
-            outcome = "changed" if mine else "recorded"
-            mine.clear()
-            mine.add(option.id)
+        option = click.option
+        outcome = choices[(click.item.id, people[click.key].id)].click(option)
         if outcome != "unchanged":
             changed[click.item.id] = click.item
         said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
         notices: list[View] = [Notice(said, success=outcome != "unchanged")]
         if click.key in unconsented:  # notice mode: the notice comes with the first vote
-            notices.append(Notice(consent.privacy_text(ctx)))
+            notices.append(await consent.privacy_notice(ctx, click.event, later=privately))
             unconsented.discard(click.key)
         outcomes[click.index] = Outcome(handled=True, notices=notices)
-    await _write_changes(repo, now, fresh, people, before, chosen)
-    for item in changed.values():
-        if cards.results_visible(item):
-            due = lifecycle.refresh_due(now, ctx.settings.refresh_interval)
-            await lifecycle.request_refresh(batch.session, item, due)
+    await _write_changes(repo, now, choices)
+    await ctx.outbox.send_private_many(privately, now)
+    visible = [item.id for item in changed.values() if cards.results_visible(item)]
+    due = lifecycle.refresh_due(now, ctx.settings.refresh_interval)
+    await ctx.outbox.refresh_items(visible, due)
     return outcomes
 
 
 async def _write_changes(
-    repo: VoteBatchRepository,
-    now: datetime,
-    fresh: list[_Click],
-    people: dict[str, Person],
-    before: dict[tuple[int, int], set[int]],
-    after: dict[tuple[int, int], set[int]],
+    repo: VoteBatchRepository, now: datetime, choices: dict[tuple[int, int], _Choice]
 ) -> None:
     """The net change per (item, person), one statement per kind of change."""
-    kinds: dict[tuple[int, int], tuple[str, str]] = {
-        (c.item.id, people[c.key].id): (c.item.kind, c.event.platform) for c in fresh
-    }
     single: list[VoteRow] = []
     multi_add: list[VoteRow] = []
     multi_remove: list[tuple[int, int, int]] = []
-    for (item_id, pid), (kind, platform) in kinds.items():
-        old, new = before[(item_id, pid)], after[(item_id, pid)]
+    for (item_id, pid), choice in choices.items():
+        old, new, platform = choice.before, choice.now, choice.platform
         if old == new:
             continue
-        if kind != "multi":
+        if choice.item.kind != "multi":
             single.extend(VoteRow(item_id, pid, o, platform) for o in new)
             continue
         multi_add.extend(VoteRow(item_id, pid, o, platform) for o in sorted(new - old))

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, select, text, update
+from sqlalchemy import Text, cast, delete, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import WROTE_OUTBOX, wrote
 from storage.dialect import insert, rowcount
-from storage.models import PENDING_REFRESH_WHERE, OutboxMessage
+from storage.models import PENDING_REFRESH_WHERE, OutboxMessage, Publication, UTCDateTime
 
 
 class OutboxRepository:
@@ -52,6 +52,31 @@ class OutboxRepository:
             )
         )
 
+    async def send_private_many(
+        self, messages: Sequence[tuple[str, str, dict[str, Any]]], at: datetime
+    ) -> None:
+        """:meth:`send` of (platform, user id, view) to each person's private chat, in one
+        statement (the vote batch's path)."""
+        if not messages:
+            return
+        wrote(self.session, WROTE_OUTBOX)
+        rows = [
+            {
+                "op": "send",
+                "private": True,
+                "platform": platform,
+                "channel_id": user_id,
+                "view": view,
+                "status": "pending",
+                "attempts": 0,
+                "due_at": at,
+                "created_at": at,
+            }
+            for platform, user_id, view in messages
+        ]
+        # executemany form: one cached statement, pipelined by the driver
+        await self.session.execute(insert(self.session, OutboxMessage.__table__), rows)
+
     async def refresh(
         self, *, publication_id: int, platform: str, channel_id: str, due_at: datetime
     ) -> None:
@@ -88,6 +113,35 @@ class OutboxRepository:
             )
             .values(due_at=due_at)
             .execution_options(synchronize_session=False)
+        )
+
+    async def refresh_items(self, item_ids: Sequence[int], due_at: datetime) -> None:
+        """:meth:`refresh` for every publication of these items, in one statement (the vote
+        batch's path: one round trip however many items and publications)."""
+        if not item_ids:
+            return
+        wrote(self.session, WROTE_OUTBOX)
+        table = OutboxMessage.__table__
+        due = literal(due_at, UTCDateTime())
+        rows = select(
+            literal("refresh"),
+            Publication.platform,
+            Publication.channel_id,
+            Publication.id,
+            literal("pending"),
+            literal(0),
+            due,
+            due,
+        ).where(Publication.item_id.in_(item_ids))
+        columns = ["op", "platform", "channel_id", "publication_id", "status", "attempts"]
+        stmt = insert(self.session, table).from_select([*columns, "due_at", "created_at"], rows)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["publication_id"],
+                index_where=text(PENDING_REFRESH_WHERE),
+                set_={"due_at": stmt.excluded.due_at},
+                where=table.c.due_at > stmt.excluded.due_at,
+            )
         )
 
     async def claim_due(
@@ -205,6 +259,14 @@ class OutboxRepository:
         if doomed:
             await self.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(doomed)))
         return len(doomed)
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many messages wait to be delivered, and since when the oldest waits."""
+        query = select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == "pending"
+        )
+        count, oldest = (await self.session.execute(query)).one()
+        return int(count), oldest
 
     async def pending(self, platform: str | None = None) -> Sequence[OutboxMessage]:
         query = select(OutboxMessage).where(OutboxMessage.status == "pending")

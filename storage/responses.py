@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import insert, rowcount
-from storage.models import SINGLE_CHOICE_WHERE, Answer, Item, Option, Participant, Vote
+from storage.models import Answer, Item, Option, Participant, Vote
 from storage.tallies import TallyRepository
 
 
@@ -27,61 +26,6 @@ class Tally:
 class VoteRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def choose(
-        self, item: Item, option: Option, participant: Participant, at: datetime
-    ) -> str:
-        """Single choice: record or replace the participant's vote. Returns what happened."""
-        current = await self.session.execute(
-            select(Vote.option_id).where(
-                Vote.item_id == item.id, Vote.participant_id == participant.id
-            )
-        )
-        previous = current.scalar_one_or_none()
-        if previous == option.id:
-            return "unchanged"
-        stmt = insert(self.session, Vote).values(
-            item_id=item.id,
-            option_id=option.id,
-            participant_id=participant.id,
-            multi=False,
-            platform=participant.platform,
-            created_at=at,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["item_id", "participant_id"],
-            index_where=text(SINGLE_CHOICE_WHERE),
-            set_={"option_id": option.id, "created_at": at},
-        )
-        await self.session.execute(stmt)
-        return "changed" if previous is not None else "recorded"
-
-    async def toggle(
-        self, item: Item, option: Option, participant: Participant, at: datetime
-    ) -> str:
-        """Multi choice: add the option if absent, remove it if present."""
-        removed = await self.session.execute(
-            delete(Vote).where(
-                Vote.item_id == item.id,
-                Vote.participant_id == participant.id,
-                Vote.option_id == option.id,
-            )
-        )
-        if rowcount(removed):
-            return "removed"
-        await self.session.execute(
-            insert(self.session, Vote)
-            .values(
-                item_id=item.id,
-                option_id=option.id,
-                participant_id=participant.id,
-                multi=True,
-                platform=participant.platform,
-                created_at=at,
-            )
-            .on_conflict_do_nothing(index_elements=["item_id", "participant_id", "option_id"])
-        )
-        return "added"
 
     async def positions_chosen(self, item: Item, participant_id: int) -> frozenset[int]:
         """The option positions this participant has chosen on ``item``."""

@@ -49,6 +49,18 @@ def test_importing_the_cli_loads_no_heavy_module() -> None:
     assert [name for name in HEAVY if name in loaded] == []
 
 
+def test_loading_the_settings_loads_no_heavy_module() -> None:
+    """Every command validates the settings (TOWNHALL_TRUSTED_PROXIES among them)."""
+    probe = (
+        "import json, sys; from townhall.cli_settings import cli_settings; cli_settings(); "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} | set(sys.modules))))"
+    )
+    env = {**os.environ, "TOWNHALL_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"}
+    output = subprocess.check_output([sys.executable, "-c", probe], text=True, env=env)
+    loaded = set(json.loads(output.splitlines()[-1]))
+    assert [name for name in HEAVY if name in loaded] == []
+
+
 def test_the_cheap_head_reader_agrees_with_alembic() -> None:
     assert migrate.heads_on_disk() == {migrate.head()}
 

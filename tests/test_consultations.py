@@ -21,7 +21,8 @@ from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import Consultation, Item
 from storage.people import ParticipantRepository
-from storage.responses import AnswerRepository, VoteRepository
+from storage.responses import AnswerRepository
+from storage.vote_batches import VoteBatchRepository, VoteRow
 from tests.dashboard_support import plain, start_dashboard
 from tests.support import FakeClock, People
 
@@ -56,7 +57,8 @@ async def respond(db: Database, user: str, item_ids: list[str], why: str | None 
             if item.kind == "ask":
                 await AnswerRepository(session).add(item, person, "More dentists.", NOW)
                 continue
-            await VoteRepository(session).choose(item, item.options[0], person, NOW)
+            vote = VoteRow(item.id, person.id, item.options[0].id, "telegram")
+            await VoteBatchRepository(session, SECRET).write(NOW, single=[vote])
             if why and item.kind in ("rating", "clause"):
                 await AnswerRepository(session).add(item, person, why, NOW)
 

@@ -15,6 +15,7 @@ from storage.ledger import EventLedger
 from storage.models import Item, Vote
 from storage.people import ParticipantRepository, pseudonym
 from storage.responses import VoteRepository
+from storage.vote_batches import VoteBatchRepository, VoteRow
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -127,13 +128,13 @@ async def test_vote_changes_replace_and_tallies_read_in_fixed_queries(db: Databa
     async with db.transaction() as session:
         item = (await session.execute(select(Item).where(Item.id == item_id))).scalar_one()
         people = ParticipantRepository(session, "k" * 32)
-        votes = VoteRepository(session)
-        for n in range(20):
-            person = await people.ensure("test", f"u{n}", NOW)
-            await votes.choose(item, item.options[n % 2], person, NOW)
-        person = await people.ensure("test", "u0", NOW)
-        assert await votes.choose(item, item.options[1], person, NOW) == "changed"
-        tally = await votes.tally(item)
+        batch = VoteBatchRepository(session, "k" * 32)
+        ids = [(await people.ensure("test", f"u{n}", NOW)).id for n in range(20)]
+        rows = [VoteRow(item.id, pid, item.options[n % 2].id, "test") for n, pid in enumerate(ids)]
+        await batch.write(NOW, single=rows)
+        await batch.write(NOW, single=[VoteRow(item.id, ids[0], item.options[1].id, "test")])
+        assert await batch.chosen([(item.id, ids[0])]) == {(item.id, ids[0]): {item.options[1].id}}
+        tally = await VoteRepository(session).tally(item)
     assert tally.votes_by_option == {1: 9, 2: 11}
     assert tally.participants == 20 and tally.responses == 20
 

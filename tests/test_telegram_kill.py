@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -112,58 +114,96 @@ async def counter_mismatches(db_url: str) -> list[Mismatch]:
         await db.dispose()
 
 
-async def test_kill_9_under_webhook_votes_loses_no_acknowledged_vote(
-    fake: FakeTelegram, db_url: str, tmp_path: Path
-) -> None:
+@dataclass
+class Run:
+    """``townhall run`` on a fresh database with one poll card in a group, and how to reach it."""
+
+    env: dict[str, str]
+    log: Path
+    port: int
+    url: str
+    card: JSON
+    proc: asyncio.subprocess.Process
+
+
+async def run_with_a_poll(fake: FakeTelegram, db_url: str, tmp_path: Path, chat: int) -> Run:
     await empty_database(db_url)
     port = free_port()
     env = environment(db_url, fake, port)
     log = tmp_path / "townhall.log"
     url = f"http://127.0.0.1:{port}/telegram/webhook"
-    group = fake.group(-1001000000097, "Town square")
+    group = fake.group(chat, "Town square")
     officer = fake.user(OFFICER_ID, "Olivia")
-
     proc = await start(env, log, port)
     try:
         assert await post(url, fake.command_update(group, officer, '/poll "Q?" "A" "B"')) == 200
         await fake.wait_for_call("sendMessage", lambda c: "reply_markup" in c.params, timeout=30)
-        [card] = [m for m in fake.sent_messages(group["id"]) if "reply_markup" in m]
-        clicks = [
-            fake.button_update(fake.user(8000 + n, f"Voter {n}"), card, "A") for n in range(VOTERS)
-        ]
-        statuses: list[int | None] = [None] * VOTERS
-        acknowledged = asyncio.Event()
-
-        async def send(n: int) -> None:
-            statuses[n] = await post(url, clicks[n])
-            if sum(s == 200 for s in statuses) >= VOTERS // 3:
-                acknowledged.set()
-
-        stream = [asyncio.create_task(send(n)) for n in range(VOTERS)]
-        await asyncio.wait_for(acknowledged.wait(), timeout=60)
-        proc.kill()  # SIGKILL, mid-stream
+    except BaseException:
+        proc.kill()
         await proc.wait()
-        await asyncio.gather(*stream)
+        raise
+    [card] = [m for m in fake.sent_messages(group["id"]) if "reply_markup" in m]
+    return Run(env, log, port, url, card, proc)
+
+
+async def stream(
+    url: str, clicks: list[JSON], then: Callable[[], Awaitable[None]]
+) -> list[int | None]:
+    """Send every click at once; ``then()`` once a third were answered 200; the statuses."""
+    statuses: list[int | None] = [None] * len(clicks)
+    acknowledged = asyncio.Event()
+
+    async def send(n: int) -> None:
+        statuses[n] = await post(url, clicks[n])
+        if sum(s == 200 for s in statuses) >= len(clicks) // 3:
+            acknowledged.set()
+
+    sending = [asyncio.create_task(send(n)) for n in range(len(clicks))]
+    await asyncio.wait_for(acknowledged.wait(), timeout=60)
+    await then()
+    await asyncio.gather(*sending)
+    return statuses
+
+
+async def send_again(run: Run, clicks: list[JSON], statuses: list[int | None]) -> None:
+    """Restart, and send again what was not answered 200 (as Telegram does), until it is."""
+    run.proc = await start(run.env, run.log, run.port)
+    try:
+        for n, status in enumerate(statuses):
+            if status != 200:
+                again = [await post(run.url, clicks[n]) for _ in range(3)]
+                assert 200 in again, (again, read(run.log)[-3000:])
+        assert await post(run.url, clicks[0]) == 200  # a late duplicate changes nothing
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        run.proc.terminate()
+        await asyncio.wait_for(run.proc.wait(), 60)
+    assert run.proc.returncode == 0, read(run.log)[-3000:]  # SIGTERM: a clean exit
+
+
+async def test_kill_9_under_webhook_votes_loses_no_acknowledged_vote(
+    fake: FakeTelegram, db_url: str, tmp_path: Path
+) -> None:
+    run = await run_with_a_poll(fake, db_url, tmp_path, -1001000000097)
+    clicks = [
+        fake.button_update(fake.user(8000 + n, f"Voter {n}"), run.card, "A") for n in range(VOTERS)
+    ]
+
+    async def kill() -> None:
+        run.proc.kill()  # SIGKILL, mid-stream
+        await run.proc.wait()
+
+    try:
+        statuses = await stream(run.url, clicks, kill)
+    finally:
+        if run.proc.returncode is None:
+            run.proc.kill()
+            await run.proc.wait()
 
     answered = sum(s == 200 for s in statuses)
     assert answered > 0
     stored = await votes(db_url)
-    assert stored >= answered, (statuses, read(log)[-3000:])  # every acknowledged one is stored
+    assert stored >= answered, (statuses, read(run.log)[-3000:])  # every acknowledged one stored
 
-    proc = await start(env, log, port)
-    try:
-        for n, status in enumerate(statuses):
-            if status != 200:  # Telegram sends again what was not acknowledged, until it is
-                again = [await post(url, clicks[n]) for _ in range(3)]
-                assert 200 in again, (again, read(log)[-3000:])
-        assert await post(url, clicks[0]) == 200  # a late duplicate changes nothing
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
-    assert proc.returncode == 0, read(log)[-3000:]  # SIGTERM: a clean exit
+    await send_again(run, clicks, statuses)
     assert await votes(db_url) == VOTERS  # each counted once
     assert await counter_mismatches(db_url) == []

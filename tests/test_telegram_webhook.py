@@ -212,3 +212,38 @@ async def test_start_fails_clearly(fake: FakeTelegram) -> None:
     with pytest.raises(RuntimeError, match=r"(?i)bad webhook"):
         await hooked.start(dispatch)
     await hooked.stop()  # nothing left to stop: a no-op
+
+
+async def test_a_first_vote_is_answered_in_the_response_and_its_notice_sent_later(
+    fake: FakeTelegram, db: Database, clock: FakeClock
+) -> None:
+    """The privacy notice that comes with a first vote does not fit a toast: it is written to
+    the outbox with the vote and delivered by the outbox worker, while the click itself is
+    answered in the webhook's response body (no outbound request on the request path)."""
+    group = fake.group(-1001000000023, "Town square")
+    officer, ann = fake.user(OFFICER_ID, "Olivia"), fake.user(5003, "Ann")
+    fake.private_chat(ann)
+    async with running(fake, db, clock, webhook=True) as h:
+        poll, card = await h.publish(group, officer, '/poll "Q?" "A" "B"')
+        sends = len(fake.calls_to("sendMessage"))
+        answers = len(fake.calls_to("answerCallbackQuery"))
+        first = fake.button_update(ann, card, "A")
+        assert await h.deliver(first) == 200
+        assert len(fake.calls_to("sendMessage")) == sends  # nothing sent while Telegram waited
+        assert len(fake.calls_to("answerCallbackQuery")) == answers + 1  # the response body
+        answer = fake.callback_answer(first["callback_query"]["id"])
+        assert answer is not None and answer.text is not None
+        assert "recorded" in answer.text
+        assert h.app.settings.privacy_url in answer.text
+        assert (await h.tally(poll))["options"][0] == {"label": "A", "votes": 1}
+
+        await h.app.deliverer.drain()
+        notice = fake.last_sent(ann["id"])
+        assert notice["text"].startswith(h.app.settings.privacy_notice[:40])
+
+        again = fake.button_update(ann, card, "B")  # no notice with a later vote
+        assert await h.deliver(again) == 200
+        answer = fake.callback_answer(again["callback_query"]["id"])
+        assert answer is not None and answer.text == "Your vote is now “B”."
+        await h.app.deliverer.drain()
+        assert fake.last_sent(ann["id"]) == notice

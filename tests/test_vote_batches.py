@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,9 +13,10 @@ from sqlalchemy.exc import OperationalError
 
 from bot.adapter import Outcome
 from bot.batcher import Batch, BatchHandler
+from bot.errors import DeliveryError
 from bot.views import Card
-from storage.models import ProcessedEvent, Vote
-from tests.support import People, RecordingAdapter, said
+from storage.models import OutboxMessage, ProcessedEvent, Vote
+from tests.support import FakeClock, People, RecordingAdapter, said
 from tests.test_handlers import create, tally
 from tests.test_tallies import mismatches
 from townhall.app import Townhall
@@ -145,3 +147,79 @@ async def test_redelivered_clicks_count_once(app: App, people: People, consent: 
     exposed = townhall.metrics.render().decode()
     batches = re.search(r"^townhall_vote_batch_size_count (\S+)$", exposed, re.MULTILINE)
     assert batches is not None and 1 <= float(batches.group(1)) < 40  # batches, not clicks
+
+
+async def pending_refreshes(townhall: Townhall) -> list[tuple[int | None, datetime]]:
+    async with townhall.db.transaction() as session:
+        query = select(OutboxMessage.publication_id, OutboxMessage.due_at).where(
+            OutboxMessage.op == "refresh", OutboxMessage.status == "pending"
+        )
+        return [(pub, due) for pub, due in (await session.execute(query)).all()]
+
+
+async def test_a_batch_asks_for_one_refresh_per_card_coalesced(
+    app: App, people: People, clock: FakeClock
+) -> None:
+    """A batch requests the card refreshes of every item it changed in one statement; later
+    batches coalesce into the pending request (never pushed later, brought forward)."""
+    townhall, adapter = app
+    townhall.settings.refresh_interval = 2.0
+    poll = await create(townhall, people, 'poll "Q?" "A" "B"')
+    other = await create(townhall, people, 'poll "R?" "C" "D"')
+    await townhall.deliverer.drain()
+    start = clock()
+    burst = [people.click(f"p{n}", poll if n % 3 else other, 1 + n % 2) for n in range(12)]
+    await asyncio.gather(*(townhall.dispatch(e) for e in burst))
+    first = await pending_refreshes(townhall)
+    assert sorted(due for _, due in first) == [start + timedelta(seconds=2)] * 2
+    assert len({pub for pub, _ in first}) == 2  # one per card
+
+    clock.advance(seconds=1)
+    await townhall.dispatch(people.click("late", poll, 1))
+    assert await pending_refreshes(townhall) == first  # not pushed later
+
+    townhall.settings.refresh_interval = 0.0
+    await townhall.dispatch(people.click("later", poll, 2))
+    brought = dict(await pending_refreshes(townhall))
+    assert sorted(brought.values()) == [clock(), start + timedelta(seconds=2)]
+
+    await townhall.deliverer.drain()
+    assert len(adapter.sent[0].edits) == 1  # the first card, due now
+    bars = adapter.sent[0].current.bars  # type: ignore[union-attr]
+    assert [b.votes for b in bars] == [5, 5]
+    clock.advance(seconds=1)
+    await townhall.deliverer.drain()
+    assert await pending_refreshes(townhall) == []
+    assert [b.votes for b in adapter.sent[1].current.bars] == [2, 2]  # type: ignore[union-attr]
+
+
+def metric(exposed: str, name: str) -> float:
+    found = re.search(rf"^{re.escape(name)} (\S+)$", exposed, re.MULTILINE)
+    assert found is not None, name
+    return float(found.group(1))
+
+
+async def test_metrics_show_acks_batches_commits_the_outbox_and_platform_errors(
+    app: App, people: People, clock: FakeClock
+) -> None:
+    townhall, adapter = app
+    poll = await create(townhall, people, 'poll "Q?" "A" "B"')
+    await townhall.deliverer.drain()
+    clicks = [people.click(f"p{n}", poll, 1 + n % 2) for n in range(10)]
+    await asyncio.gather(*(townhall.dispatch(c) for c in clicks))
+    clock.advance(seconds=30)
+    exposed = (await townhall.metrics.scrape()).decode()
+    acks = 'townhall_ack_seconds_count{kind="action",platform="test"}'
+    assert metric(exposed, acks) == 10
+    assert metric(exposed, "townhall_vote_batch_commit_seconds_count") >= 1
+    assert metric(exposed, "townhall_vote_batch_size_sum") == 10
+    assert metric(exposed, "townhall_outbox_pending") == 1  # the card's refresh
+    assert metric(exposed, "townhall_outbox_oldest_pending_seconds") >= 30
+
+    adapter.failures.append(DeliveryError("gone", permanent=True, code="channel_not_found"))
+    await townhall.deliverer.drain()
+    exposed = (await townhall.metrics.scrape()).decode()
+    errors = 'townhall_platform_errors_total{code="channel_not_found",platform="test"}'
+    assert metric(exposed, errors) == 1
+    assert metric(exposed, "townhall_outbox_pending") == 0
+    assert metric(exposed, "townhall_outbox_oldest_pending_seconds") == 0

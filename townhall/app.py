@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
@@ -27,11 +29,18 @@ from handlers import all_routers, polls
 from services import lifecycle, screening
 from storage import migrate
 from storage.db import WROTE_DEADLINE, WROTE_OUTBOX, Database
+from storage.outbox import OutboxRepository
 from townhall.scheduler import Scheduler
 
 log = structlog.get_logger("townhall.app")
 
 #: The dashboard's own files, served at /static/ (only the top floor knows where parts live).
+#: Graceful shutdown's budget (seconds), about 10 s in all: the vote batches waiting, the
+#: outbox's due messages, then the HTTP requests still open.
+SHUTDOWN_BATCHES = 5.0
+SHUTDOWN_OUTBOX = 3.0
+SHUTDOWN_REQUESTS = 1.5
+
 STATIC_DIR = Path(dashboard.__file__).resolve().parent / "static"
 
 #: Adds routes or middleware to the one HTTP server before it starts (e.g. the dashboard).
@@ -83,8 +92,10 @@ class Townhall:
             polls.is_vote_click,
             on_commit=self._committed,
             on_batch=self.metrics.batch,
+            on_commit_seconds=self.metrics.commit_seconds.observe,
         )
         self.dispatcher.batcher = self.batcher
+        self.metrics.before_scrape = self._outbox_gauges
         self._runner: web.AppRunner | None = None
         self._metrics_runner: web.AppRunner | None = None
         #: Every background loop, supervised: they survive failures and report their health.
@@ -99,6 +110,12 @@ class Townhall:
         if WROTE_DEADLINE in wrote:
             self.scheduler.poke()
 
+    async def _outbox_gauges(self) -> None:
+        async with self.db.transaction() as session:
+            pending, oldest = await OutboxRepository(session).backlog()
+        age = (self.clock() - oldest).total_seconds() if oldest is not None else 0.0
+        self.metrics.outbox(pending, max(0.0, age))
+
     async def dispatch(self, event: Event) -> Outcome:
         try:
             identifiers.check_event(event)  # before anything is stored, even the event id
@@ -110,6 +127,8 @@ class Townhall:
         outcome = await self.dispatcher(event)
         result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
         self.metrics.events.labels(event.platform, event.kind.value, result).inc()
+        waited = (datetime.now(UTC) - event.received_at).total_seconds()
+        self.metrics.ack_seconds.labels(event.platform, event.kind.value).observe(waited)
         return outcome
 
     async def prepare(self) -> None:
@@ -137,7 +156,9 @@ class Townhall:
             )
             for extend in self.web_extensions:
                 extend(self, web_app)
-            self._runner = web.AppRunner(web_app, access_log=None)
+            self._runner = web.AppRunner(
+                web_app, access_log=None, shutdown_timeout=SHUTDOWN_REQUESTS
+            )
             await self._runner.setup()
             host, port = self.settings.http_host, self.settings.http_port
             await _listen(web.TCPSite(self._runner, host, port), host, port, "TOWNHALL_HTTP")
@@ -180,21 +201,36 @@ class Townhall:
         return _bound_port(self._metrics_runner) or self.settings.metrics_port
 
     async def stop(self) -> None:
-        """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly)."""
+        """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly).
+
+        Graceful, within about 10 s: stop accepting connections (requests already received
+        go on), write the vote batches waiting and answer them, deliver what the outbox has
+        due (bounded; the rest waits durably for the next start), then stop the rest.
+        """
+        if self._runner is not None:
+            for site in list(self._runner.sites):
+                with contextlib.suppress(Exception):
+                    await site.stop()
+        try:
+            await self.batcher.stop(grace=SHUTDOWN_BATCHES)
+        except Exception as exc:
+            log.warning("vote batches did not drain", error=type(exc).__name__)
         for loop in self.loops:
             try:
                 await loop.stop()
             except Exception as exc:
                 log.warning("background loop ended badly", loop=loop.name, error=type(exc).__name__)
+        if self._background:  # the loop is stopped: this is the only deliverer now
+            try:
+                await self.deliverer.drain(within=SHUTDOWN_OUTBOX)
+            except Exception as exc:  # timed out or failing: the rest stays in the outbox
+                log.info("outbox not drained before exit", error=type(exc).__name__)
+            self._background = False
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter stop failed", adapter=adapter.name)
-        try:
-            await self.batcher.stop()
-        except Exception as exc:
-            log.warning("vote batches did not drain", error=type(exc).__name__)
         for runner in (self._runner, self._metrics_runner):
             if runner is not None:
                 await runner.cleanup()

@@ -296,27 +296,35 @@ def delivery_error(exc: BaseException) -> DeliveryError:
     if isinstance(exc, DeliveryError):
         return exc
     if isinstance(exc, discord.RateLimited):
-        return DeliveryError("rate limited by Discord", retry_after=exc.retry_after)
+        return DeliveryError("rate limited by Discord", retry_after=exc.retry_after, code="429")
     if isinstance(exc, discord.Forbidden):
         return DeliveryError(
-            f"missing permission in this channel (Discord code {exc.code})", permanent=True
+            f"missing permission in this channel (Discord code {exc.code})",
+            permanent=True,
+            code=str(exc.code),
         )
     if isinstance(exc, discord.NotFound):
-        return DeliveryError(f"channel or message gone (Discord code {exc.code})", permanent=True)
+        return DeliveryError(
+            f"channel or message gone (Discord code {exc.code})", permanent=True, code=str(exc.code)
+        )
     if isinstance(exc, discord.HTTPException):
+        code = str(exc.code or exc.status)
         if exc.status == 429:
             retry = exc.response.headers.get("Retry-After", "1")
-            return DeliveryError("rate limited by Discord", retry_after=_seconds(retry))
+            return DeliveryError("rate limited by Discord", retry_after=_seconds(retry), code=code)
         if exc.status >= 500:
-            return DeliveryError(f"Discord server error {exc.status}")
+            return DeliveryError(f"Discord server error {exc.status}", code=code)
         return DeliveryError(
-            f"rejected by Discord: {exc.status} (code {exc.code})", permanent=exc.status != 408
+            f"rejected by Discord: {exc.status} (code {exc.code})",
+            permanent=exc.status != 408,
+            code=code,
         )
     if isinstance(exc, ValueError):  # not a Discord id: it will never work
-        return DeliveryError(f"bad Discord id: {exc}", permanent=True)
+        return DeliveryError(f"bad Discord id: {exc}", permanent=True, code="bad_id")
+    code = type(exc).__name__
     if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
-        return DeliveryError(f"network error: {type(exc).__name__}")
-    return DeliveryError(f"{type(exc).__name__} while talking to Discord")
+        return DeliveryError(f"network error: {code}", code=code)
+    return DeliveryError(f"{code} while talking to Discord", code=code)
 
 
 def _seconds(value: str) -> float:

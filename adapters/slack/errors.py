@@ -73,11 +73,13 @@ def delivery_error(exc: BaseException) -> DeliveryError:
         status = int(getattr(response, "status_code", 200) or 200)
         if status == 429 or error in RATE_LIMITED:
             return DeliveryError(
-                f"slack: {error}", retry_after=retry_after(getattr(response, "headers", None))
+                f"slack: {error}",
+                retry_after=retry_after(getattr(response, "headers", None)),
+                code=error,
             )
         if error in PERMANENT:
-            return DeliveryError(f"slack: {error}", permanent=True)
-        return DeliveryError(f"slack: {error} (HTTP {status})")
+            return DeliveryError(f"slack: {error}", permanent=True, code=error)
+        return DeliveryError(f"slack: {error} (HTTP {status})", code=error)
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError | SlackClientError):
-        return DeliveryError(f"slack: {type(exc).__name__}")
+        return DeliveryError(f"slack: {type(exc).__name__}", code=type(exc).__name__)
     return DeliveryError(f"slack: unexpected {type(exc).__name__}")

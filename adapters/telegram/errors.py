@@ -62,11 +62,11 @@ def delivery_error(exc: TelegramError, *, posting: bool = False) -> DeliveryErro
       second card. It is *uncertain*: the outbox never resends it by itself (see
       :mod:`bot.delivery`). A pool timeout never left this process, so it is retried.
     """
-    message = describe(exc)
+    message, code = describe(exc), type(exc).__name__
     if posting and isinstance(exc, TimedOut) and "pool timeout" not in exc.message.lower():
-        return DeliveryError(message, uncertain=True)
+        return DeliveryError(message, uncertain=True, code=code)
     if isinstance(exc, RetryAfter):
-        return DeliveryError(message, retry_after=retry_after_seconds(exc))
+        return DeliveryError(message, retry_after=retry_after_seconds(exc), code=code)
     if isinstance(exc, Forbidden | BadRequest | ChatMigrated):
-        return DeliveryError(message, permanent=True)
-    return DeliveryError(message)
+        return DeliveryError(message, permanent=True, code=code)
+    return DeliveryError(message, code=code)

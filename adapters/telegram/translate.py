@@ -22,6 +22,7 @@ from typing import Any
 from telegram import Message, MessageEntity, Update, User
 from telegram.constants import ChatType
 
+from adapters.telegram.render import MAX_CALLBACK_TEXT
 from bot.events import Actor, Event, EventKind, Target
 
 PLATFORM = "telegram"
@@ -68,6 +69,7 @@ def _callback(update: Update, me: BotIdentity) -> Event | None:
         ),
         action_id=action_id,
         action_value=value,
+        notice_room=MAX_CALLBACK_TEXT,
         raw=update,
     )
 
@@ -109,6 +111,7 @@ def vote_click(data: dict[str, Any]) -> Event | None:
         Target(str(chat["id"]), thread, str(message_id), private=chat.get("type") == "private"),
         action_id="vote",
         action_value=value,
+        notice_room=MAX_CALLBACK_TEXT,
     )
 
 
