@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.errors import UserError
-from bot.grammar import CommandSpec, help_text
+from bot.grammar import CommandSpec, Field, help_text
 from bot.router import Router, has_role
 from handlers.polls import find_item
 from services import cards, lifecycle, results
@@ -12,6 +12,7 @@ from services import cards, lifecycle, results
 router = Router("admin")
 policy_only = has_role("policy")
 
+ITEM = Field("item", "The item's id, e.g. k3m9xq", required=True)
 CLOSE = CommandSpec(
     "close",
     "close ID",
@@ -20,6 +21,8 @@ CLOSE = CommandSpec(
     max_args=1,
     staff_only=True,
     menu="Close an item and post its results (policy team)",
+    fields=(ITEM,),
+    slash_help="Close an item now and post its results",
 )
 RESULTS = CommandSpec(
     "results",
@@ -30,6 +33,8 @@ RESULTS = CommandSpec(
     staff_only=True,
     menu="See an item's results (policy team)",
     hint="results ID",
+    fields=(ITEM,),
+    slash_help="See an item's results (only you see them)",
 )
 LIST = CommandSpec(
     "list",
@@ -39,11 +44,18 @@ LIST = CommandSpec(
     max_args=0,
     staff_only=True,
     menu="List recent items (policy team)",
+    fields=(Field("status", "Only open or only closed items", "option"),),
 )
 HELP = CommandSpec(
-    "help", "help", "Show this help.", max_args=1, menu="What this bot can do", hint="help"
+    "help",
+    "help",
+    "Show this help.",
+    max_args=1,
+    menu="What this bot can do",
+    hint="help",
+    slash_help="What Townhall can do",
 )
-START = CommandSpec("start", "start", "Say hello.", max_args=1, menu="Say hello")
+START = CommandSpec("start", "start", "Say hello.", max_args=1, menu="Say hello", slash=False)
 
 
 @router.command(CLOSE, filters=[policy_only])

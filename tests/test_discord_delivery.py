@@ -18,6 +18,7 @@ from bot.config import ConfigError
 from bot.errors import DeliveryError
 from bot.events import Event, Target
 from bot.views import Button, Card, Notice, View
+from handlers import all_specs
 from storage.db import Database
 from storage.models import Item, OutboxMessage
 from tests.drivers.discord_kit import (
@@ -203,7 +204,9 @@ async def test_database_down_answers_with_an_apology_and_records_nothing() -> No
         raise OSError("connection refused")
 
     async with FakeDiscord(guilds=[town_guild()]) as fake:
-        adapter = DiscordAdapter(fake.token, guild_ids=[GUILD_ID], guild_ready_timeout=0.05)
+        adapter = DiscordAdapter(
+            fake.token, guild_ids=[GUILD_ID], guild_ready_timeout=0.05, commands=all_specs()
+        )
         await adapter.start(broken)
         try:
             payload = fake.slash_command(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from adapters.discord import DiscordAdapter, from_settings
 from bot.config import Settings
 from bot.context import Clock, utc_now
+from handlers import all_specs
 from services import results
 from storage.db import Database
 from storage.items import ItemRepository
@@ -98,7 +99,7 @@ class Harness:
         self.adapter: DiscordAdapter | None = None
 
     async def start(self, **adapter_options: Any) -> Townhall:
-        adapter = from_settings(self.settings)
+        adapter = from_settings(self.settings, all_specs())
         adapter.guild_ready_timeout = 0.05
         for key, value in adapter_options.items():
             setattr(adapter, key, value)
