@@ -16,8 +16,7 @@ from adapters.discord.commands import build_group, parsed
 from bot.grammar import CommandSpec, ParsedCommand, command_menu, usage_hint
 from handlers import all_specs
 from storage.db import Database
-from tests.drivers.discord_kit import Harness, discord_settings, town_guild
-from tests.fakes.discord import FakeDiscord
+from tests.drivers.discord_kit import running_discord
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {spec.name: spec for spec in all_specs()}
@@ -89,14 +88,9 @@ _OPTION_KEYS = ("name", "type", "required", "min_length", "max_length", "min_val
 async def test_discord_registers_the_subcommands_generated_from_the_specs(
     db_url: str, db: Database
 ) -> None:
-    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
-        harness = Harness(fake, discord_settings(db_url, fake), db)
-        await harness.start()
-        try:
-            (group,) = [c for c in fake.commands[fake.guild.id].values() if c["name"] == "townhall"]
-        finally:
-            await harness.stop()
-        fake.assert_no_unhandled()
+    async with running_discord(db_url, db) as harness:
+        commands = harness.fake.commands[harness.fake.guild.id].values()
+        (group,) = [c for c in commands if c["name"] == "townhall"]
     registered = {
         sub["name"]: [
             {

@@ -32,6 +32,7 @@ from tests.drivers.discord_kit import (
     button_ids,
     discord_settings,
     embed_of,
+    running_discord,
     town_guild,
 )
 from tests.fakes.discord import (
@@ -50,14 +51,8 @@ pytestmark = pytest.mark.timeout(90)
 
 @pytest.fixture
 async def harness(db_url: str, db: Database) -> AsyncIterator[Harness]:
-    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
-        h = Harness(fake, discord_settings(db_url, fake), db)
-        await h.start()
-        try:
-            yield h
-        finally:
-            await h.stop()
-        fake.assert_no_unhandled()
+    async with running_discord(db_url, db) as h:
+        yield h
 
 
 async def outbox_rows(harness: Harness) -> list[OutboxMessage]:
