@@ -140,8 +140,25 @@ class WebChatDriver(Records):
         event = self.elsewhere.click_button("mod", "mod", f"{label.lower()}:{ref[1:]}")
         return said((await self.app.dispatch(event)).notices)
 
+    async def moderate(self, who: str, command: str) -> str:
+        return said(await self.core(who, command))  # moderation is done elsewhere
+
+    async def forge(self, who: str, ref: str, label: str) -> str:
+        path = f"/c/{self.home}"
+        page = await self.browser(who).get(path)
+        data = [
+            ("csrf", page.field("csrf")),
+            ("sub", page.field("sub")),
+            ("intent", "button"),
+            ("button", f"mod:{label.lower()}:{ref[1:]}"),
+        ]
+        return await self.post(who, path, data)
+
     async def agree(self, who: str) -> str:
         return await self.press(who, "consent:yes")
+
+    async def decline(self, who: str) -> str:
+        return await self.press(who, "consent:no")
 
     async def mydata(self, who: str) -> str:
         return await self.form(who, self.home, "command", [("command", "mydata")])
