@@ -78,7 +78,16 @@ class WebChatDriver(Records):
         self.last[who] = (path, pages[0])
         return _told(pages[0])
 
-    async def form(self, who: str, item: str, intent: str, fields: list[tuple[str, str]]) -> str:
+    async def form(
+        self,
+        who: str,
+        item: str,
+        intent: str,
+        fields: list[tuple[str, str]],
+        deliveries: int = 1,
+    ) -> str:
+        """Post the item page's form (a command's own form for ``command``) with ``fields``;
+        ``deliveries`` times the same submission."""
         path = f"/c/{item}"
         page = await self.browser(who).get(path)
         form = page.form_with(f'value="{fields[0][1]}"') if intent == "command" else 0
@@ -88,7 +97,7 @@ class WebChatDriver(Records):
             ("intent", intent),
             *fields,
         ]
-        return await self.post(who, path, data)
+        return await self.post(who, path, data, deliveries)
 
     async def press(self, who: str, custom_id: str) -> str:
         path, page = self.last[who]
@@ -113,15 +122,8 @@ class WebChatDriver(Records):
         return item
 
     async def vote(self, who: str, item: str, position: int, *, deliveries: int = 1) -> str:
-        path = f"/c/{item}"
-        page = await self.browser(who).get(path)
-        data = [
-            ("csrf", page.field("csrf")),
-            ("sub", page.field("sub")),
-            ("intent", "vote"),
-            ("choice", str(position)),
-        ]  # the same form sent again: one submission id, one event
-        return await self.post(who, path, data, deliveries)
+        # the same form sent again: one submission id, one event
+        return await self.form(who, item, "vote", [("choice", str(position))], deliveries)
 
     async def answer(self, who: str, item: str, text: str) -> str:
         return await self.form(who, item, "answer", [("answer", text)])
@@ -144,15 +146,9 @@ class WebChatDriver(Records):
         return said(await self.core(who, command))  # moderation is done elsewhere
 
     async def forge(self, who: str, ref: str, label: str) -> str:
-        path = f"/c/{self.home}"
-        page = await self.browser(who).get(path)
-        data = [
-            ("csrf", page.field("csrf")),
-            ("sub", page.field("sub")),
-            ("intent", "button"),
-            ("button", f"mod:{label.lower()}:{ref[1:]}"),
-        ]
-        return await self.post(who, path, data)
+        return await self.form(
+            who, self.home, "button", [("button", f"mod:{label.lower()}:{ref[1:]}")]
+        )
 
     async def agree(self, who: str) -> str:
         return await self.press(who, "consent:yes")
