@@ -43,12 +43,17 @@ class Slack:
 
     async def publish(self, text: str) -> tuple[str, dict[str, Any]]:
         """An officer's command; returns the item id and the card as Slack stores it."""
+        since = len(self.fake.responses)
         result = await self.command(OFFICER, text)
         assert result.status == 200, result.body
         body = result.json()
         assert body["response_type"] == "ephemeral"
-        match = re.search(r"Published \w+ (\w{6})", body["text"])
-        assert match, body
+        said = [body["text"]]
+        if "Published" not in body["text"]:  # a slow commit: acknowledged first, then followed up
+            await self.adapter.settle()
+            said += [r.text or "" for r in self.fake.responses[since:]]
+        match = re.search(r"Published \w+ (\w{6})", "\n".join(said))
+        assert match, said
         await self.app.deliverer.drain()
         post = self.fake.calls_to("chat.postMessage", ok=True)[-1]
         return match.group(1), self.fake.message(post.response["channel"], post.response["ts"])
