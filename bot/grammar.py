@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from bot.errors import UsageError
 
@@ -13,6 +14,26 @@ from bot.errors import UsageError
 DECISIONS = ("approve", "hide", "redact", "escalate")
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One typed field of a command's form (Discord's ``/townhall`` subcommand options): which
+    part of the parsed command it fills and how it is asked for.
+
+    ``fills``: ``arg`` one argument; ``args`` several arguments given in one text separated by
+    ``|``; ``flag`` a yes/no switch (``--multi``); ``option`` an option's value (``--closes``),
+    chosen from the spec's allowed values when it has some. ``kind``: ``text`` (1 to ``limit``
+    characters), ``number`` (a whole number from 1 to ``limit``) or ``yes/no`` (an option whose
+    values are ``yes`` and ``no``, asked as a yes/no switch).
+    """
+
+    name: str  # the argument's name, or the flag's or option's name as typed
+    description: str
+    fills: Literal["arg", "args", "flag", "option"] = "arg"
+    kind: Literal["text", "number", "yes/no"] = "text"
+    required: bool = False
+    limit: int = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +53,15 @@ class CommandSpec:
     menu: str = ""
     #: An example for one-line usage hints (Slack's slash-command hint); left out when empty.
     hint: str = ""
+    #: The typed form of the command (Discord's subcommand options), in the order asked.
+    fields: tuple[Field, ...] = ()
+    #: The command posts a card where it is typed (its answer is for everyone there).
+    publishes: bool = False
+    #: The line a list of slash commands shows (Discord's); the menu line when empty.
+    slash_help: str = ""
+    #: Offered as a typed slash command (Discord's ``/townhall`` subcommands); Telegram's
+    #: ``start`` is not.
+    slash: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,4 +20,8 @@ def all_routers() -> list[Router]:
 
 
 def all_specs() -> list[CommandSpec]:
-    return [route.spec for r in all_routers() for route in r.commands.values() if route.spec]
+    from handlers.publishing import with_form
+
+    return [
+        with_form(route.spec) for r in all_routers() for route in r.commands.values() if route.spec
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.errors import UserError
-from bot.grammar import CommandSpec, help_text
+from bot.grammar import CommandSpec, Field, help_text
 from bot.router import Router, has_role
 from handlers import consultations
 from handlers.polls import find_item
@@ -14,6 +14,7 @@ from storage.models import Consultation
 router = Router("admin")
 policy_only = has_role("policy")
 
+ITEM = Field("item", "The item's id, e.g. k3m9xq", required=True)
 CLOSE = CommandSpec(
     "close",
     "close ID|SLUG",
@@ -22,6 +23,8 @@ CLOSE = CommandSpec(
     max_args=1,
     staff_only=True,
     menu="Close an item and post its results (policy team)",
+    fields=(ITEM,),
+    slash_help="Close an item (or a consultation) now and post its results",
 )
 RESULTS = CommandSpec(
     "results",
@@ -32,6 +35,8 @@ RESULTS = CommandSpec(
     staff_only=True,
     menu="See an item's results (policy team)",
     hint="results ID",
+    fields=(ITEM,),
+    slash_help="See an item's or a consultation's results (only you see them)",
 )
 LIST = CommandSpec(
     "list",
@@ -41,9 +46,16 @@ LIST = CommandSpec(
     max_args=0,
     staff_only=True,
     menu="List recent items (policy team)",
+    fields=(Field("status", "Only open or only closed items", "option"),),
 )
 HELP = CommandSpec(
-    "help", "help", "Show this help.", max_args=1, menu="What this bot can do", hint="help"
+    "help",
+    "help",
+    "Show this help.",
+    max_args=1,
+    menu="What this bot can do",
+    hint="help",
+    slash_help="What Townhall can do",
 )
 START = CommandSpec(
     "start",
@@ -51,6 +63,7 @@ START = CommandSpec(
     "Say hello; with a consultation's name, answer it here one question at a time.",
     max_args=1,
     menu="Say hello, or start a consultation",
+    slash=False,
 )
 
 

@@ -12,7 +12,7 @@ import structlog
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
-from bot.grammar import CommandSpec
+from bot.grammar import CommandSpec, Field
 from bot.inputs import INT_MAX, parse_int
 from bot.router import Router, has_role
 from bot.views import Card, Notice, view_to_dict
@@ -41,6 +41,8 @@ PUBLISH = CommandSpec(
     staff_only=True,
     menu="Publish a consultation here (policy team)",
     hint="publish SLUG",
+    fields=(Field("slug", "The consultation's name, e.g. dental-bill", required=True, limit=100),),
+    publishes=True,
 )
 RESPOND = CommandSpec(
     "respond",
@@ -51,6 +53,10 @@ RESPOND = CommandSpec(
     max_args=2,
     staff_only=True,
     menu="Send participants what was decided (policy team)",
+    fields=(
+        Field("slug", "The consultation's name", required=True, limit=100),
+        Field("text", "What was decided", required=True, limit=4000),
+    ),
 )
 SUBSCRIBE = CommandSpec(
     "subscribe",
@@ -59,6 +65,7 @@ SUBSCRIBE = CommandSpec(
     min_args=1,
     max_args=1,
     menu="Hear about consultations on a topic",
+    fields=(Field("topic", "A topic, e.g. health", required=True, limit=60),),
 )
 UNSUBSCRIBE = CommandSpec(
     "unsubscribe",
@@ -66,6 +73,7 @@ UNSUBSCRIBE = CommandSpec(
     "Stop hearing about a topic; with no topic, about everything.",
     max_args=1,
     menu="Stop hearing about a topic, or everything",
+    fields=(Field("topic", "A topic; leave it out to stop everything", limit=60),),
 )
 TOPICS = CommandSpec(
     "topics",

@@ -6,7 +6,7 @@ import re
 
 from bot.context import Context
 from bot.errors import UsageError, UserError
-from bot.grammar import DECISIONS, CommandSpec
+from bot.grammar import DECISIONS, CommandSpec, Field
 from bot.inputs import INT_MAX, parse_int
 from bot.outcomes import Decided
 from bot.router import Router, has_role
@@ -32,12 +32,17 @@ def plural(n: int, noun: str) -> str:
 #: The queue's reason for an answer reported again after a moderator decided on it.
 REPORTED_AGAIN = "reported:after-review"
 
+#: The typed fields of the moderation commands (Discord's subcommand options).
+REF = Field("ref", "The answer's reference, e.g. A12", required=True)
+REASON = Field("reason", "Why (kept in the audit log)", limit=300)
 REPORT = CommandSpec(
     "report",
     "report REF (or reply /report to an answer)",
     "Report an answer to the moderators.",
     max_args=1,
     menu="Reply to an answer with this to report it",
+    fields=(REF,),
+    slash_help="Report an answer to the moderators",
 )
 FLAGGED = CommandSpec(
     "flagged",
@@ -46,6 +51,15 @@ FLAGGED = CommandSpec(
     max_args=1,
     staff_only=True,
     menu="Answers waiting for review (moderators)",
+    fields=(
+        Field(
+            "page",
+            "Which page of the queue (5 answers a page, oldest first)",
+            kind="number",
+            limit=10_000,
+        ),
+    ),
+    slash_help="Moderators: answers waiting for a decision",
 )
 #: The command menu's line per decision (Telegram's).
 DECIDE_MENU = {
@@ -53,6 +67,13 @@ DECIDE_MENU = {
     "hide": "Hide an answer (moderators)",
     "redact": "Remove personal data from an answer (moderators)",
     "escalate": "Escalate an answer to the policy team (moderators)",
+}
+#: The slash-command list's line per decision (Discord's).
+DECIDE_SLASH_HELP = {
+    "approve": "Moderators: publish a held or reported answer",
+    "hide": "Moderators: hide an answer (its author is told privately)",
+    "redact": "Moderators: remove the personal data from an answer and publish the rest",
+    "escalate": "Moderators: pass an answer to the policy team",
 }
 DECIDE = {
     name: CommandSpec(
@@ -62,6 +83,8 @@ DECIDE = {
         min_args=1,
         staff_only=True,
         menu=DECIDE_MENU[name],
+        fields=(REF, REASON),
+        slash_help=DECIDE_SLASH_HELP[name],
     )
     for name in DECISIONS
 }
@@ -73,6 +96,8 @@ DECIDE["redact"] = CommandSpec(
     min_args=1,
     staff_only=True,
     menu=DECIDE_MENU["redact"],
+    fields=(REF, REASON),
+    slash_help=DECIDE_SLASH_HELP["redact"],
 )
 
 

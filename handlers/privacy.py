@@ -22,6 +22,7 @@ PRIVACY = CommandSpec(
     "Read how your answers are used; give consent.",
     max_args=0,
     menu="How your answers are used; consent",
+    slash_help="How your answers are used; give your consent",
 )
 MYDATA = CommandSpec(
     "mydata",
@@ -29,6 +30,7 @@ MYDATA = CommandSpec(
     "Get a private copy of everything we hold about you.",
     max_args=0,
     menu="Get a private copy of what we hold about you",
+    slash_help="A private copy of what Townhall holds about you",
 )
 FORGET = CommandSpec(
     "forget",
@@ -36,6 +38,7 @@ FORGET = CommandSpec(
     "Erase your identity, votes and answers everywhere.",
     max_args=0,
     menu="Erase your votes and answers",
+    slash_help="Erase your votes, answers and identity",
 )
 
 

@@ -50,30 +50,6 @@ def _place(consultation: Consultation, item: Item) -> dict[str, Any]:
     }
 
 
-async def _texts(
-    session: AsyncSession, item: Item, include_hidden: bool
-) -> AsyncIterator[list[dict[str, Any]]]:
-    """The whys of a rating item, the comments of a clause item, as export rows."""
-    statuses = results.ALL_STATUSES if include_hidden else results.PUBLIC_STATUSES
-    queries = ExportQueries(session)
-    themes = await queries.answer_themes(item.id)
-    base = {"item": item.short_id, "kind": item.kind, "question": item.question, "option": ""}
-    async for rows in queries.answers(item.id, statuses, exports.BATCH):
-        yield [
-            {
-                **base,
-                "participant": who[: exports.PSEUDONYM_CHARS],
-                "platform": platform,
-                "created_at": created,
-                "text": text,
-                "status": status,
-                "answer": f"A{answer_id}",
-                "themes": themes.get(answer_id, []),
-            }
-            for answer_id, platform, created, text, status, who in rows
-        ]
-
-
 async def batches(
     session: AsyncSession,
     consultation: Consultation,
@@ -87,7 +63,7 @@ async def batches(
         async for batch in exports.batches(session, item, include_hidden=include_hidden):
             yield item, [{**place, **row} for row in batch]
         if item.kind in WITH_TEXT:
-            async for batch in _texts(session, item, include_hidden):
+            async for batch in exports.answer_batches(session, item, include_hidden=include_hidden):
                 yield item, [{**place, **row} for row in batch]
 
 

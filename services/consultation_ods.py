@@ -9,18 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, Any
 
-from odf.opendocument import OpenDocumentSpreadsheet  # type: ignore[import-untyped]
-from odf.table import Table, TableCell, TableRow  # type: ignore[import-untyped]
-
-from services.exports_ods import (
-    PERCENT_STYLE,
-    Spreadsheet,
-    _header,
-    _odf_number,
-    _odf_string,
-    _RawXml,
-    _styles,
-)
+from services.exports_ods import Spreadsheet, rows_sheet, summary_sheet, write_document
 
 SummaryRow = tuple[str, str, str, str, str, str, str, int, float | None]
 SUMMARY_COLUMNS = [
@@ -51,26 +40,5 @@ class Workbook:
         self.summary.append(row)
 
     def save(self, out: IO[bytes]) -> None:
-        doc = OpenDocumentSpreadsheet()
-        _styles(doc)
-        for name, sheet in self.sheets.items():
-            table = Table(name=name)
-            table.addElement(_header(self.columns))
-            table.appendChild(_RawXml(sheet.chunks))
-            doc.spreadsheet.addElement(table)
-        summary = Table(name="Summary")
-        summary.addElement(_header(SUMMARY_COLUMNS))
-        for *texts, count, share in self.summary:
-            row = TableRow()
-            for text in texts:
-                row.addElement(_odf_string(str(text)))
-            row.addElement(_odf_number(float(count), "float", str(count)))
-            if share is None:
-                row.addElement(TableCell())
-            else:
-                cell = _odf_number(share, "percentage", f"{share * 100:.1f}%")
-                cell.setAttribute("stylename", PERCENT_STYLE)
-                row.addElement(cell)
-            summary.addElement(row)
-        doc.spreadsheet.addElement(summary)
-        doc.write(out)
+        sheets = [rows_sheet(name, rows) for name, rows in self.sheets.items()]
+        write_document(out, [*sheets, summary_sheet(SUMMARY_COLUMNS, self.summary)])

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -69,27 +70,36 @@ async def batches(
     ``created_at`` stays a datetime here; CSV and JSON write it as ISO 8601 text.
     """
     size = size or BATCH
+    if not item.is_choice:
+        async for batch in answer_batches(session, item, include_hidden=include_hidden, size=size):
+            yield batch
+        return
+    base = {"item": item.short_id, "kind": item.kind, "question": item.question}
+    async for rows in ExportQueries(session).votes(item.id, size):
+        yield [
+            {
+                **base,
+                "participant": who[:PSEUDONYM_CHARS],
+                "platform": platform,
+                "created_at": created,
+                "option": label,
+                "text": "",
+                "status": "visible",
+                "answer": "",
+                "themes": [],
+            }
+            for platform, created, label, who in rows
+        ]
+
+
+async def answer_batches(
+    session: AsyncSession, item: Item, *, include_hidden: bool = False, size: int | None = None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The item's written answers as rows (an open question's, or a rating's whys)."""
     base = {"item": item.short_id, "kind": item.kind, "question": item.question}
     queries = ExportQueries(session)
-    if item.is_choice:
-        async for rows in queries.votes(item.id, size):
-            yield [
-                {
-                    **base,
-                    "participant": who[:PSEUDONYM_CHARS],
-                    "platform": platform,
-                    "created_at": created,
-                    "option": label,
-                    "text": "",
-                    "status": "visible",
-                    "answer": "",
-                    "themes": [],
-                }
-                for platform, created, label, who in rows
-            ]
-        return
     themes = await queries.answer_themes(item.id)  # tags are few: read before streaming
-    async for rows in queries.answers(item.id, _statuses(include_hidden), size):
+    async for rows in queries.answers(item.id, _statuses(include_hidden), size or BATCH):
         yield [
             {
                 **base,
@@ -183,36 +193,45 @@ async def write(
     ``many`` (default: unless exactly one item is given). CSV is one table for any number.
     """
     many = len(items) != 1 if many is None else many
-    report = progress or (lambda _n: None)
+    job = _Job(session, items, out, include_hidden, progress or (lambda _n: None))
     if fmt == "csv":
-        await _write_csv(session, items, out, include_hidden, report)
+        await _write_csv(job)
     elif fmt == "json":
-        exported_at = (at or datetime.now(UTC)).isoformat()
-        await _write_json(session, items, out, include_hidden, report, many, exported_at)
+        await _write_json(job, many, (at or datetime.now(UTC)).isoformat())
     elif fmt == "ods":
-        await _write_ods(session, items, out, include_hidden, report)
+        await _write_ods(job)
     else:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-async def _write_csv(
-    session: AsyncSession,
-    items: Sequence[Item],
-    out: IO[bytes],
-    include_hidden: bool,
-    progress: Progress,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One export being written: what from, which items, where to, and whom to tell."""
+
+    session: AsyncSession
+    items: Sequence[Item]
+    out: IO[bytes]
+    include_hidden: bool
+    progress: Progress
+
+    async def batches(self, item: Item) -> AsyncIterator[list[dict[str, Any]]]:
+        """The item's rows, reporting each batch to ``progress`` once it has been used."""
+        async for batch in batches(self.session, item, include_hidden=self.include_hidden):
+            yield batch
+            self.progress(len(batch))
+
+
+async def _write_csv(job: _Job) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
-    for item in items:
-        async for batch in batches(session, item, include_hidden=include_hidden):
+    for item in job.items:
+        async for batch in job.batches(item):
             writer.writerows(_csv_cells(record) for record in batch)
-            out.write(buffer.getvalue().encode("utf-8"))
+            job.out.write(buffer.getvalue().encode("utf-8"))
             buffer.seek(0)
             buffer.truncate()
-            progress(len(batch))
-    out.write(buffer.getvalue().encode("utf-8"))
+    job.out.write(buffer.getvalue().encode("utf-8"))
 
 
 def _dump(value: Any, level: int) -> str:
@@ -220,70 +239,48 @@ def _dump(value: Any, level: int) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * level)
 
 
-async def _write_item_json(
-    session: AsyncSession,
-    item: Item,
-    out: IO[bytes],
-    include_hidden: bool,
-    progress: Progress,
-    level: int,
-) -> None:
+async def _write_item_json(job: _Job, item: Item, level: int) -> None:
     """``{"item": summary, "responses": [...]}`` exactly as ``json.dumps(indent=2)`` lays it out."""
     pad = "  " * level
-    summary = await results.compute(session, item, include_hidden=include_hidden)
+    out = job.out
+    summary = await results.compute(job.session, item, include_hidden=job.include_hidden)
     out.write(f'{{\n{pad}  "item": {_dump(summary.to_json(), level + 1)},\n'.encode())
     out.write(f'{pad}  "responses": ['.encode())
     first = True
-    async for batch in batches(session, item, include_hidden=include_hidden):
+    async for batch in job.batches(item):
         chunk = [
             ("\n" if first and i == 0 else ",\n") + f"{pad}    " + _dump(_plain(r), level + 2)
             for i, r in enumerate(batch)
         ]
         first = first and not batch
         out.write("".join(chunk).encode("utf-8"))
-        progress(len(batch))
     out.write((f"]\n{pad}}}" if first else f"\n{pad}  ]\n{pad}}}").encode())
 
 
-async def _write_json(
-    session: AsyncSession,
-    items: Sequence[Item],
-    out: IO[bytes],
-    include_hidden: bool,
-    progress: Progress,
-    many: bool,
-    exported_at: str,
-) -> None:
+async def _write_json(job: _Job, many: bool, exported_at: str) -> None:
     if not many:
-        (item,) = items
-        await _write_item_json(session, item, out, include_hidden, progress, 0)
+        (item,) = job.items
+        await _write_item_json(job, item, 0)
         return
-    out.write(f'{{\n  "exported_at": {json.dumps(exported_at)},\n  "items": ['.encode())
-    for index, item in enumerate(items):
-        out.write(b"\n    " if index == 0 else b",\n    ")
-        await _write_item_json(session, item, out, include_hidden, progress, 2)
-    out.write(b"\n  ]\n}" if items else b"]\n}")
+    job.out.write(f'{{\n  "exported_at": {json.dumps(exported_at)},\n  "items": ['.encode())
+    for index, item in enumerate(job.items):
+        job.out.write(b"\n    " if index == 0 else b",\n    ")
+        await _write_item_json(job, item, 2)
+    job.out.write(b"\n  ]\n}" if job.items else b"]\n}")
 
 
-async def _write_ods(
-    session: AsyncSession,
-    items: Sequence[Item],
-    out: IO[bytes],
-    include_hidden: bool,
-    progress: Progress,
-) -> None:
+async def _write_ods(job: _Job) -> None:
     from services.exports_ods import Spreadsheet  # odfpy: only when an ODS is written
 
     sheet = Spreadsheet(COLUMNS)
-    for item in items:
-        async for batch in batches(session, item, include_hidden=include_hidden):
+    for item in job.items:
+        async for batch in job.batches(item):
             sheet.add_rows(batch)
-            progress(len(batch))
-        for row in await summary_rows(session, item, include_hidden=include_hidden):
+        for row in await summary_rows(job.session, item, include_hidden=job.include_hidden):
             sheet.add_summary(row)
     whole = io.BytesIO()  # seekable: no data descriptors, "mimetype" at byte 38 as ODF wants
     sheet.save(whole)
-    out.write(whole.getvalue())
+    job.out.write(whole.getvalue())
 
 
 async def summary_rows(

@@ -116,28 +116,46 @@ class Spreadsheet:
         self.summary.append(row)
 
     def save(self, out: IO[bytes]) -> None:
-        doc = OpenDocumentSpreadsheet()
-        _styles(doc)
-        responses = Table(name="Responses")
-        responses.addElement(_header(self.columns))
-        responses.appendChild(_RawXml(self.chunks))
-        doc.spreadsheet.addElement(responses)
-        summary = Table(name="Summary")
-        summary.addElement(_header(SUMMARY_COLUMNS))
-        for item, kind, question, option, count, share in self.summary:
-            row = TableRow()
-            for text in (item, kind, question, option):
-                row.addElement(_odf_string(text))
-            row.addElement(_odf_number(float(count), "float", str(count)))
-            if share is None:
-                row.addElement(TableCell())
-            else:
-                cell = _odf_number(share, "percentage", f"{share * 100:.1f}%")
-                cell.setAttribute("stylename", PERCENT_STYLE)
-                row.addElement(cell)
-            summary.addElement(row)
-        doc.spreadsheet.addElement(summary)
-        doc.write(out)
+        write_document(
+            out,
+            [rows_sheet("Responses", self), summary_sheet(SUMMARY_COLUMNS, self.summary)],
+        )
+
+
+def rows_sheet(name: str, rows: Spreadsheet) -> Any:
+    """A sheet named ``name``: the header, then the rows ``rows`` rendered as XML text."""
+    table = Table(name=name)
+    table.addElement(_header(rows.columns))
+    table.appendChild(_RawXml(rows.chunks))
+    return table
+
+
+def summary_sheet(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    """A "Summary" sheet: each row is its texts, then a count, then a share (0..1 or None)."""
+    summary = Table(name="Summary")
+    summary.addElement(_header(columns))
+    for *texts, count, share in rows:
+        row = TableRow()
+        for text in texts:
+            row.addElement(_odf_string(str(text)))
+        row.addElement(_odf_number(float(count), "float", str(count)))
+        if share is None:
+            row.addElement(TableCell())
+        else:
+            cell = _odf_number(share, "percentage", f"{share * 100:.1f}%")
+            cell.setAttribute("stylename", PERCENT_STYLE)
+            row.addElement(cell)
+        summary.addElement(row)
+    return summary
+
+
+def write_document(out: IO[bytes], sheets: Sequence[Any]) -> None:
+    """Write an ODS document holding ``sheets`` (in that order), with the export styles."""
+    doc = OpenDocumentSpreadsheet()
+    _styles(doc)
+    for sheet in sheets:
+        doc.spreadsheet.addElement(sheet)
+    doc.write(out)
 
 
 def _styles(doc: Any) -> None:

@@ -67,6 +67,8 @@ async def compute(
     answer_limit: int | None = None,
 ) -> ItemResults:
     """Counts with a fixed number of queries, whatever the number of options or votes."""
+    options: list[OptionResult] = []
+    answers: list[AnswerRow] = []
     if item.is_choice:
         tally = await VoteRepository(session).tally(item)
         # Single choice: share of votes. Multi choice: share of participants who chose it.
@@ -80,23 +82,15 @@ async def compute(
             )
             for o in item.options
         ]
-        return ItemResults(
-            item.short_id,
-            item.kind,
-            item.question,
-            item.status,
-            tally.participants,
-            tally.responses,
-            options=options,
-            by_platform=tally.by_platform,
-        )
-    statuses = ALL_STATUSES if include_hidden else PUBLIC_STATUSES
-    repo = AnswerRepository(session)
-    tally = await repo.tally(item, statuses=statuses)
-    rows = await repo.for_item(item, statuses=statuses, limit=answer_limit, newest_first=True)
-    answers = [
-        AnswerRow(a.text, a.platform, a.status, a.created_at.isoformat()) for a in reversed(rows)
-    ]
+    else:
+        statuses = ALL_STATUSES if include_hidden else PUBLIC_STATUSES
+        repo = AnswerRepository(session)
+        tally = await repo.tally(item, statuses=statuses)
+        rows = await repo.for_item(item, statuses=statuses, limit=answer_limit, newest_first=True)
+        answers = [
+            AnswerRow(a.text, a.platform, a.status, a.created_at.isoformat())
+            for a in reversed(rows)
+        ]
     return ItemResults(
         item.short_id,
         item.kind,
@@ -104,6 +98,7 @@ async def compute(
         item.status,
         tally.participants,
         tally.responses,
+        options=options,
         by_platform=tally.by_platform,
         answers=answers,
     )

@@ -78,6 +78,10 @@ def pg_database() -> Iterator[str]:
     asyncio.run(drop())
 
 
+#: For a test that does not lean on the database (a platform's own rendering, say): SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import io
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -72,6 +73,13 @@ values = st.recursive(
     max_leaves=6,
 )
 DELETE = object()
+
+
+def raw_bodies(max_size: int) -> st.SearchStrategy[bytes]:
+    """Request bodies that are not a payload at all: bytes, or JSON of any shape."""
+    return st.one_of(
+        st.binary(max_size=max_size), values.map(lambda v: json.dumps(v).encode("utf-8"))
+    )
 
 
 def paths(node: Any, prefix: Path = ()) -> Iterator[Path]:
@@ -208,6 +216,15 @@ def watched_log() -> Iterator[io.StringIO]:
     finally:
         root.handlers[:], _ = saved[0], root.setLevel(saved[1])
         structlog.reset_defaults()
+
+
+@contextmanager
+def fuzzing(secrets: Sequence[str]) -> Iterator[tuple[Findings, io.StringIO]]:
+    """A fuzz run: its findings and the watched log, checked (:func:`check`) when it ends."""
+    findings = Findings()
+    with watched_log() as log:
+        yield findings, log
+    check(findings, log.getvalue(), secrets)
 
 
 def check(findings: Findings, log: str, secrets: Sequence[str]) -> None:

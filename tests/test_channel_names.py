@@ -19,7 +19,12 @@ from bot.events import Target
 from storage.db import Database
 from storage.models import Publication
 from tests.dashboard_support import DashApp, plain, start_dashboard
-from tests.drivers.discord_kit import CHANNEL_ID, OFFICER, Harness, discord_settings, town_guild
+from tests.drivers.discord_kit import (
+    CHANNEL_ID,
+    OFFICER,
+    Harness,
+    running_discord,
+)
 from tests.drivers.slack_kit import CHANNEL
 from tests.drivers.slack_moderation_kit import running as slack_running
 from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
@@ -27,7 +32,6 @@ from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixt
     fake_telegram,
 )
 from tests.drivers.telegram_kit import running as telegram_running
-from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
 from tests.support import FakeClock, RecordingAdapter, publish
 from townhall.app import Townhall
@@ -80,13 +84,8 @@ async def test_slack_unknown_channel_has_no_name(
 
 @pytest.fixture
 async def discord(db_url: str, db: Database) -> AsyncIterator[Harness]:
-    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
-        h = Harness(fake, discord_settings(db_url, fake), db)
-        await h.start()
-        try:
-            yield h
-        finally:
-            await h.stop()
+    async with running_discord(db_url, db, strict=False) as h:
+        yield h
 
 
 async def test_discord_names_the_channel_and_falls_back_for_unknown_ones(

@@ -1,9 +1,10 @@
-"""The platforms' command menus come from the core's CommandSpecs: Telegram's menu is built
-from them at start; Slack's manifest hint and Discord's typed ``/townhall`` options are written
-for their platform, and checked here against the same specs."""
+"""The platforms' command menus come from the core's CommandSpecs: Telegram's menu and Discord's
+typed ``/townhall`` subcommands are built from them at start; Slack's manifest hint is a file
+people paste, checked here against the same specs."""
 
 from __future__ import annotations
 
+import json
 import typing
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import build_group
+from adapters.discord.commands import build_group, parsed
 from bot.grammar import CommandSpec, ParsedCommand, command_menu, usage_hint
 from handlers import all_specs
+from storage.db import Database
+from tests.drivers.discord_kit import running_discord
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {spec.name: spec for spec in all_specs()}
@@ -55,7 +58,7 @@ def _allowed(param: app_commands.Parameter) -> set[str]:
 
 def test_discord_subcommands_match_the_specs() -> None:
     """Same names, options the spec knows with the values it allows, as many arguments."""
-    group = build_group(_Sink())
+    group = build_group(_Sink(), all_specs())
     commands = {c.name: c for c in group.commands if isinstance(c, app_commands.Command)}
     assert set(commands) == set(SPECS) - {"start"}  # Discord has no "start" message
     for name, command in commands.items():
@@ -74,3 +77,47 @@ def test_discord_subcommands_match_the_specs() -> None:
         assert positional >= spec.min_args, name
         if spec.max_args is not None:
             assert positional <= spec.max_args, name
+
+
+#: What Discord shows of each ``/townhall`` subcommand's options (descriptions aside), as it was
+#: when they were declared by hand: generating them from the specs must not change it.
+REGISTERED = json.loads((ROOT / "tests" / "data" / "discord_commands.json").read_text())
+_OPTION_KEYS = ("name", "type", "required", "min_length", "max_length", "min_value", "max_value")
+
+
+async def test_discord_registers_the_subcommands_generated_from_the_specs(
+    db_url: str, db: Database
+) -> None:
+    async with running_discord(db_url, db) as harness:
+        commands = harness.fake.commands[harness.fake.guild.id].values()
+        (group,) = [c for c in commands if c["name"] == "townhall"]
+    registered = {
+        sub["name"]: [
+            {
+                **{k: o[k] for k in _OPTION_KEYS if k in o},
+                **({"choices": o["choices"]} if o.get("choices") else {}),
+            }
+            for o in sub.get("options", [])
+        ]
+        for sub in group["options"]
+    }
+    assert registered == REGISTERED
+    described = {sub["name"]: sub["description"] for sub in group["options"]}
+    assert described["poll"] == "Publish a poll in this channel (policy team)"
+    assert all(1 <= len(text) <= 100 for text in described.values())
+
+
+def test_discord_values_become_the_commands_typed_text_would() -> None:
+    """Each kind of field: split arguments, a switch, a yes/no option, a number, an empty
+    optional argument left out; quotes straightened as the grammar does."""
+    assert parsed(
+        SPECS["poll"], {"question": "Open “Sunday”?", "options": "Yes | No |", "multi": True}
+    ) == ParsedCommand("poll", ('Open "Sunday"?', "Yes", "No"), frozenset({"multi"}), {})
+    assert parsed(SPECS["ask"], {"question": "Why?", "author_notices": False}).options == {
+        "author-notices": "no"
+    }
+    assert parsed(SPECS["flagged"], {"page": 2}).args == ("2",)
+    assert parsed(SPECS["flagged"], {}).args == ()
+    assert parsed(SPECS["hide"], {"ref": "A12", "reason": "  "}).args == ("A12",)
+    assert parsed(SPECS["hide"], {"ref": "A12", "reason": "abuse"}).args == ("A12", "abuse")
+    assert parsed(SPECS["list"], {"status": "open"}).options == {"status": "open"}

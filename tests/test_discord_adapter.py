@@ -24,15 +24,13 @@ from tests.drivers.discord_kit import (
     Harness,
     bar_counts,
     button_ids,
-    discord_settings,
     embed_of,
-    town_guild,
+    running_discord,
 )
 from tests.fakes.discord import (
     FLAG_EPHEMERAL,
     ROUTE_GUILD_COMMANDS,
     ROUTE_INTERACTION_CALLBACK,
-    FakeDiscord,
 )
 
 pytestmark = pytest.mark.timeout(90)
@@ -42,14 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 async def harness(db_url: str, db: Database) -> AsyncIterator[Harness]:
-    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
-        h = Harness(fake, discord_settings(db_url, fake), db)
-        await h.start()
-        try:
-            yield h
-        finally:
-            await h.stop()
-        fake.assert_no_unhandled()
+    async with running_discord(db_url, db) as h:
+        yield h
 
 
 async def test_officer_poll_30_members_duplicates_and_results_agree(

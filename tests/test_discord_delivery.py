@@ -18,6 +18,7 @@ from bot.config import ConfigError
 from bot.errors import DeliveryError
 from bot.events import Event, Target
 from bot.views import Button, Card, Notice, View
+from handlers import all_specs
 from storage.db import Database
 from storage.models import Item, OutboxMessage
 from tests.drivers.discord_kit import (
@@ -31,6 +32,7 @@ from tests.drivers.discord_kit import (
     button_ids,
     discord_settings,
     embed_of,
+    running_discord,
     town_guild,
 )
 from tests.fakes.discord import (
@@ -49,14 +51,8 @@ pytestmark = pytest.mark.timeout(90)
 
 @pytest.fixture
 async def harness(db_url: str, db: Database) -> AsyncIterator[Harness]:
-    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
-        h = Harness(fake, discord_settings(db_url, fake), db)
-        await h.start()
-        try:
-            yield h
-        finally:
-            await h.stop()
-        fake.assert_no_unhandled()
+    async with running_discord(db_url, db) as h:
+        yield h
 
 
 async def outbox_rows(harness: Harness) -> list[OutboxMessage]:
@@ -203,7 +199,9 @@ async def test_database_down_answers_with_an_apology_and_records_nothing() -> No
         raise OSError("connection refused")
 
     async with FakeDiscord(guilds=[town_guild()]) as fake:
-        adapter = DiscordAdapter(fake.token, guild_ids=[GUILD_ID], guild_ready_timeout=0.05)
+        adapter = DiscordAdapter(
+            fake.token, guild_ids=[GUILD_ID], guild_ready_timeout=0.05, commands=all_specs()
+        )
         await adapter.start(broken)
         try:
             payload = fake.slash_command(

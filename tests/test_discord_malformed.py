@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from storage.db import Database
-from tests.drivers.discord_kit import Harness, discord_settings, town_guild
-from tests.fakes.discord import FakeDiscord, FakeUser
-from tests.fuzz import Findings, check, watched_log
+from tests.drivers.discord_kit import Harness, running_discord
+from tests.fakes.discord import FakeUser
+from tests.fuzz import fuzzing
 
 pytestmark = pytest.mark.timeout(60)
 ZELDA = FakeUser(id=810_000_000_000_009_731, username="zelda", global_name="Zelda")
@@ -20,13 +20,8 @@ ZELDA = FakeUser(id=810_000_000_000_009_731, username="zelda", global_name="Zeld
 
 @pytest.fixture
 async def harness(db_url: str, db: Database) -> AsyncIterator[Harness]:
-    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
-        h = Harness(fake, discord_settings(db_url, fake), db)
-        await h.start()
-        try:
-            yield h
-        finally:
-            await h.stop()
+    async with running_discord(db_url, db, strict=False) as h:
+        yield h
 
 
 def broken(payload: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
@@ -37,10 +32,14 @@ def broken(payload: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
 
 async def test_a_malformed_interaction_does_not_end_the_connection(harness: Harness) -> None:
     fake = harness.fake
-    with watched_log() as log:
+    with fuzzing([str(ZELDA.id), "zelda"]):
         poll, message = await harness.publish("poll", {"question": "Bins?", "options": "A|B"})
         click = fake.component_click(message, f"vote:{poll}:1", ZELDA)
+        command = fake.slash_command(None, None, ZELDA, "townhall", "mydata", {})
+        # found by the fuzzer: a command type discord.py has no name for
+        unknown_type = {**command, "data": {**command["data"], "type": 2**63}}
         for odd in [
+            unknown_type,
             broken(click, "id", None),
             broken(click, "id", "not a number"),
             broken(click, "application_id", {"x": 1}),
@@ -52,4 +51,3 @@ async def test_a_malformed_interaction_does_not_end_the_connection(harness: Harn
         async with asyncio.timeout(30):
             done = await harness.click(message, f"vote:{poll}:2", FakeUser(id=7, username="e"))
         assert "recorded" in harness.reply_text(done)
-    check(Findings(), log.getvalue(), [str(ZELDA.id), "zelda"])

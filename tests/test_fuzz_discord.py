@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from storage.db import Database
-from tests.drivers.discord_kit import Harness, discord_settings, town_guild
-from tests.fakes.discord import FakeDiscord, FakeUser
-from tests.fuzz import SECRET_WORDS, Findings, Mutant, check, examples, mutations, watched_log
+from tests.drivers.discord_kit import Harness, running_discord
+from tests.fakes.discord import FakeUser
+from tests.fuzz import SECRET_WORDS, Mutant, examples, fuzzing, mutations
 
 pytestmark = pytest.mark.timeout(240)
 ZELDA = FakeUser(id=810_000_000_000_007_319, username="zeldafuzz", global_name="Zelda Fuzz")
@@ -22,13 +22,8 @@ CASES = 1200
 
 @pytest.fixture
 async def harness(db_url: str, db: Database) -> AsyncIterator[Harness]:
-    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
-        h = Harness(fake, discord_settings(db_url, fake), db)
-        await h.start()
-        try:
-            yield h
-        finally:
-            await h.stop()
+    async with running_discord(db_url, db, strict=False) as h:
+        yield h
 
 
 def encodable(doc: Any) -> bool:
@@ -56,8 +51,7 @@ async def test_fuzzed_interactions_are_ignored_and_the_bot_keeps_answering(
     harness: Harness,
 ) -> None:
     fake = harness.fake
-    findings = Findings()
-    with watched_log() as log:
+    with fuzzing([str(ZELDA.id), "zeldafuzz", SECRET_WORDS]) as (findings, _log):
         poll, message = await harness.publish("poll", {"question": "Bins?", "options": "A|B"})
         ask, _ = await harness.publish("ask", {"question": "Why?"})
         generated = examples(mutations(bases(harness, poll, message, ask)), CASES)
@@ -75,4 +69,3 @@ async def test_fuzzed_interactions_are_ignored_and_the_bot_keeps_answering(
             assert "recorded" in harness.reply_text(done)
         except BaseException as exc:
             findings.record(f"the bot stopped answering: {exc!r}")
-    check(findings, log.getvalue(), [str(ZELDA.id), "zeldafuzz", SECRET_WORDS])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.ratelimit import RateLimiter
 from storage.db import Database
 from tests.drivers.webchat_kit import Browser, ChatApp, chat_settings, start_chat_app
-from tests.fuzz import ODD_STRINGS, SECRET_WORDS, Findings, check, examples, replay, watched_log
+from tests.fuzz import ODD_STRINGS, SECRET_WORDS, examples, fuzzing, replay
 from tests.support import FakeClock
 
 pytestmark = pytest.mark.timeout(240)
@@ -57,8 +57,7 @@ async def test_fuzzed_web_chat_forms_are_refused_politely(chat: ChatApp) -> None
     # one fuzzing client would soon be rate limited: let every case reach the form handling
     chat.web.limit_client = RateLimiter(10**9, 1.0)
     chat.web.limit_visitor = RateLimiter(10**9, 1.0)
-    findings = Findings()
-    with watched_log() as log:
+    with fuzzing([SECRET_WORDS]) as (findings, _log):
         poll = await chat.create('poll "Bins on Sundays?" "Yes" "No" "Maybe"')
         question = await chat.create('ask "What would help?"')
         browser = Browser(chat.base)
@@ -88,4 +87,3 @@ async def test_fuzzed_web_chat_forms_are_refused_politely(chat: ChatApp) -> None
             assert page.status == 200  # still up
         finally:
             await browser.close()
-    check(findings, log.getvalue(), [SECRET_WORDS])

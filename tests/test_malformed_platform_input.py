@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database
 from storage.models import ProcessedEvent
-from tests.drivers.slack_kit import SIGNING_SECRET, Slack
+from tests.drivers.slack_kit import SIGNING_SECRET, Slack, slack_fixture  # noqa: F401 - fixture
 from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     OFFICER_ID,
     count_rows,
@@ -23,7 +23,6 @@ from tests.fakes.slack import sign_request
 from tests.fakes.telegram import FakeTelegram
 from tests.fuzz import SECRET_WORDS, watched_log
 from tests.support import FakeClock
-from tests.test_fuzz_slack import slack  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,7 +33,7 @@ async def post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 async def test_slack_refuses_odd_timestamps_and_bodies_before_bolt_sees_them(
-    slack: Slack,  # noqa: F811
+    slack: Slack,
 ) -> None:
     url = slack.client.url
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -71,7 +70,7 @@ async def test_telegram_updates_of_the_wrong_shape_are_dropped_whole(
         assert await count_rows(db, ProcessedEvent) == 0
 
 
-async def test_forged_slack_requests_leave_no_body_in_the_log(slack: Slack) -> None:  # noqa: F811
+async def test_forged_slack_requests_leave_no_body_in_the_log(slack: Slack) -> None:
     body = f"command=/townhall&user_id=U0ZELDA7319&text={SECRET_WORDS}".encode()
     with watched_log() as log:
         status = await post(

@@ -23,6 +23,7 @@ from services.consultation_file import load_file
 from storage.consultations import ConsultationRepository
 from storage.db import Database
 from storage.items import ItemRepository
+from tests.conftest import SQLITE_ONLY
 from tests.drivers import DRIVERS
 from tests.drivers.base import PlatformDriver, Records, ref_in
 from tests.support import FakeClock
@@ -31,7 +32,6 @@ pytestmark = [pytest.mark.timeout(90), pytest.mark.parametrize("platform", sorte
 
 #: The scenarios that lean on the database (votes replacing votes, redelivery, reports hiding
 #: an answer, erasure) run on SQLite and PostgreSQL; the rest, to keep CI fast, on SQLite.
-SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 POLL = 'poll "Open the library on Sundays?" "Yes" "No"'
 ASK = 'ask "What would make the high street better?"'
@@ -177,6 +177,33 @@ async def test_redact_keeps_the_text_without_the_personal_data(d: Driver) -> Non
     assert "answer.redact" in [e[1] for e in await d.audit()]
 
 
+@SQLITE_ONLY
+async def test_lazy_moderation_shows_the_answer_and_queues_it(d: Driver) -> None:
+    question = await d.publish('ask "Ideas?" --moderation lazy')
+    ref = ref_in(await d.answer("ann", question, PHONE))
+    assert await d.visible(question) == [PHONE]  # shown at once, and queued for a look
+    assert await d.queue() == [ref]
+    assert f"{ref}: escalated to the policy team." in await d.decide(ref, "Escalate")
+    assert ("answer.escalate", ref) in [e[1:] for e in await d.audit()]
+
+
+@SQLITE_ONLY
+async def test_only_moderators_can_moderate(d: Driver) -> None:
+    question = await d.publish(ASK)
+    ref = ref_in(await d.answer("ann", question, PHONE))
+    assert await d.queue() == [ref]
+    refusal = "Sorry, only moderators can do that."
+    told = []
+    for who in ("bob", "officer"):  # not even the policy team
+        told += [await d.moderate(who, "flagged"), await d.moderate(who, f"approve {ref}")]
+    for label in ("Approve", "Hide", "Redact", "Escalate"):  # buttons never shown to Bob
+        told.append(await d.forge("bob", ref, label))
+    assert all(refusal in said and "07700" not in said for said in told), told
+    assert await d.statuses(question) == {PHONE: "held"}
+    assert not [e for e in await d.audit() if e[1].startswith("answer.")]
+    assert await d.queue() == [ref]
+
+
 # -- privacy ----------------------------------------------------------------------------------
 
 
@@ -191,6 +218,11 @@ async def test_explicit_consent_stores_an_answer_only_after_i_agree(start: Start
         assert "your answer is recorded (ref A1)" in agreed
         assert await d.visible(question) == ["Longer opening hours"]
         assert "Before we record" not in await d.answer("ann", question, "And a cafe")
+
+        assert "Before we record your answer" in await d.answer("bob", question, "Bob's idea")
+        assert "Understood: nothing was recorded." in await d.decline("bob")
+        assert await d.visible(question) == ["Longer opening hours", "And a cafe"]
+        assert (await d.tally(question, include_hidden=True))["responses"] == 2
 
 
 @SQLITE_ONLY

@@ -164,27 +164,3 @@ async def test_hiding_tells_the_author_privately_and_gives_up_on_a_blocked_one(
         assert row.private and row.status == "failed"
     assert result["responses"] == 0
     assert {a.status for a in await answers(db)} == {"hidden"}
-
-
-async def test_citizens_cannot_moderate(fake: FakeTelegram, db: Database, clock: FakeClock) -> None:
-    refusal = "Sorry, only moderators can do that."
-    async with moderated(fake, db, clock) as m:
-        ann, carol = m.person(5401, "Ann"), m.person(5402, "Carol")
-        question, card = await m.ask()
-        ref, _ = await m.answer(ann, card, PHONE)
-        since = m.fake.mark()
-        for chat in (m.group, m.private(carol)):
-            assert await m.command(chat, carol, "/flagged") == [refusal]
-            assert await m.command(chat, carol, f"/approve {ref}") == [refusal]
-        # a forged click: callback data no keyboard of ours offered Carol
-        for data in (f"mod:approve:{ref[1:]}", f"mod:hide:{ref[1:]}"):
-            forged = fake.callback_update(carol, card, data, check_keyboard=False)
-            assert (await m.press(forged)).text == refusal
-        result = await m.h.tally(question)
-        leaked = [c.params["text"] for c in fake.calls[since:] if c.method == "sendMessage"]
-        await m.h.settle()
-
-    assert result["responses"] == 0
-    assert [a.status for a in await answers(db)] == ["held"]
-    assert not [entry for entry in await audit(db) if entry[1].startswith("answer.")]
-    assert all("07700" not in text and "Page" not in text for text in leaked)

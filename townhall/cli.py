@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.items import ItemRepository
 from storage.models import ROLES
 from townhall.cli_settings import cli_settings
+from townhall.users_cli import echo_listing
 
 T = TypeVar("T")
 
@@ -221,14 +222,13 @@ def list_items(as_json: bool, status: str | None) -> None:
                 for i in items
             ]
 
-    rows = _run(go())
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    if not rows:
-        click.echo("No items yet.")
-    for row in rows:
-        click.echo(f"{row['id']}  {row['kind']:<5} {row['status']:<6} {row['question']}")
+    echo_listing(
+        _run(go()),
+        as_json,
+        lambda row: f"{row['id']}  {row['kind']:<5} {row['status']:<6} {row['question']}",
+        "No items yet.",
+        ensure_ascii=False,
+    )
 
 
 @main.command()
@@ -530,15 +530,12 @@ def roles_list(as_json: bool) -> None:
         ]
         return out
 
-    rows = _run(go())
-    if as_json:
-        click.echo(json.dumps(rows))
-        return
-    for row in rows:
-        click.echo(f"{row['subject']:<30} {row['role']:<10} ({row['source']})")
-    if not rows:
-        example = townhall_command("roles grant console:alice policy")
-        click.echo(f"No roles granted. Example: {example}")
+    echo_listing(
+        _run(go()),
+        as_json,
+        lambda row: f"{row['subject']:<30} {row['role']:<10} ({row['source']})",
+        "No roles granted. Example: " + townhall_command("roles grant console:alice policy"),
+    )
 
 
 @main.command()

@@ -14,7 +14,7 @@ from typing import IO, Any
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from townhall.users_cli import _fail, _in_session, utc_now
+from townhall.users_cli import _fail, _in_session, echo_listing, utc_now
 
 
 @click.group()
@@ -88,17 +88,16 @@ def list_consultations(as_json: bool) -> None:
     async def work(session: Any) -> list[dict[str, Any]]:
         return await consultations.listing(session, utc_now())
 
-    rows = _in_session(work)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    if not rows:
-        click.echo("No consultations yet.")
-    for row in rows:
-        click.echo(
+    echo_listing(
+        _in_session(work),
+        as_json,
+        lambda row: (
             f"{row['slug']:<24} {row['status']:<10} {row['items']:>3} items  "
             f"{row['participants']:>5} took part  {row['completed']:>5} completed  {row['title']}"
-        )
+        ),
+        "No consultations yet.",
+        ensure_ascii=False,
+    )
 
 
 @consultation.command("show")

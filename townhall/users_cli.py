@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +55,24 @@ def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
             await db.dispose()
 
     return asyncio.run(go())
+
+
+def echo_listing(
+    rows: Sequence[Mapping[str, Any]],
+    as_json: bool,
+    line: Callable[[Mapping[str, Any]], str],
+    empty: str,
+    *,
+    ensure_ascii: bool = True,
+) -> None:
+    """Print a ``list`` command's rows: as one JSON array, or a line each (``empty`` if none)."""
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=ensure_ascii))
+        return
+    for row in rows:
+        click.echo(line(row))
+    if not rows:
+        click.echo(empty)
 
 
 def email_problem(email: str) -> str | None:
@@ -153,16 +171,15 @@ def users_list(as_json: bool) -> None:
             for u in await AccountRepository(session).list()
         ]
 
-    rows = _in_session(work)
-    if as_json:
-        click.echo(json.dumps(rows))
-        return
-    for row in rows:
-        seen = row["last_sign_in_at"] or "never signed in"
-        click.echo(f"{row['email']:<40} {row['role']:<10} {seen}")
-    if not rows:
-        example = townhall_command("users add you@example.gov.uk --role admin")
-        click.echo(f"No dashboard accounts. Example: {example}")
+    echo_listing(
+        _in_session(work),
+        as_json,
+        lambda row: (
+            f"{row['email']:<40} {row['role']:<10} " + (row["last_sign_in_at"] or "never signed in")
+        ),
+        "No dashboard accounts. Example: "
+        + townhall_command("users add you@example.gov.uk --role admin"),
+    )
 
 
 @users.command("remove")

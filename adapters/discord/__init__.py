@@ -37,8 +37,8 @@ THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: consultations run for 
 
 
 def from_settings(settings: Settings, commands: Sequence[CommandSpec] = ()) -> DiscordAdapter:
-    """``commands``: the core's. Discord's own are typed in commands.py; tests/test_command_menus.py
-    checks them against these, so nothing is built from them here."""
+    """``commands``: the core's; each offered as a slash command becomes a ``/townhall``
+    subcommand (see commands.py)."""
     assert settings.discord_token is not None
     return DiscordAdapter(
         settings.discord_token.get_secret_value(),
@@ -47,6 +47,7 @@ def from_settings(settings: Settings, commands: Sequence[CommandSpec] = ()) -> D
         guild_ids=settings.guild_ids,
         policy_role=settings.discord_policy_role,
         thread_answers=settings.discord_thread_answers,
+        commands=commands,
     )
 
 
@@ -67,6 +68,7 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         defer_after: float = 1.5,
         ready_timeout: float = 30.0,
+        commands: Sequence[CommandSpec] = (),
     ) -> None:
         self._token = token
         self.api_url = api_url
@@ -77,6 +79,8 @@ class DiscordAdapter:
         self.guild_ready_timeout = guild_ready_timeout
         self.defer_after = defer_after
         self.ready_timeout = ready_timeout
+        #: The core's commands; those offered as slash commands become ``/townhall`` ones.
+        self.commands = tuple(commands)
         # The outbox key is sent as an enforced nonce: sends are idempotent.
         self.capabilities = Capabilities(
             modals=True,
@@ -111,6 +115,7 @@ class DiscordAdapter:
             thread_answers=self.thread_answers,
             guild_ready_timeout=self.guild_ready_timeout,
             endpoints=Endpoints.from_urls(self.api_url, self.gateway_url),
+            commands=self.commands,
         )
         self.client = client
         try:

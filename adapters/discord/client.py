@@ -13,6 +13,7 @@ from adapters.discord import render, shape
 from adapters.discord.commands import build_group, build_report_menu
 from adapters.discord.endpoints import Endpoints
 from adapters.discord.interactions import Bridge
+from bot.grammar import CommandSpec
 
 log = structlog.get_logger("townhall.discord")
 
@@ -53,6 +54,7 @@ class TownhallClient(discord.Client):
         thread_answers: bool = False,
         guild_ready_timeout: float = 2.0,
         endpoints: Endpoints | None = None,
+        commands: Sequence[CommandSpec] = (),
     ) -> None:
         # Townhall never joins voice: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
@@ -74,7 +76,8 @@ class TownhallClient(discord.Client):
         self.guild_ids = list(guild_ids)
         self.thread_answers = thread_answers
         self.tree = QuietTree(self)
-        self.tree.add_command(build_group(bridge))
+        if any(spec.slash for spec in commands):
+            self.tree.add_command(build_group(bridge, commands))
         self.tree.add_command(build_report_menu(bridge))
         self.synced: list[app_commands.AppCommand] = []
         _guard_parsers(self._connection.parsers)

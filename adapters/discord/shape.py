@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import discord
+
 from bot.shapes import Shape, Spec
 
 ID_LIMIT = 2**64
@@ -108,6 +110,10 @@ DATA_NEEDS: dict[int, tuple[str, ...]] = {
     5: ("custom_id", "components"),
 }
 
+#: A command's ``data.type`` (chat input, user, message ...): discord.py's command tree turns it
+#: into its enum outside any handler, so an unknown one would end in a traceback.
+COMMAND_TYPES = frozenset(t.value for t in discord.AppCommandType)
+
 
 def _snowflake(value: object) -> bool:
     return (type(value) is int and 0 <= value < ID_LIMIT) or (
@@ -148,6 +154,8 @@ def problem(interaction: object) -> str | None:
     for key in DATA_NEEDS[kind]:
         if data.get(key) is None:
             return f"interaction.data.{key}: missing"
+    if kind in (2, 4) and data["type"] not in COMMAND_TYPES:
+        return "interaction.data.type: unknown"
     if interaction.get("member") is None and interaction.get("user") is None:
         return "interaction: neither member nor user"
     return None

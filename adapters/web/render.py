@@ -10,17 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from adapters.web.model import ChatPage
 from adapters.web.translate import CAPABILITIES
 from bot.notices import opens_form
-from bot.views import Card, Notice, Prompt, View
+from bot.views import Card, Notice, Prompt, ResultBar, View
 
 #: Chat commands a notice names in brackets ("(mydata)"): on the web they are buttons.
 _CHAT_COMMANDS = re.compile(r"\s*\((?:mydata|forget|privacy)\)")
 
 
 @dataclass(frozen=True, slots=True)
-class Bar:
-    label: str
-    votes: int
-    percent: float
+class Bar(ResultBar):
+    """A result bar as the web chat draws it."""
 
     @property
     def width(self) -> str:

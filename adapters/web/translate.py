@@ -69,17 +69,7 @@ def toggles(
     Each gets its own event id derived from the submission: a re-sent form toggles nothing twice.
     """
     changed = sorted(set(wanted) ^ set(chosen))
-    return [
-        _event(
-            visitor_id,
-            f"{submission}:{position}",
-            EventKind.ACTION,
-            item_id,
-            action_id="vote",
-            action_value=f"{item_id}:{position}",
-        )
-        for position in changed
-    ]
+    return [vote(visitor_id, f"{submission}:{position}", item_id, position) for position in changed]
 
 
 def answer(visitor_id: str, submission: str, item_id: str, text: str) -> Event:

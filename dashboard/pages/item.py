@@ -7,7 +7,7 @@ storage repositories; every tag, untag and export is written to the audit log.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -265,48 +265,66 @@ async def chosen_theme(
     return None, "Choose a theme or enter a new theme name."
 
 
+ThemeChange = Callable[[AsyncSession, ThemeRepository, Item, Answer, datetime], Awaitable[bool]]
+
+
+async def _change_themes(request: web.Request, change: ThemeChange) -> web.StreamResponse:
+    """Run ``change`` on the answer the URL names, in one transaction, then go back to it.
+
+    Not found (404) when the item or the answer is missing, or when ``change`` says so.
+    """
+    dash = _dashboard(request)
+    now = dash.townhall.clock()
+    async with dash.townhall.db.transaction() as session:
+        found = await _item_answer(session, request)
+        if found is None:
+            return _missing(request)
+        item, answer = found
+        if not await change(session, ThemeRepository(session), item, answer, now):
+            return _missing(request)
+    return dash.redirect(request, _back(item.short_id, request, answer.id))
+
+
 @require("policy")
 async def tag_answer(request: web.Request, staff: Staff) -> web.StreamResponse:
     dash = _dashboard(request)
     form = await request.post()
     new_name = str(form.get("new_theme", "")).strip()
     chosen = str(form.get("theme_id", ""))
-    now = dash.townhall.clock()
-    async with dash.townhall.db.transaction() as session:
-        found = await _item_answer(session, request)
-        if found is None:
-            return _missing(request)
-        item, answer = found
-        themes = ThemeRepository(session)
+
+    async def tag(
+        session: AsyncSession, themes: ThemeRepository, item: Item, answer: Answer, now: datetime
+    ) -> bool:
         theme, problem = await chosen_theme(themes, item, new_name, chosen, staff, now)
-        if theme is not None and problem is None:
-            added = await themes.tag(answer.id, theme.id, staff.email, now)
-            if added:
-                await audit_theme(session, staff, "answer.tag", answer.id, item, theme, now)
-            text = f"Answer A{answer.id} is tagged “{theme.name}”."
-            dash.flash(request, text if added else f"Answer A{answer.id} already had that theme.")
-    if problem:
-        dash.flash(request, problem, "error")
-    return dash.redirect(request, _back(item.short_id, request, answer.id))
+        if theme is None or problem is not None:
+            dash.flash(request, problem or "", "error")
+            return True
+        added = await themes.tag(answer.id, theme.id, staff.email, now)
+        if added:
+            await audit_theme(session, staff, "answer.tag", answer.id, item, theme, now)
+        text = f"Answer A{answer.id} is tagged “{theme.name}”."
+        dash.flash(request, text if added else f"Answer A{answer.id} already had that theme.")
+        return True
+
+    return await _change_themes(request, tag)
 
 
 @require("policy")
 async def untag_answer(request: web.Request, staff: Staff) -> web.StreamResponse:
     dash = _dashboard(request)
-    now = dash.townhall.clock()
-    async with dash.townhall.db.transaction() as session:
-        found = await _item_answer(session, request)
-        if found is None:
-            return _missing(request)
-        item, answer = found
-        themes = ThemeRepository(session)
+
+    async def untag(
+        session: AsyncSession, themes: ThemeRepository, item: Item, answer: Answer, now: datetime
+    ) -> bool:
         theme = await themes.get(int(request.match_info["theme_id"]))
         if theme is None or theme.item_id != item.id:
-            return _missing(request)
+            return False
         if await themes.untag(answer.id, theme.id):
             await audit_theme(session, staff, "answer.untag", answer.id, item, theme, now)
             dash.flash(request, f"Removed the theme “{theme.name}” from answer A{answer.id}.")
-    return dash.redirect(request, _back(item.short_id, request, answer.id))
+        return True
+
+    return await _change_themes(request, untag)
 
 
 def include_hidden(request: web.Request) -> bool:

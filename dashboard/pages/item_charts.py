@@ -13,7 +13,7 @@ from html import escape
 from typing import Literal
 from urllib.parse import urlencode
 
-from bot.views import clip
+from bot.views import ResultBar, clip
 from dashboard.pages.paging import govuk_pagination
 
 Bucket = Literal["hour", "day"]
@@ -30,10 +30,10 @@ EMBED_HEIGHT = 520
 
 
 @dataclass(frozen=True, slots=True)
-class Bar:
-    label: str  # possibly shortened; the table beside the chart has the full text
-    votes: int
-    percent: float
+class Bar(ResultBar):
+    """A result bar placed on the dashboard's chart (its label possibly shortened: the table
+    beside the chart has the full text)."""
+
     label_y: int
     bar_y: int
     width: float

@@ -66,8 +66,22 @@ class PlatformDriver(Protocol):
         """The moderator presses ``label`` ("Approve", "Hide", ...) on ``ref``'s queue card."""
         ...
 
+    async def moderate(self, who: str, command: str) -> str:
+        """``who`` runs a moderator's ``command`` (core grammar: ``flagged``, ``approve A1``)
+        the platform's way."""
+        ...
+
+    async def forge(self, who: str, ref: str, label: str) -> str:
+        """``who`` sends a click on the moderation button ``label`` of ``ref`` that they were
+        never shown (forged callback data, a click on someone else's card, a posted form)."""
+        ...
+
     async def agree(self, who: str) -> str:
         """``who`` presses "I agree" on the consent card the bot gave them."""
+        ...
+
+    async def decline(self, who: str) -> str:
+        """``who`` presses "No thanks" on the consent card the bot gave them."""
         ...
 
     async def mydata(self, who: str) -> str:

@@ -63,8 +63,17 @@ class ConsoleDriver(Records):
     async def decide(self, ref: str, label: str) -> str:
         return await self.type("mod", f"mod {label.lower()} {ref[1:]}")
 
+    async def moderate(self, who: str, command: str) -> str:
+        return await self.type(who, command)
+
+    async def forge(self, who: str, ref: str, label: str) -> str:
+        return await self.type(who, f"mod {label.lower()} {ref[1:]}")
+
     async def agree(self, who: str) -> str:
         return await self.type(who, "consent yes")
+
+    async def decline(self, who: str) -> str:
+        return await self.type(who, "consent no")
 
     async def mydata(self, who: str) -> str:
         return await self.type(who, "mydata")

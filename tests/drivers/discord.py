@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.grammar import tokenize
+from bot.grammar import parse_args, split_command
+from handlers import all_specs
 from storage.db import Database
 from tests.drivers.base import CITIZENS, Records, ref_in
 from tests.drivers.discord_kit import CHANNEL_ID, OFFICER, Payload, button_ids
@@ -20,6 +21,32 @@ from tests.drivers.discord_kit import CITIZENS as MEMBERS
 from tests.drivers.discord_moderation_kit import MODERATOR, Mod, embed_text, running
 from tests.fakes.discord import FLAG_EPHEMERAL, FakeUser
 from tests.support import FakeClock
+
+SPECS = {spec.name: spec for spec in all_specs()}
+
+
+def typed(command: str) -> tuple[str, dict[str, Any]]:
+    """A command in the core grammar as the ``/townhall`` subcommand and its typed options a
+    member fills in (the spec's fields: the reverse of adapters/discord/commands.parsed)."""
+    name, rest = split_command(command)
+    spec = SPECS[name]
+    parsed = parse_args(spec, rest)
+    args = list(parsed.args)
+    options: dict[str, Any] = {}
+    for field in spec.fields:
+        key = field.name.replace("-", "_")
+        if field.fills == "arg" and args:
+            value = args.pop(0)
+            options[key] = int(value) if field.kind == "number" else value
+        elif field.fills == "args":
+            options[key], args = " | ".join(args), []
+        elif field.fills == "flag" and field.name in parsed.flags:
+            options[key] = True
+        elif field.fills == "option" and field.name in parsed.options:
+            value = parsed.options[field.name]
+            options[key] = value == "yes" if field.kind == "yes/no" else value
+    return name, options
+
 
 USERS: dict[str, FakeUser] = {"officer": OFFICER, "mod": MODERATOR} | dict(
     zip(CITIZENS, MEMBERS, strict=False)
@@ -78,11 +105,7 @@ class DiscordDriver(Records):
 
     # -- the protocol ------------------------------------------------------------------------
     async def publish(self, command: str) -> str:
-        sub, question, *choices = tokenize(command)
-        options = {"question": question}
-        if choices:
-            options["options"] = " | ".join(choices)
-        item, message_id = await self.h.publish(sub, options)
+        item, message_id = await self.h.publish(*typed(command))
         self.cards[item] = message_id
         self.first_seen[item] = copy.deepcopy(self.fake.get_message(message_id))
         return item
@@ -131,8 +154,23 @@ class DiscordDriver(Records):
         custom_id = f"mod:{label.lower()}:{ref[1:]}"
         return await self.press("mod", self.queue_cards[ref], custom_id)
 
+    async def moderate(self, who: str, command: str) -> str:
+        return await self.slash(who, *typed(command))
+
+    async def forge(self, who: str, ref: str, label: str) -> str:
+        # Discord delivers clicks only on components a message has: a click on the
+        # moderator's queue card, sent as someone else (discord.py drops any other)
+        before = set(self.fake.messages)
+        custom_id = f"mod:{label.lower()}:{ref[1:]}"
+        payload = self.fake.component_click(int(self.queue_cards[ref]["id"]), custom_id, USERS[who])
+        await self.h.deliver(payload)
+        return await self.told(who, before, payload)
+
     async def agree(self, who: str) -> str:
         return await self.press(who, self.with_button("consent:yes"), "consent:yes")
+
+    async def decline(self, who: str) -> str:
+        return await self.press(who, self.with_button("consent:no"), "consent:no")
 
     async def mydata(self, who: str) -> str:
         return await self.slash(who, "mydata")
@@ -156,9 +194,7 @@ class DiscordDriver(Records):
 
     # -- consultations: Start under the introduction, then ephemeral replies -----------------
     async def officer(self, command: str) -> str:
-        name, *args = tokenize(command)
-        names = {"publish": ["slug"], "respond": ["slug", "text"]}.get(name, ["item"])
-        return await self.slash("officer", name, dict(zip(names, args, strict=False)))
+        return await self.slash("officer", *typed(command))
 
     def labelled(self, label: str) -> tuple[Payload, str]:
         """The newest message with a button called ``label``, and that button's custom id."""

@@ -4,7 +4,8 @@ running against :mod:`tests.fakes.discord` through the real discord.py, and help
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from adapters.discord import DiscordAdapter, from_settings
 from bot.config import Settings
 from bot.context import Clock, utc_now
+from handlers import all_specs
 from services import results
 from storage.db import Database
 from storage.items import ItemRepository
@@ -98,7 +100,7 @@ class Harness:
         self.adapter: DiscordAdapter | None = None
 
     async def start(self, **adapter_options: Any) -> Townhall:
-        adapter = from_settings(self.settings)
+        adapter = from_settings(self.settings, all_specs())
         adapter.guild_ready_timeout = 0.05
         for key, value in adapter_options.items():
             setattr(adapter, key, value)
@@ -201,6 +203,23 @@ class Harness:
         async with self.townhall.db.transaction() as session:
             total = await session.execute(select(func.count()).select_from(model))
             return int(total.scalar_one())
+
+
+@asynccontextmanager
+async def running_discord(
+    db_url: str, db: Database, *, strict: bool = True
+) -> AsyncIterator[Harness]:
+    """A started :class:`Harness` on a fresh fake Discord (the town guild); stopped after, and
+    with ``strict`` every call the fake did not understand fails the test."""
+    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
+        harness = Harness(fake, discord_settings(db_url, fake), db)
+        await harness.start()
+        try:
+            yield harness
+        finally:
+            await harness.stop()
+        if strict:
+            fake.assert_no_unhandled()
 
 
 def embed_of(message: Payload) -> Payload:

@@ -133,8 +133,33 @@ class SlackDriver(Records):
                 return await self.told("mod", since)
         raise AssertionError(f"no queue card for {ref}")
 
+    async def moderate(self, who: str, command: str) -> str:
+        return await self.command(who, command)
+
+    async def forge(self, who: str, ref: str, label: str) -> str:
+        # a private message of the bot's that never carried the button (a member never sees one)
+        data = f"mod:{label.lower()}:{ref[1:]}"
+        forged = {"channel": CHANNEL, "user": IDS[who], "ts": f"1799999999.{ref[1:]:0>6}"}
+        self.fake.ephemerals.append(
+            {**forged, "blocks": [], "text": "", "thread_ts": None, "source": "test"}
+        )
+        since = self.mark()
+        clicked = await self.s.client.block_action(
+            IDS[who],
+            CHANNEL,
+            {**forged, "blocks": []},
+            data,
+            element={"type": "button", "value": data},
+            is_ephemeral=True,
+        )
+        assert (clicked.status, clicked.body) == (200, "")
+        return await self.told(who, since)
+
     async def agree(self, who: str) -> str:
         return await self.press(who, "I agree")
+
+    async def decline(self, who: str) -> str:
+        return await self.press(who, "No thanks")
 
     async def mydata(self, who: str) -> str:
         return await self.command(who, "mydata")

@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.slack import from_settings
 from services import results
 from storage.db import Database
 from storage.items import ItemRepository
@@ -26,14 +25,12 @@ from tests.drivers.slack_kit import (
     CHANNEL,
     OFFICER,
     POLL,
-    SIGNING_SECRET,
     Slack,
     buttons,
-    slack_settings,
+    running_slack,
 )
-from tests.fakes.slack import FakeSlack, SlackEventsClient, SlackHttpResult
+from tests.fakes.slack import SlackHttpResult
 from tests.support import FakeClock
-from townhall.app import Townhall
 
 MODERATOR = "U0MOD"
 __all__ = ["ASK", "CHANNEL", "MODERATOR", "OFFICER", "POLL", "Mod", "buttons", "running"]
@@ -166,15 +163,6 @@ async def running(
     db_url: str, db: Database, clock: FakeClock, **overrides: Any
 ) -> AsyncIterator[Mod]:
     """Townhall with the Slack adapter; ``U0MOD`` moderates, ``U0OFFICER`` is policy team."""
-    async with FakeSlack() as fake:
-        settings = slack_settings(db_url, fake, moderators=f"slack:{MODERATOR}", **overrides)
-        adapter = from_settings(settings)
-        app = Townhall(settings, [adapter], db=db, clock=clock)
-        await app.start(serve_http=True, background=False)
-        try:
-            url = f"http://127.0.0.1:{app.http_port}"
-            async with SlackEventsClient(url, SIGNING_SECRET, fake=fake) as client:
-                yield Mod(app, adapter, fake, client, clock)
-                await adapter.settle()
-        finally:
-            await app.stop()
+    moderators = f"slack:{MODERATOR}"
+    async with running_slack(db_url, db, clock, Mod, moderators=moderators, **overrides) as mod:
+        yield mod

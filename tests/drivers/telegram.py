@@ -127,8 +127,25 @@ class TelegramDriver(Records):
                 return await self.press("mod", message, label)
         raise AssertionError(f"no queue card for {ref}")
 
+    async def moderate(self, who: str, command: str) -> str:
+        return await self.command(who, f"/{command}")
+
+    async def forge(self, who: str, ref: str, label: str) -> str:
+        since = self.fake.mark()
+        data = f"mod:{label.lower()}:{ref[1:]}"
+        # on a card of ours with no such button (callback data is easily forged)
+        card = self.fake.message(self.group["id"], list(self.cards.values())[-1]["message_id"])
+        assert card is not None
+        await self.deliver(
+            self.fake.callback_update(self.users[who], card, data, check_keyboard=False)
+        )
+        return self.told(who, since)
+
     async def agree(self, who: str) -> str:
         return await self.press(who, self.last_with_button(IDS[who], "I agree"), "I agree")
+
+    async def decline(self, who: str) -> str:
+        return await self.press(who, self.last_with_button(IDS[who], "No thanks"), "No thanks")
 
     async def mydata(self, who: str) -> str:
         return await self.command(who, "/mydata", private=True)

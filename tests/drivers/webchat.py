@@ -79,7 +79,16 @@ class WebChatDriver(Records):
         self.last[who] = (path, pages[0])
         return _told(pages[0])
 
-    async def form(self, who: str, item: str, intent: str, fields: list[tuple[str, str]]) -> str:
+    async def form(
+        self,
+        who: str,
+        item: str,
+        intent: str,
+        fields: list[tuple[str, str]],
+        deliveries: int = 1,
+    ) -> str:
+        """Post the item page's form (a command's own form for ``command``) with ``fields``;
+        ``deliveries`` times the same submission."""
         path = f"/c/{item}"
         page = await self.browser(who).get(path)
         form = page.form_with(f'value="{fields[0][1]}"') if intent == "command" else 0
@@ -89,7 +98,7 @@ class WebChatDriver(Records):
             ("intent", intent),
             *fields,
         ]
-        return await self.post(who, path, data)
+        return await self.post(who, path, data, deliveries)
 
     async def press(self, who: str, custom_id: str) -> str:
         path, page = self.last[who]
@@ -114,15 +123,8 @@ class WebChatDriver(Records):
         return item
 
     async def vote(self, who: str, item: str, position: int, *, deliveries: int = 1) -> str:
-        path = f"/c/{item}"
-        page = await self.browser(who).get(path)
-        data = [
-            ("csrf", page.field("csrf")),
-            ("sub", page.field("sub")),
-            ("intent", "vote"),
-            ("choice", str(position)),
-        ]  # the same form sent again: one submission id, one event
-        return await self.post(who, path, data, deliveries)
+        # the same form sent again: one submission id, one event
+        return await self.form(who, item, "vote", [("choice", str(position))], deliveries)
 
     async def answer(self, who: str, item: str, text: str) -> str:
         return await self.form(who, item, "answer", [("answer", text)])
@@ -141,8 +143,19 @@ class WebChatDriver(Records):
         event = self.elsewhere.click_button("mod", "mod", f"{label.lower()}:{ref[1:]}")
         return said((await self.app.dispatch(event)).notices)
 
+    async def moderate(self, who: str, command: str) -> str:
+        return said(await self.core(who, command))  # moderation is done elsewhere
+
+    async def forge(self, who: str, ref: str, label: str) -> str:
+        return await self.form(
+            who, self.home, "button", [("button", f"mod:{label.lower()}:{ref[1:]}")]
+        )
+
     async def agree(self, who: str) -> str:
         return await self.press(who, "consent:yes")
+
+    async def decline(self, who: str) -> str:
+        return await self.press(who, "consent:no")
 
     async def mydata(self, who: str) -> str:
         return await self.form(who, self.home, "command", [("command", "mydata")])
