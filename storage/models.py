@@ -404,6 +404,8 @@ class OutboxMessage(Base):
     requested_by: Mapped[str | None] = mapped_column(String(150))
     #: When the first delivery attempt began: the outbox gives up a while after it.
     first_tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The platform's id for the delivered message, recorded with ``status = 'sent'``.
+    platform_message_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class DashboardUser(Base):
@@ -476,3 +478,15 @@ class InstanceSetting(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Lease(Base):
+    """A job only one worker may run at a time (Telegram long polling, the scheduler, a
+    Discord gateway shard): held by ``holder`` until ``expires_at`` unless renewed."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -20,6 +20,8 @@ from bot.delivery import Deliverer
 from bot.dispatch import Dispatcher
 from bot.events import Event
 from bot.http import Health, build_web_app
+from bot.leases import HasRoles, LeaseKeeper, Role
+from bot.loops import SupervisedLoop
 from bot.metrics import Metrics
 from bot.router import RouteTable
 from bot.views import Notice
@@ -88,6 +90,8 @@ class Townhall:
         self._metrics_runner: web.AppRunner | None = None
         #: Every background loop, supervised: they survive failures and report their health.
         self.loops = [self.deliverer.loop, self.scheduler.loop]
+        #: Jobs one worker runs at a time (the scheduler, Telegram polling, ...); set in start.
+        self.leases = LeaseKeeper(self.db, [])
         self._background = False
 
     def _committed(self, wrote: frozenset[str]) -> None:
@@ -150,9 +154,18 @@ class Townhall:
         for adapter in self.adapters.values():
             await adapter.start(self.dispatch)
         self._background = background
+        roles = [r for a in self.adapters.values() if isinstance(a, HasRoles) for r in a.roles()]
         if background:
-            for loop in self.loops:
-                loop.start()
+            self.deliverer.loop.start()
+            roles.append(Role("scheduler", self._start_scheduler, self.scheduler.loop.stop))
+        self.leases = LeaseKeeper(self.db, roles)
+        if roles:
+            # The first claim now: a lone worker runs its jobs before start() returns.
+            await self.leases.run_once()
+            self.leases.loop.start()
+
+    async def _start_scheduler(self) -> None:
+        self.scheduler.loop.start()
 
     def wake_outbox(self) -> None:
         """Deliver waiting outbox rows now rather than at the next poll."""
@@ -162,8 +175,17 @@ class Townhall:
         """What ``/healthz`` and ``/readyz`` report besides the database."""
         return Health(
             adapters={a.name: a.connected for a in self.adapters.values()},
-            loops=[loop.status() for loop in self.loops] if self._background else [],
+            loops=[loop.status() for loop in self._expected_loops()],
         )
+
+    def _expected_loops(self) -> list[SupervisedLoop]:
+        """The loops this worker should be running (the scheduler only with its lease)."""
+        loops = [self.leases.loop] if self.leases.roles else []
+        if self._background:
+            loops.append(self.deliverer.loop)
+            if "scheduler" in self.leases.running:
+                loops.append(self.scheduler.loop)
+        return loops
 
     @property
     def http_port(self) -> int:
@@ -180,6 +202,10 @@ class Townhall:
 
     async def stop(self) -> None:
         """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly)."""
+        try:
+            await self.leases.stop()  # the leased jobs stop first, and survivors take over
+        except Exception as exc:
+            log.warning("leased jobs ended badly", error=type(exc).__name__)
         for loop in self.loops:
             try:
                 await loop.stop()
