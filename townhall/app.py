@@ -51,7 +51,10 @@ class Townhall:
         db: Database | None = None,
         clock: Clock = utc_now,
         web_extensions: Sequence[WebExtension] = (),
+        reuse_port: bool = False,
     ) -> None:
+        """``reuse_port``: bind with SO_REUSEPORT, beside other workers (``--workers``)."""
+        self.reuse_port = reuse_port
         self.settings = settings
         self.web_extensions = list(web_extensions)
         self.db = db or Database(settings.database_url)
@@ -143,13 +146,15 @@ class Townhall:
             self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
             host, port = self.settings.http_host, self.settings.http_port
-            await _listen(web.TCPSite(self._runner, host, port), host, port, "TOWNHALL_HTTP")
+            reuse = self.reuse_port or None
+            site = web.TCPSite(self._runner, host, port, reuse_port=reuse)
+            await _listen(site, host, port, "TOWNHALL_HTTP")
             metrics_app = metrics.private_app(self.settings, self.metrics)
             if metrics_app is not None:
                 self._metrics_runner = web.AppRunner(metrics_app, access_log=None)
                 await self._metrics_runner.setup()
                 host, port = self.settings.metrics_host, self.settings.metrics_port or 0
-                site = web.TCPSite(self._metrics_runner, host, port)
+                site = web.TCPSite(self._metrics_runner, host, port, reuse_port=reuse)
                 await _listen(site, host, port, "TOWNHALL_METRICS")
         for adapter in self.adapters.values():
             await adapter.start(self.dispatch)
