@@ -406,6 +406,9 @@ class OutboxMessage(Base):
     first_tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The platform's id for the delivered message, recorded with ``status = 'sent'``.
     platform_message_id: Mapped[str | None] = mapped_column(String(100))
+    #: The delivering worker's claim on this row (a lease until ``due_at``): only the claim
+    #: holder may start sending it.
+    claim: Mapped[str | None] = mapped_column(String(100))
 
 
 class DashboardUser(Base):

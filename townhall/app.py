@@ -24,6 +24,7 @@ from bot.leases import HasRoles, LeaseKeeper, Role
 from bot.loops import SupervisedLoop
 from bot.metrics import Metrics
 from bot.router import RouteTable
+from bot.sendrate import SendLimiter
 from bot.views import Notice
 from handlers import all_routers, polls
 from services import lifecycle, screening
@@ -69,6 +70,7 @@ class Townhall:
             clock=clock,
             give_up_after=settings.outbox_give_up_after,
             metrics=self.metrics,
+            limiter=SendLimiter(settings.redis_url, enabled=settings.outbox_rate_limits),
         )
         self.scheduler = Scheduler(
             self.db,

@@ -22,7 +22,7 @@ from adapters.discord.endpoints import Endpoints, api_base
 from adapters.discord.interactions import Bridge, Settled
 from adapters.discord.render import MessageParts, message_parts
 from adapters.discord.translate import PLATFORM
-from bot.adapter import Capabilities, Dispatch
+from bot.adapter import Capabilities, Dispatch, SendRates
 from bot.config import ConfigError, Settings
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
@@ -84,6 +84,9 @@ class DiscordAdapter:
             ephemeral=True,
             max_text=2000,
             idempotent_sends=True,
+            # Discord's global limit and a channel's message bucket; discord.py follows the
+            # exact per-route buckets from the X-RateLimit headers within each worker.
+            send_rates=SendRates(overall="50/second", per_chat="5/5seconds"),
         )
         #: How each interaction / message ended, by its id (awaitable; used by tests).
         self.settled = Settled()

@@ -40,7 +40,7 @@ from adapters.telegram.webhook import (
     check_secret,
     public_url,
 )
-from bot.adapter import Capabilities, Dispatch, Outcome
+from bot.adapter import Capabilities, Dispatch, Outcome, SendRates
 from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.events import Event, MessageRef, Target
@@ -81,7 +81,17 @@ class TelegramAdapter:
     name = translate.PLATFORM
     #: Cards stay out of groups (``private_cards``): results hold people's answers from every
     #: platform, and consent, personal data and moderation cards are for one person.
-    capabilities = Capabilities(modals=False, threads=True, max_text=4096, private_cards=True)
+    capabilities = Capabilities(
+        modals=False,
+        threads=True,
+        max_text=4096,
+        private_cards=True,
+        # The Bot API's limits: about 30 messages a second overall, one a second in a private
+        # chat, 20 a minute in a group (group and channel ids are negative).
+        send_rates=SendRates(
+            overall="30/second", per_chat="1/second", per_group="20/minute", group_prefix="-"
+        ),
+    )
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""leases for one-worker-only jobs; the platform message id of a delivered outbox row
+"""leases for one-worker-only jobs; outbox claims and the platform message id of a delivery
 
 Revision ID: 0011
 Revises: 0010
@@ -29,9 +29,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("platform_message_id", sa.String(length=100), nullable=True))
+        batch.add_column(sa.Column("claim", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("claim")
         batch.drop_column("platform_message_id")
     op.drop_table("leases")
