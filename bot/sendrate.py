@@ -28,6 +28,11 @@ from bot.events import Target
 
 #: Never sleep less than this between tries (another worker may take a freed slot first).
 MIN_WAIT = 0.002
+#: Sends are spaced evenly at the overall rate slowed by this share, and a freed slot is taken
+#: this long after it frees: our sends reach the platform with varying delays, and one counting
+#: arrivals must not see one too many in its window. A moving window alone lets a whole
+#: second's budget go at once, every second, and one send in ten met a 429 at a strict limit.
+SLACK = 0.02
 
 
 class SendLimiter:
@@ -45,6 +50,8 @@ class SendLimiter:
         self.shared = redis_url is not None
         self.strategy = MovingWindowRateLimiter(storage)
         self._parsed: dict[str, RateLimitItem] = {}
+        #: When this process may next send on each platform (time.monotonic()).
+        self._next: dict[str, float] = {}
 
     def _item(self, limit: str) -> RateLimitItem:
         item = self._parsed.get(limit)
@@ -65,21 +72,41 @@ class SendLimiter:
             out.append((self._item(chat), platform, f"chat:{target.channel_id}"))
         return out
 
+    def reserve(self, platform: str, rates: SendRates) -> float:
+        """This process's next evenly spaced moment to send on ``platform`` (a
+        ``time.monotonic()`` value, taken for the caller): sends spread over the second
+        instead of leaving together."""
+        now = time.monotonic()
+        if not self.enabled or not rates.overall:
+            return now
+        item = self._item(rates.overall)
+        slot = max(now, self._next.get(platform, now))
+        self._next[platform] = slot + item.get_expiry() / item.amount * (1 + SLACK)
+        return slot
+
     async def acquire(
-        self, platform: str, rates: SendRates, target: Target, *, max_wait: float = 1.0
+        self,
+        platform: str,
+        rates: SendRates,
+        target: Target,
+        *,
+        max_wait: float = 1.0,
+        slot: float | None = None,
     ) -> float:
-        """Wait until a send to ``target`` fits every limit and count it: returns 0.0. When
-        that would take longer than ``max_wait`` seconds, count nothing and return how long
-        it would take (the outbox then makes the row due later and goes on with others)."""
+        """Wait until a send to ``target`` fits every limit (from ``slot``, one
+        :meth:`reserve` gave, else a new one) and count it: returns 0.0. When that would take
+        longer than ``max_wait`` seconds, count nothing and return how long it would take (the
+        outbox then makes the row due later and goes on with others)."""
         if not self.enabled:
             return 0.0
         buckets = self.buckets(platform, rates, target)
+        await pause_until(self.reserve(platform, rates) if slot is None else slot)
         while True:
             wait = 0.0
             for item, *keys in buckets:
                 if not await self.strategy.test(item, *keys):
                     stats = await self.strategy.get_window_stats(item, *keys)
-                    wait = max(wait, stats.reset_time - time.time())
+                    wait = max(wait, stats.reset_time - time.time() + SLACK)
             if wait > max_wait:
                 return wait
             if wait <= 0:
@@ -90,3 +117,10 @@ class SendLimiter:
                     return 0.0
                 wait = MIN_WAIT
             await asyncio.sleep(max(MIN_WAIT, wait))
+
+
+async def pause_until(moment: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches ``moment`` (at once if it has)."""
+    delay = moment - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, select, text, update
+from sqlalchemy import Text, cast, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import WROTE_OUTBOX, wrote
@@ -129,20 +129,32 @@ class OutboxRepository:
         )
 
     async def lease(
-        self, message_id: int, claim: str, until: datetime, *, first_tried_at: datetime | None
+        self, message_ids: Sequence[int], claim: str, until: datetime, now: datetime
     ) -> None:
-        """Claim a due message for one worker until ``until`` (not yet attempted)."""
-        values: dict[str, Any] = {"claim": claim, "due_at": until}
-        if first_tried_at is not None:
-            values["first_tried_at"] = first_tried_at
-        await self._set(message_id, **values)
+        """Claim due messages for one worker until ``until`` (not yet attempted), in one
+        statement; ``now`` becomes the first attempt's time where there was none."""
+        if not message_ids:
+            return
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids))
+            .values(
+                claim=claim,
+                due_at=until,
+                first_tried_at=func.coalesce(OutboxMessage.first_tried_at, now),
+            )
+            .execution_options(synchronize_session=False)
+        )
 
-    async def release(self, message_id: int, claim: str, due_at: datetime) -> None:
-        """Give a claimed, unattempted message back, due again at ``due_at``."""
+    async def release(
+        self, message_id: int, claim: str, due_at: datetime, last_error: str | None
+    ) -> None:
+        """Give a claimed message back unattempted, due again at ``due_at``, with the
+        ``last_error`` it had before the attempt was recorded."""
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.claim == claim)
-            .values(claim=None, due_at=due_at)
+            .values(claim=None, due_at=due_at, last_error=last_error)
             .execution_options(synchronize_session=False)
         )
 

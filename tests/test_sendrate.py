@@ -72,15 +72,13 @@ async def test_only_the_claim_holder_attempts_a_row_and_the_message_id_is_record
     async with db.transaction() as session:
         outbox = OutboxRepository(session)
         [row] = await outbox.claim_due(now, ["telegram"])
-        await outbox.lease(row.id, "worker-a:1", now + timedelta(seconds=10), first_tried_at=now)
+        await outbox.lease([row.id], "worker-a:1", now + timedelta(seconds=10), now)
     # worker a stalls past its claim; worker b claims the row again
     later = now + timedelta(seconds=11)
     async with db.transaction() as session:
         outbox = OutboxRepository(session)
         [again] = await outbox.claim_due(later, ["telegram"])
-        await outbox.lease(
-            again.id, "worker-b:1", later + timedelta(seconds=10), first_tried_at=None
-        )
+        await outbox.lease([again.id], "worker-b:1", later + timedelta(seconds=10), later)
     async with db.transaction() as session:
         outbox = OutboxRepository(session)
         assert not await outbox.start_attempt(row.id, "worker-a:1", later, "in flight")
