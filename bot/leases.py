@@ -10,6 +10,7 @@ heartbeat, well within 10 s.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import socket
@@ -38,6 +39,12 @@ class Role:
     name: str
     start: Callable[[], Awaitable[None]]
     stop: Callable[[], Awaitable[None]]
+
+
+def per_bot(job: str, token: str) -> str:
+    """A lease name for ``job`` of one bot (two bots on one database each run theirs); the
+    token is hashed, never stored."""
+    return f"{job}:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
 
 
 @runtime_checkable

@@ -15,19 +15,23 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from adapters.discord import from_settings as discord_adapter
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.leases import LeaseRepository
+from tests.drivers.discord_kit import discord_settings, town_guild
 from tests.drivers.telegram_kit import OFFICER_ID, fake_telegram  # noqa: F401 - a fixture
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
 from tests.test_slack_cli import ROOT, empty_database, free_port, read
 from tests.test_telegram_kill import start
 from tests.waiting import until
+from townhall.app import Townhall
 from townhall.cli import main
 
 pytestmark = pytest.mark.timeout(240)
 
-JOBS = {"telegram-polling", "scheduler"}
+JOBS = {"telegram-polling", "scheduler"}  # lease names without their bot's suffix
 
 
 def environment(db_url: str, fake: FakeTelegram, port: int) -> dict[str, str]:
@@ -54,7 +58,7 @@ async def holders(db_url: str) -> dict[str, int]:
             rows = await LeaseRepository(session).holders()
     finally:
         await db.dispose()
-    return {name: int(holder.split(":")[1]) for name, (holder, _) in rows.items()}
+    return {name.split(":")[0]: int(holder.split(":")[1]) for name, (holder, _) in rows.items()}
 
 
 async def item_status(db_url: str) -> list[str]:
@@ -182,3 +186,44 @@ def test_workers_on_sqlite_are_refused_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--workers needs PostgreSQL" in result.output
     assert not (tmp_path / "t.db").exists()
+
+
+async def test_one_discord_gateway_session_between_two_workers_and_a_handover(
+    pg_database: str,
+) -> None:
+    """Two Townhalls on one database and one bot token: one gateway session; when its worker
+    stops, the other opens one (the lease is handed over at once on a clean stop)."""
+    await empty_database(pg_database)
+    async with FakeDiscord(guilds=[town_guild()], patch_discord_py=False) as fake:
+        settings = discord_settings(pg_database, fake)
+        apps = []
+        for _ in range(2):
+            adapter = discord_adapter(settings)
+            adapter.guild_ready_timeout = 0.05
+            app = Townhall(settings, [adapter], db=Database(pg_database))
+            await app.start(serve_http=False, background=False)
+            apps.append(app)
+        try:
+
+            def live() -> int:
+                return sum(1 for s in fake.sessions if s.connected)
+
+            await until(lambda: live() == 1, "one gateway session", within=10)
+
+            def gateway(app: Townhall) -> bool:
+                return any(name.startswith("discord-gateway:") for name in app.leases.running)
+
+            holder = next(a for a in apps if gateway(a))
+            other = apps[1 - apps.index(holder)]
+            assert other.adapters["discord"].connected  # logged in, for sending
+            await holder.stop()
+            apps.remove(holder)
+
+            def taken_over() -> bool:
+                return gateway(other) and live() == 1
+
+            await until(taken_over, "the survivor to open the gateway", within=10)
+            assert len(fake.sessions) == 2  # one after the other, never two at once
+        finally:
+            for app in apps:
+                await app.stop()

@@ -98,6 +98,7 @@ class Townhall:
         #: Jobs one worker runs at a time (the scheduler, Telegram polling, ...); set in start.
         self.leases = LeaseKeeper(self.db, [])
         self._background = False
+        self._started = False
 
     def _committed(self, wrote: frozenset[str]) -> None:
         """Wake a background loop only for what the transaction wrote for it (a vote that
@@ -158,10 +159,11 @@ class Townhall:
                 host, port = self.settings.metrics_host, self.settings.metrics_port or 0
                 site = web.TCPSite(self._metrics_runner, host, port, reuse_port=reuse)
                 await _listen(site, host, port, "TOWNHALL_METRICS")
+        # Asked before the adapters start: they leave these jobs to the leases.
+        roles = [r for a in self.adapters.values() if isinstance(a, HasRoles) for r in a.roles()]
         for adapter in self.adapters.values():
             await adapter.start(self.dispatch)
         self._background = background
-        roles = [r for a in self.adapters.values() if isinstance(a, HasRoles) for r in a.roles()]
         if background:
             self.deliverer.loop.start()
             roles.append(Role("scheduler", self._start_scheduler, self.scheduler.loop.stop))
@@ -170,6 +172,7 @@ class Townhall:
             # The first claim now: a lone worker runs its jobs before start() returns.
             await self.leases.run_once()
             self.leases.loop.start()
+        self._started = True
 
     async def _start_scheduler(self) -> None:
         self.scheduler.loop.start()
@@ -187,6 +190,8 @@ class Townhall:
 
     def _expected_loops(self) -> list[SupervisedLoop]:
         """The loops this worker should be running (the scheduler only with its lease)."""
+        if not self._started:
+            return []
         loops = [self.leases.loop] if self.leases.roles else []
         if self._background:
             loops.append(self.deliverer.loop)
@@ -209,6 +214,7 @@ class Townhall:
 
     async def stop(self) -> None:
         """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly)."""
+        self._started = False
         try:
             await self.leases.stop()  # the leased jobs stop first, and survivors take over
         except Exception as exc:

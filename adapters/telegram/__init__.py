@@ -45,7 +45,7 @@ from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.events import Event, MessageRef, Target
 from bot.grammar import CommandSpec, command_menu
-from bot.leases import Role
+from bot.leases import Role, per_bot
 from bot.loops import SupervisedLoop
 from bot.views import View
 
@@ -155,7 +155,8 @@ class TelegramAdapter:
         """Long polling: one getUpdates consumer per bot, so one worker at a time (a lease)."""
         if self.webhook_mode:
             return []
-        return [Role("telegram-polling", self._start_polling, self._stop_polling)]
+        name = per_bot("telegram-polling", f"{self._api_url} {self._token}")
+        return [Role(name, self._start_polling, self._stop_polling)]
 
     async def _start_polling(self) -> None:
         if self._app is None or self._poller is not None:
