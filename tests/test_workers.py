@@ -6,7 +6,6 @@ fake Telegram; the leases table says who holds what."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from tests.drivers.telegram_kit import OFFICER_ID, fake_telegram  # noqa: F401 -
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
 from tests.test_slack_cli import ROOT, empty_database, free_port, read
+from tests.test_telegram_kill import environment as webhook_environment
 from tests.test_telegram_kill import start
 from tests.waiting import until
 from townhall.app import Townhall
@@ -36,17 +36,8 @@ JOBS = {"telegram-polling", "scheduler"}  # lease names without their bot's suff
 
 def environment(db_url: str, fake: FakeTelegram, port: int) -> dict[str, str]:
     """Long polling (no webhook), so that exactly one worker may call getUpdates."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
-    env.update(
-        PYTHONUNBUFFERED="1",
-        TOWNHALL_DATABASE_URL=db_url,
-        TOWNHALL_SECRET_KEY="workers-test-secret-key-0123456789-abcdef",
-        TOWNHALL_POLICY_TEAM=f"telegram:{OFFICER_ID}",
-        TOWNHALL_HTTP_PORT=str(port),
-        TOWNHALL_REFRESH_INTERVAL="0",
-        TOWNHALL_TELEGRAM_TOKEN=fake.token,
-        TOWNHALL_TELEGRAM_API_URL=fake.base_url,
-    )
+    env = webhook_environment(db_url, fake, port)
+    del env["TOWNHALL_TELEGRAM_WEBHOOK_URL"], env["TOWNHALL_TELEGRAM_WEBHOOK_SECRET"]
     return env
 
 
