@@ -7,14 +7,18 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from bot.adapter import SendRates
+from bot.adapter import Capabilities, SendRates
+from bot.config import Settings
 from bot.events import Target
 from bot.sendrate import SendLimiter
+from bot.testing import RecordingAdapter
+from bot.views import Notice, view_to_dict
 from storage.db import Database
 from storage.leases import LeaseRepository
 from storage.models import OutboxMessage
 from storage.outbox import OutboxRepository
 from tests.support import FakeClock
+from townhall.app import Townhall
 
 TELEGRAM = SendRates(
     overall="30/second", per_chat="1/second", per_group="3/minute", group_prefix="-"
@@ -105,3 +109,34 @@ async def test_a_lease_moves_only_once_it_has_expired(db: Database, clock: FakeC
         assert await leases.claim(["polling", "scheduler"], "b", later, ttl) == {"scheduler"}
         await leases.release(["polling", "scheduler"], "a")
         assert set(await leases.holders()) == {"scheduler"}
+
+
+class PacedAdapter(RecordingAdapter):
+    """A platform allowing one message a minute per chat."""
+
+    capabilities = Capabilities(send_rates=SendRates(per_chat="1/minute"))
+
+
+async def test_a_chat_with_its_budget_spent_waits_in_the_queue_not_in_the_pass(
+    settings: Settings, db: Database, clock: FakeClock
+) -> None:
+    adapter = PacedAdapter()
+    app = Townhall(settings, [adapter], db=db, clock=clock)
+    await app.start(serve_http=False, background=False)
+    try:
+        async with db.transaction() as session:
+            outbox = OutboxRepository(session)
+            for chat, text in (("g", "first"), ("g", "second"), ("h", "other")):
+                view = view_to_dict(Notice(text))
+                await outbox.send(platform="test", channel_id=chat, view=view, at=clock())
+        await app.deliverer.drain()
+        assert sorted(str(getattr(s.view, "text", "")) for s in adapter.sent) == [
+            "first",
+            "other",
+        ]
+        async with db.transaction() as session:
+            [waiting] = await OutboxRepository(session).pending("test")
+        assert (waiting.channel_id, waiting.claim, waiting.last_error) == ("g", None, None)
+        assert waiting.due_at > clock() + timedelta(seconds=50)  # when the minute is over
+    finally:
+        await app.stop()
