@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import sys
@@ -26,6 +27,7 @@ log = structlog.get_logger("townhall.workers")
 #: How long stopping workers may take before they are killed.
 STOP_WITHIN = 20.0
 RESTART_AFTER = 1.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def check(settings: Settings, workers: int) -> None:
@@ -57,7 +59,7 @@ async def supervise(settings: Settings, workers: int) -> int:
     procs: list[asyncio.subprocess.Process] = []
 
     async def spawn() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(*command, env=env)
+        return await asyncio.create_subprocess_exec(*command, env=env, preexec_fn=_end_with_parent)
 
     async def keep(index: int) -> None:
         """Restart worker ``index`` whenever it dies, until stopping."""
@@ -90,3 +92,13 @@ async def supervise(settings: Settings, workers: int) -> int:
     for task in keepers:
         task.cancel()
     return 0
+
+
+def _end_with_parent() -> None:
+    """In a worker, before it runs: SIGTERM when the parent dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so no worker outlives its parent; elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
