@@ -2,6 +2,7 @@
 
     python bench/ingest.py --platform telegram|slack|web|discord --db sqlite|postgresql \\
         [--concurrency 64] [--seconds 10] [--warmup 1] [--paths bare,naive,grouped,bolt,townhall]
+        [--workers N]
         [--count-statements] [--profile FILE]
 
 Creates a fresh database (a temporary SQLite file, or a new PostgreSQL database dropped at the
@@ -73,10 +74,14 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, all threads (fields 14 and 15 of /proc/PID/stat)."""
+    """utime + stime of a process, all threads (fields 14 and 15 of /proc/PID/stat), and of
+    its running children (the workers of ``townhall run --workers N``)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    return own + sum(cpu_seconds(int(kid)) for kid in kids)
 
 
 async def publish_poll(url: str, platform: str) -> tuple[str, int, int]:
@@ -195,7 +200,7 @@ async def start_server(
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     if path == "townhall":
-        command = [sys.executable, "-m", "townhall.cli", "run"]
+        command = [sys.executable, "-m", "townhall.cli", "run", "--workers", str(args.workers)]
         env = {**townhall_env(args, url, port, api), **(extra_env or {})}
     else:
         command = [sys.executable, str(BENCH / "ingest_baselines.py"), "--kind", path]
@@ -210,7 +215,7 @@ async def start_server(
         with contextlib.suppress(OSError):
             _, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.close()
-            if path != "townhall" or b"Townhall is running" in read(log):
+            if path != "townhall" or read(log).count(b"Townhall is running") >= args.workers:
                 return proc
         await asyncio.sleep(0.2)
     proc.kill()
@@ -342,6 +347,12 @@ async def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="townhall run --workers N (PostgreSQL): N processes on one port",
+    )
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset")
     parser.add_argument("--log-level", default="INFO", help="townhall's TOWNHALL_LOG_LEVEL")
     parser.add_argument("--logs", default=tempfile.gettempdir(), help="directory for logs")
@@ -371,6 +382,8 @@ async def main() -> int:
     if unknown := set(paths) - set(PATHS):
         parser.error(f"unknown paths: {', '.join(sorted(unknown))}")
     paths = [p for p in paths if ONLY_ON.get(p, args.platform) == args.platform]
+    if args.workers > 1 and args.db != "postgresql":
+        parser.error("--workers needs --db postgresql")
     if args.count_statements and args.db != "postgresql":
         parser.error("--count-statements needs --db postgresql")
     fake = FakeAPI()

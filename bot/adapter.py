@@ -19,6 +19,21 @@ R = TypeVar("R", bound=Result)
 
 
 @dataclass(frozen=True, slots=True)
+class SendRates:
+    """A platform's documented send limits, as ``limits`` strings ("30/second", "20/minute"),
+    which the outbox keeps to (``bot/sendrate.py``), shared by every worker.
+
+    ``overall``: every message of the bot; ``per_chat``: one private chat (or any chat, where
+    the platform does not tell groups apart); ``per_group``: one group, channel or thread,
+    recognised by ``group_prefix`` at the start of its id (Telegram's negative chat ids)."""
+
+    overall: str | None = None
+    per_chat: str | None = None
+    per_group: str | None = None
+    group_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a platform can do; the core degrades gracefully where it cannot."""
 
@@ -34,6 +49,8 @@ class Capabilities:
     #: Cards answering a message in a shared chat go to the person's direct messages, not
     #: in place (Telegram: a card's buttons in a group could be pressed by anyone).
     private_cards: bool = False
+    #: What the outbox may send per second/minute (none: no limit kept on our side).
+    send_rates: SendRates = SendRates()
 
 
 @dataclass(slots=True)

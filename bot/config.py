@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     outbox_give_up_after: float = Field(default=86400.0, gt=0.0, le=30 * 86400)
     #: Run database migrations automatically on start (the embedded default needs no setup).
     auto_migrate: bool = True
+    #: Redis (e.g. redis://127.0.0.1:6379/0) for state shared by several workers: the
+    #: outbox's platform send rates. Without it each worker keeps its own count.
+    redis_url: str | None = None
+    #: Keep each platform's documented send rates in the outbox (Telegram 30/s overall, 1/s
+    #: per private chat, 20/min per group; Discord; Slack). Switch off only for a bot with
+    #: raised limits (e.g. Telegram's paid broadcasts) or in tests with simulated time.
+    outbox_rate_limits: bool = True
 
     #: Privacy notice shown before a person's first stored answer, and where to read more.
     privacy_notice: str = (

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import itertools
+import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -15,6 +17,7 @@ from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
 from bot.loops import SupervisedLoop
 from bot.metrics import Metrics
+from bot.sendrate import SendLimiter
 from bot.views import Notice, View, view_from_dict, view_to_dict
 from storage.db import Database
 from storage.items import PublicationRepository
@@ -30,7 +33,15 @@ Renderer = Callable[[AsyncSession, Publication], Awaitable[View | None]]
 #: again, the process died mid-send and whether it arrived is unknown.
 IN_FLIGHT = "in flight"
 MAX_ATTEMPTS = 12  # refreshes only: a send is retried until ``give_up_after``
+#: A send being attempted is leased this long (longer than any platform's send timeout) ...
 LEASE = timedelta(seconds=60)
+#: ... and a claimed one waiting for its turn this long: after a crash another worker (or the
+#: restarted one) takes it over that soon, never twice (the attempt re-checks the claim).
+CLAIM_LEASE = timedelta(seconds=10)
+#: Longest wait for a platform's send budget inside a pass; longer, the row is made due later.
+MAX_INLINE_WAIT = 1.0
+#: Chats delivered to at once; messages to one chat go in order, one after another.
+CONCURRENCY = 4
 #: Told privately to whoever published a card the outbox gave up on (or is unsure about).
 GAVE_UP = (
     "Your card “{title}” could not be delivered ({reason}). A member of the policy team can "
@@ -67,8 +78,16 @@ class Deliverer:
         idle_poll: float = 1.0,
         give_up_after: float = 86400.0,
         metrics: Metrics | None = None,
+        limiter: SendLimiter | None = None,
+        concurrency: int = CONCURRENCY,
     ) -> None:
+        """``limiter``: keeps each platform's send rates (its ``Capabilities.send_rates``),
+        shared by every worker when it is backed by Redis."""
         self.db = db
+        self.limiter = limiter or SendLimiter()
+        self.concurrency = concurrency
+        self._claim = f"{secrets.token_hex(6)}:"
+        self._claims = itertools.count(1)
         self.adapters = adapters
         self.render = render
         self.clock = clock
@@ -104,26 +123,71 @@ class Deliverer:
         if not self.adapters:
             return 0
         now = self.clock()
+        claim = f"{self._claim}{next(self._claims)}"
         async with self.db.transaction() as session:
             outbox = OutboxRepository(session)
             claimed = list(await outbox.claim_due(now, list(self.adapters), limit))
+            sends = [row for row in claimed if row.op == "send"]
             for row in claimed:
                 if row.op == "refresh":
                     await outbox.mark_sent(row.id, now)
-                else:
-                    # The attempt is recorded before it is made (the lease).
-                    await outbox.postpone(
-                        row.id,
-                        now + LEASE,
-                        attempts=row.attempts,
-                        error=IN_FLIGHT,
-                        first_tried_at=None if row.first_tried_at else now,
-                    )
-                    row.first_tried_at = row.first_tried_at or now
+            # Ours until CLAIM_LEASE; each attempt is recorded before it is made.
+            await outbox.lease([row.id for row in sends], claim, now + CLAIM_LEASE, now)
+            for row in sends:
+                row.first_tried_at = row.first_tried_at or now
+                row.claim = claim
+        chats: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in claimed:
-            await self._deliver(row)
-            self.loop.beat()
+            chats.setdefault((row.platform, row.channel_id), []).append(row)
+        gate = asyncio.Semaphore(self.concurrency)
+        await asyncio.gather(*(self._deliver_in_order(rows, gate) for rows in chats.values()))
         return len(claimed)
+
+    async def _deliver_in_order(
+        self, rows: Sequence[OutboxMessage], gate: asyncio.Semaphore
+    ) -> None:
+        async with gate:
+            for row in rows:
+                await self._deliver(row)
+                self.loop.beat()
+
+    async def _begin(self, adapter: Adapter, row: OutboxMessage) -> bool:
+        """Record the attempt, then wait for the platform's rate limits: the send leaves as
+        its slot comes, with no database round trip in between (one there made the arrival
+        times uneven enough for a strict limit to answer 429 five times as often). A crash
+        leaves at most ``concurrency`` rows "in flight" (uncertain). False: not now — our
+        claim ran out and another worker took the row, or the chat's budget is spent for
+        longer than ``MAX_INLINE_WAIT`` (the row is made due when it refills)."""
+        rates = adapter.capabilities.send_rates
+        if row.op != "refresh":
+            assert row.claim is not None
+            async with self.db.transaction() as session:
+                started = await OutboxRepository(session).start_attempt(
+                    row.id, row.claim, self.clock() + LEASE, IN_FLIGHT
+                )
+            if not started:
+                log.info("outbox claim lapsed; left to its new holder", outbox_id=row.id)
+                return False
+        target = Target(row.channel_id, row.thread_id, private=row.private)
+        wait = await self.limiter.acquire(row.platform, rates, target, max_wait=MAX_INLINE_WAIT)
+        if wait:
+            self.metrics.deliveries.labels(row.platform, "paced").inc()
+            due = self.clock() + timedelta(seconds=wait)
+            async with self.db.transaction() as session:
+                outbox = OutboxRepository(session)
+                if row.op == "refresh":
+                    assert row.publication_id is not None
+                    await outbox.refresh(
+                        publication_id=row.publication_id,
+                        platform=row.platform,
+                        channel_id=row.channel_id,
+                        due_at=due,
+                    )
+                else:  # not attempted after all
+                    assert row.claim is not None
+                    await outbox.release(row.id, row.claim, due, row.last_error)
+            return False
+        return True
 
     async def drain(self, within: float = 10.0) -> None:
         """Deliver everything that is due now (and whatever that causes); for tests and CLI."""
@@ -135,13 +199,16 @@ class Deliverer:
         adapter = self.adapters[row.platform]
         try:
             if row.op == "refresh":
-                await self._refresh(adapter, row)
+                if await self._begin(adapter, row):
+                    await self._refresh(adapter, row)
                 return
             assert row.view is not None
             if row.last_error == IN_FLIGHT and not adapter.capabilities.idempotent_sends:
                 # The last attempt was cut short (the process died while sending): it may
                 # have been posted, and resending could show the card twice.
                 raise DeliveryError("interrupted while sending", uncertain=True)
+            if not await self._begin(adapter, row):
+                return
             view = view_from_dict(row.view)
             target = Target(row.channel_id, row.thread_id, private=row.private)
             ref = await adapter.send(target, view, reply_to=row.reply_to, key=f"townhall-{row.id}")
@@ -150,7 +217,7 @@ class Deliverer:
             if row.publication_id is not None:
                 name = await ask_channel_name(adapter, target)
             async with self.db.transaction() as session:
-                await OutboxRepository(session).mark_sent(row.id, self.clock())
+                await OutboxRepository(session).mark_sent(row.id, self.clock(), ref.message_id)
                 if row.publication_id is not None:
                     await PublicationRepository(session).set_message_id(
                         row.publication_id, ref.message_id, channel_name=name

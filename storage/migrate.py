@@ -25,6 +25,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", re.M)
 _DOWN = re.compile(r"^down_revision[^=]*=(.*)$", re.M)
 
+#: PostgreSQL advisory lock id held while migrating (any constant of our own).
+MIGRATION_LOCK = 7_411_001
+
 
 def alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
@@ -46,6 +49,9 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 
     if not db.is_sqlite:
         async with db.engine.begin() as conn:
+            # Several workers or containers starting at once: one migrates, the others wait
+            # for it (the lock ends with this transaction) and then find nothing to do.
+            await conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             await conn.run_sync(_run)
         return
     async with db.engine.connect() as conn:

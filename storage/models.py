@@ -404,6 +404,11 @@ class OutboxMessage(Base):
     requested_by: Mapped[str | None] = mapped_column(String(150))
     #: When the first delivery attempt began: the outbox gives up a while after it.
     first_tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The platform's id for the delivered message, recorded with ``status = 'sent'``.
+    platform_message_id: Mapped[str | None] = mapped_column(String(100))
+    #: The delivering worker's claim on this row (a lease until ``due_at``): only the claim
+    #: holder may start sending it.
+    claim: Mapped[str | None] = mapped_column(String(100))
 
 
 class DashboardUser(Base):
@@ -547,3 +552,15 @@ class ConsultationResponse(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: How many people it was queued for.
     recipients: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Lease(Base):
+    """A job only one worker may run at a time (Telegram long polling, the scheduler, a
+    Discord gateway shard): held by ``holder`` until ``expires_at`` unless renewed."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())

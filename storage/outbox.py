@@ -170,8 +170,64 @@ class OutboxRepository:
         )
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def mark_sent(self, message_id: int, at: datetime) -> None:
-        await self._set(message_id, status="sent", sent_at=at, last_error=None)
+    async def mark_sent(
+        self, message_id: int, at: datetime, platform_message_id: str | None = None
+    ) -> None:
+        """Done: with the platform's id for the message, in the same transaction."""
+        await self._set(
+            message_id,
+            status="sent",
+            sent_at=at,
+            last_error=None,
+            platform_message_id=platform_message_id,
+        )
+
+    async def lease(
+        self, message_ids: Sequence[int], claim: str, until: datetime, now: datetime
+    ) -> None:
+        """Claim due messages for one worker until ``until`` (not yet attempted), in one
+        statement; ``now`` becomes the first attempt's time where there was none."""
+        if not message_ids:
+            return
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids))
+            .values(
+                claim=claim,
+                due_at=until,
+                first_tried_at=func.coalesce(OutboxMessage.first_tried_at, now),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def release(
+        self, message_id: int, claim: str, due_at: datetime, last_error: str | None
+    ) -> None:
+        """Give a claimed message back unattempted, due again at ``due_at``, with the
+        ``last_error`` it had before the attempt was recorded."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.claim == claim)
+            .values(claim=None, due_at=due_at, last_error=last_error)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def start_attempt(
+        self, message_id: int, claim: str, until: datetime, marker: str
+    ) -> bool:
+        """Record that the send is being made now (``marker`` in ``last_error``), if the claim
+        is still ours; False when the lease ran out and another worker claimed the row."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.claim == claim,
+                OutboxMessage.status == "pending",
+            )
+            .values(last_error=marker, due_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(rowcount(result))
 
     async def mark_failed(
         self, message_id: int, error: str, *, attempts: int | None = None

@@ -209,7 +209,7 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
             "status": "ok",
             "database": "ok",
             "adapters": ["web"],
-            "loops": {"outbox": loop, "scheduler": loop},
+            "loops": {"leases": loop, "outbox": loop, "scheduler": loop},
         }
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
             ready = json.loads(r.read())

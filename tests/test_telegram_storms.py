@@ -16,6 +16,7 @@ from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixt
     Harness,
     fake_telegram,
     running,
+    telegram_settings,
 )
 from tests.fakes.telegram import JSON, FakeTelegram
 from tests.support import FakeClock
@@ -64,7 +65,10 @@ async def test_a_storm_of_errors_delays_cards_and_delivers_each_once(
 ) -> None:
     group = fake.group(-1001000000095, "Town square")
     officer = fake.user(OFFICER_ID, "Olivia")
-    async with running(fake, db, clock) as h:
+    # Hours of simulated time pass in a second of real time: the fake's 429s are the storm,
+    # not our own pacing (which counts real seconds).
+    settings = telegram_settings(db.url, outbox_rate_limits=False)
+    async with running(fake, db, clock, settings=settings) as h:
         fake.fail_next("sendMessage", status=status, retry_after=20, count=30, predicate=is_card)
         await publish_all(h, group, officer)
         await h.app.deliverer.drain()

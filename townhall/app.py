@@ -22,8 +22,11 @@ from bot.delivery import Deliverer
 from bot.dispatch import Dispatcher
 from bot.events import Event
 from bot.http import Health, build_web_app
+from bot.leases import HasRoles, LeaseKeeper, Role
+from bot.loops import SupervisedLoop
 from bot.metrics import Metrics
 from bot.router import RouteTable
+from bot.sendrate import SendLimiter
 from bot.views import Notice
 from handlers import all_routers, polls
 from services import lifecycle, screening
@@ -58,7 +61,10 @@ class Townhall:
         db: Database | None = None,
         clock: Clock = utc_now,
         web_extensions: Sequence[WebExtension] = (),
+        reuse_port: bool = False,
     ) -> None:
+        """``reuse_port``: bind with SO_REUSEPORT, beside other workers (``--workers``)."""
+        self.reuse_port = reuse_port
         self.settings = settings
         self.web_extensions = list(web_extensions)
         self.db = db or Database(settings.database_url)
@@ -73,6 +79,7 @@ class Townhall:
             clock=clock,
             give_up_after=settings.outbox_give_up_after,
             metrics=self.metrics,
+            limiter=SendLimiter(settings.redis_url, enabled=settings.outbox_rate_limits),
         )
         self.scheduler = Scheduler(
             self.db,
@@ -100,7 +107,10 @@ class Townhall:
         self._metrics_runner: web.AppRunner | None = None
         #: Every background loop, supervised: they survive failures and report their health.
         self.loops = [self.deliverer.loop, self.scheduler.loop]
+        #: Jobs one worker runs at a time (the scheduler, Telegram polling, ...); set in start.
+        self.leases = LeaseKeeper(self.db, [])
         self._background = False
+        self._started = False
 
     def _committed(self, wrote: frozenset[str]) -> None:
         """Wake a background loop only for what the transaction wrote for it (a vote that
@@ -161,20 +171,33 @@ class Townhall:
             )
             await self._runner.setup()
             host, port = self.settings.http_host, self.settings.http_port
-            await _listen(web.TCPSite(self._runner, host, port), host, port, "TOWNHALL_HTTP")
+            reuse = self.reuse_port or None
+            site = web.TCPSite(self._runner, host, port, reuse_port=reuse)
+            await _listen(site, host, port, "TOWNHALL_HTTP")
             metrics_app = metrics.private_app(self.settings, self.metrics)
             if metrics_app is not None:
                 self._metrics_runner = web.AppRunner(metrics_app, access_log=None)
                 await self._metrics_runner.setup()
                 host, port = self.settings.metrics_host, self.settings.metrics_port or 0
-                site = web.TCPSite(self._metrics_runner, host, port)
+                site = web.TCPSite(self._metrics_runner, host, port, reuse_port=reuse)
                 await _listen(site, host, port, "TOWNHALL_METRICS")
+        # Asked before the adapters start: they leave these jobs to the leases.
+        roles = [r for a in self.adapters.values() if isinstance(a, HasRoles) for r in a.roles()]
         for adapter in self.adapters.values():
             await adapter.start(self.dispatch)
         self._background = background
         if background:
-            for loop in self.loops:
-                loop.start()
+            self.deliverer.loop.start()
+            roles.append(Role("scheduler", self._start_scheduler, self.scheduler.loop.stop))
+        self.leases = LeaseKeeper(self.db, roles)
+        if roles:
+            # The first claim now: a lone worker runs its jobs before start() returns.
+            await self.leases.run_once()
+            self.leases.loop.start()
+        self._started = True
+
+    async def _start_scheduler(self) -> None:
+        self.scheduler.loop.start()
 
     def wake_outbox(self) -> None:
         """Deliver waiting outbox rows now rather than at the next poll."""
@@ -184,8 +207,19 @@ class Townhall:
         """What ``/healthz`` and ``/readyz`` report besides the database."""
         return Health(
             adapters={a.name: a.connected for a in self.adapters.values()},
-            loops=[loop.status() for loop in self.loops] if self._background else [],
+            loops=[loop.status() for loop in self._expected_loops()],
         )
+
+    def _expected_loops(self) -> list[SupervisedLoop]:
+        """The loops this worker should be running (the scheduler only with its lease)."""
+        if not self._started:
+            return []
+        loops = [self.leases.loop] if self.leases.roles else []
+        if self._background:
+            loops.append(self.deliverer.loop)
+            if "scheduler" in self.leases.running:
+                loops.append(self.scheduler.loop)
+        return loops
 
     @property
     def http_port(self) -> int:
@@ -204,9 +238,11 @@ class Townhall:
         """Stop everything; never raises (a SIGTERM during or after an outage exits cleanly).
 
         Graceful, within about 10 s: stop accepting connections (requests already received
-        go on), write the vote batches waiting and answer them, deliver what the outbox has
-        due (bounded; the rest waits durably for the next start), then stop the rest.
+        go on), write the vote batches waiting and answer them, hand the leased jobs over (a
+        survivor takes them), deliver what the outbox has due (bounded; the rest waits durably
+        for the next start), then stop the rest.
         """
+        self._started = False
         if self._runner is not None:
             for site in list(self._runner.sites):
                 with contextlib.suppress(Exception):
@@ -215,6 +251,10 @@ class Townhall:
             await self.batcher.stop(grace=SHUTDOWN_BATCHES)
         except Exception as exc:
             log.warning("vote batches did not drain", error=type(exc).__name__)
+        try:
+            await self.leases.stop()  # the leased jobs stop first, and survivors take over
+        except Exception as exc:
+            log.warning("leased jobs ended badly", error=type(exc).__name__)
         for loop in self.loops:
             try:
                 await loop.stop()

@@ -77,20 +77,39 @@ def main() -> None:
 
 
 @main.command()
-def run() -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes sharing the port and one PostgreSQL database.",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True)  # a worker started by --workers
+def run(workers: int, reuse_port: bool) -> None:
     """Start every configured adapter plus the HTTP server (webhooks, dashboard, /healthz)."""
     from handlers import all_specs
     from townhall.app import Townhall
     from townhall.platforms import configured_adapters
 
     settings = _settings()
+    if workers > 1:
+        from townhall import workers as several
+
+        try:
+            several.check(settings, workers)
+        except ConfigError as exc:
+            click.echo(f"townhall: {exc}", err=True)
+            raise SystemExit(2) from None
+        raise SystemExit(_run(several.supervise(settings, workers)))
     adapters, disabled = configured_adapters(settings, all_specs())
 
     async def serve() -> None:
         from dashboard import install as dashboard
         from townhall.webchat import connect as web_chat
 
-        app = Townhall(settings, adapters, web_extensions=[web_chat, dashboard])
+        app = Townhall(
+            settings, adapters, web_extensions=[web_chat, dashboard], reuse_port=reuse_port
+        )
         try:
             await app.start()
         except ConfigError as exc:

@@ -22,16 +22,19 @@ from adapters.discord.endpoints import Endpoints, api_base
 from adapters.discord.interactions import Bridge, Settled
 from adapters.discord.render import MessageParts, message_parts
 from adapters.discord.translate import PLATFORM
-from bot.adapter import Capabilities, Dispatch
+from bot.adapter import Capabilities, Dispatch, SendRates
 from bot.config import ConfigError, Settings
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
 from bot.grammar import CommandSpec
+from bot.leases import Role, per_bot
 from bot.views import Card, View, clip
 
 __all__ = ["DiscordAdapter", "api_base", "delivery_error", "from_settings"]
 
 log = structlog.get_logger("townhall.discord")
+#: Under a lease, how long start waits for READY (less than a lease lasts unrenewed).
+LEASED_READY_WAIT = 3.0
 
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: consultations run for days
 
@@ -88,22 +91,44 @@ class DiscordAdapter:
             ephemeral=True,
             max_text=2000,
             idempotent_sends=True,
+            # Discord's global limit and a channel's message bucket; discord.py follows the
+            # exact per-route buckets from the X-RateLimit headers within each worker.
+            send_rates=SendRates(overall="50/second", per_chat="5/5seconds"),
         )
         #: How each interaction / message ended, by its id (awaitable; used by tests).
         self.settled = Settled()
         self.client: TownhallClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
+        self._dispatch: Dispatch | None = None
+        #: The gateway is run under a lease by the app (see roles()).
+        self._leased = False
 
     def http_routes(self) -> list[web.RouteDef]:
         return []  # everything arrives through the gateway
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def roles(self) -> list[Role]:
+        """The gateway: one session per bot token, so one worker at a time (a lease); the
+        others send over the REST API only. Once asked, ``start`` leaves it to the lease."""
+        self._leased = True
+        bot = f"{self.api_url or ''} {self._token}"  # the same bot at the same Discord
+        name = per_bot("discord-gateway", bot)
+        return [Role(name, self._open_gateway, self._close_gateway)]
+
     async def start(self, dispatch: Dispatch) -> None:
-        """Log in (a bad token fails here), sync commands, connect, wait for READY."""
+        """Log in (a bad token fails here), sync commands; unless the gateway goes by a lease
+        (:meth:`roles`), connect and wait for READY."""
+        self._dispatch = dispatch
+        await self._log_in()
+        if not self._leased:
+            await self._open_gateway()
+
+    async def _log_in(self) -> None:
+        assert self._dispatch is not None
         bridge = Bridge(
-            dispatch,
+            self._dispatch,
             capabilities=self.capabilities,
             policy_role=self.policy_role,
             defer_after=self.defer_after,
@@ -126,8 +151,32 @@ class DiscordAdapter:
         except BaseException:
             await self.stop()
             raise
+
+    async def _open_gateway(self) -> None:
+        client = self.client
+        if client is None or self._dispatch is None:
+            return  # stopped
+        if client.is_closed():  # the session this worker held before: a fresh client
+            await self._log_in()
+            client = self.client
+            assert client is not None
         self._task = asyncio.create_task(self._connect(client), name="discord-gateway")
-        await self._wait_until_ready(client)
+        # Under a lease, not longer than it lasts unrenewed (READY may come later).
+        await self._wait_until_ready(
+            client, min(self.ready_timeout, LEASED_READY_WAIT) if self._leased else None
+        )
+
+    async def _close_gateway(self) -> None:
+        """Lease lost or handed over: end the session; keep a client for sending over REST."""
+        dispatch = self._dispatch
+        await self.stop()
+        self._dispatch = dispatch
+        if dispatch is None:
+            return
+        try:
+            await self._log_in()
+        except Exception as exc:  # the outbox retries its sends until a client is back
+            log.warning("Discord REST client not restarted", error=type(exc).__name__)
 
     async def _connect(self, client: TownhallClient) -> None:
         """The gateway loop (discord.py reconnects by itself); a fatal end is logged here."""
@@ -143,11 +192,12 @@ class DiscordAdapter:
             self._failure = exc
             log.exception("Discord gateway connection ended")
 
-    async def _wait_until_ready(self, client: TownhallClient) -> None:
+    async def _wait_until_ready(self, client: TownhallClient, within: float | None = None) -> None:
         assert self._task is not None
         ready = asyncio.ensure_future(client.wait_until_ready())
+        within = self.ready_timeout if within is None else within
         done, _ = await asyncio.wait(
-            {ready, self._task}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
+            {ready, self._task}, timeout=within, return_when=asyncio.FIRST_COMPLETED
         )
         if ready not in done:
             ready.cancel()
@@ -156,18 +206,24 @@ class DiscordAdapter:
             await self.stop()
             raise RuntimeError(f"Discord gateway connection failed: {failure!r}") from failure
         if ready not in done:
-            log.warning("Discord gateway not ready yet; carrying on", waited=self.ready_timeout)
+            log.warning("Discord gateway not ready yet; carrying on", waited=within)
         else:
             log.info("Discord ready", guilds=len(client.guilds))
 
     @property
     def connected(self) -> bool:
+        """Ready on the gateway; under a lease, a worker without it is connected for sending
+        once logged in."""
         client = self.client
-        return client is not None and client.is_ready() and not client.is_closed()
+        if client is None or client.is_closed():
+            return False
+        if self._leased and self._task is None:
+            return client.user is not None
+        return client.is_ready()
 
     async def stop(self) -> None:
         client, task = self.client, self._task
-        self.client, self._task = None, None
+        self.client, self._task, self._dispatch = None, None, None
         try:
             if client is not None:
                 await client.close()

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.adapter import Capabilities
+from bot.adapter import Capabilities, SendRates
 from bot.events import Actor, Event, EventKind, Target
 
 PLATFORM = "slack"
@@ -22,7 +22,15 @@ FORM_PREFIX = "form:"
 #: What Slack offers the core (``SlackAdapter.capabilities``): the notice planner and the
 #: form-or-prompt decision read it.
 CAPABILITIES = Capabilities(
-    buttons=True, modals=True, threads=True, ephemeral=True, edits=True, max_text=3000
+    buttons=True,
+    modals=True,
+    threads=True,
+    ephemeral=True,
+    edits=True,
+    max_text=3000,
+    # chat.postMessage: about one message a second per channel (Slack's "special" tier);
+    # chat.update is Tier 3 (50 a minute).
+    send_rates=SendRates(per_chat="1/second", overall="50/minute"),
 )
 #: The message shortcut "Report to moderators" (see manifest.yml).
 REPORT_CALLBACK = "report"

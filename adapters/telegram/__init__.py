@@ -40,11 +40,12 @@ from adapters.telegram.webhook import (
     check_secret,
     public_url,
 )
-from bot.adapter import Capabilities, Dispatch, Outcome
+from bot.adapter import Capabilities, Dispatch, Outcome, SendRates
 from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.events import Event, MessageRef, Target
 from bot.grammar import CommandSpec, command_menu
+from bot.leases import Role, per_bot
 from bot.loops import SupervisedLoop
 from bot.views import View
 
@@ -80,7 +81,17 @@ class TelegramAdapter:
     name = translate.PLATFORM
     #: Cards stay out of groups (``private_cards``): results hold people's answers from every
     #: platform, and consent, personal data and moderation cards are for one person.
-    capabilities = Capabilities(modals=False, threads=True, max_text=4096, private_cards=True)
+    capabilities = Capabilities(
+        modals=False,
+        threads=True,
+        max_text=4096,
+        private_cards=True,
+        # The Bot API's limits: about 30 messages a second overall, one a second in a private
+        # chat, 20 a minute in a group (group and channel ids are negative).
+        send_rates=SendRates(
+            overall="30/second", per_chat="1/second", per_group="20/minute", group_prefix="-"
+        ),
+    )
 
     def __init__(
         self,
@@ -137,7 +148,33 @@ class TelegramAdapter:
         app = self._app
         if app is None or self._dispatch is None:
             return False
-        return self.webhook_mode or (self._poller is not None and self._poller.status().ok)
+        # Polling runs in one worker only (its lease); the others are connected for sending.
+        return self.webhook_mode or self._poller is None or self._poller.status().ok
+
+    def roles(self) -> list[Role]:
+        """Long polling: one getUpdates consumer per bot, so one worker at a time (a lease)."""
+        if self.webhook_mode:
+            return []
+        name = per_bot("telegram-polling", f"{self._api_url} {self._token}")
+        return [Role(name, self._start_polling, self._stop_polling)]
+
+    async def _start_polling(self) -> None:
+        if self._app is None or self._poller is not None:
+            return
+        self._offset = None  # confirmed from Telegram's side: it resends what was not
+        self._poller = SupervisedLoop("telegram-polling", self._poll_once)
+        self._poller.start()
+
+    async def _stop_polling(self) -> None:
+        """Stop fetching and finish the updates already fetched (confirmed by the next
+        getUpdates, whichever worker makes it)."""
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            await poller.stop()
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(batch), timeout=STOP_GRACE)
 
     async def start(self, dispatch: Dispatch) -> None:
         ignore_retry_after_warning()
@@ -173,10 +210,7 @@ class TelegramAdapter:
                     allowed_updates=list(translate.ALLOWED_UPDATES),
                 )
             else:
-                await app.bot.delete_webhook()
-                self._offset = None
-                self._poller = SupervisedLoop("telegram-polling", self._poll_once)
-                self._poller.start()
+                await app.bot.delete_webhook()  # polling starts with its lease (roles())
         except TelegramError as exc:
             self._app = app
             await self.stop()
@@ -189,13 +223,7 @@ class TelegramAdapter:
         The webhook is left registered: other workers may serve it, and Telegram keeps
         updates for us while we are away.
         """
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            await poller.stop()
-        batch, self._batch = self._batch, None
-        if batch is not None:  # finish what was fetched (it is confirmed on the next start)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(batch), timeout=STOP_GRACE)
+        await self._stop_polling()
         app, self._app = self._app, None
         if app is not None:
             await self._shutdown(app)

@@ -18,14 +18,14 @@ from aiohttp import web
 
 from adapters.web.identity import Identities, new_token
 from adapters.web.links import chat_path
-from adapters.web.mailbox import Mailbox
+from adapters.web.mailbox import Inbox, Mailbox, RedisMailbox
 from adapters.web.model import ChatPage, PageLoader
 from adapters.web.render import item_of
 from adapters.web.translate import CAPABILITIES, PLATFORM
 from bot.adapter import Capabilities, Dispatch
 from bot.config import Settings
 from bot.events import MessageRef, Target
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limit, RateLimiter, SharedRateLimiter
 from bot.views import View
 
 log = structlog.get_logger("townhall.web")
@@ -50,8 +50,15 @@ class WebChatAdapter:
         )
         self.mailbox = Mailbox()
         #: Form posts per client address, and per visitor at one address (burst, seconds).
-        self.limit_client = RateLimiter(*CLIENT_LIMIT)
-        self.limit_visitor = RateLimiter(*VISITOR_LIMIT)
+        self.limit_client: Limit = RateLimiter(*CLIENT_LIMIT)
+        self.limit_visitor: Limit = RateLimiter(*VISITOR_LIMIT)
+        #: Where private messages wait: this process, or Redis shared by every worker.
+        self.inbox: Inbox = self.mailbox
+        if settings.redis_url:
+            url = settings.redis_url
+            self.inbox = RedisMailbox(url)
+            self.limit_client = SharedRateLimiter(*CLIENT_LIMIT, url, prefix="townhall-client")
+            self.limit_visitor = SharedRateLimiter(*VISITOR_LIMIT, url, prefix="townhall-visitor")
         self.dispatch: Dispatch | None = None
 
     def attach(self, pages: PageLoader) -> None:
@@ -67,6 +74,8 @@ class WebChatAdapter:
 
     async def stop(self) -> None:
         self.dispatch = None
+        if isinstance(self.inbox, RedisMailbox):
+            await self.inbox.close()
 
     def http_routes(self) -> list[web.RouteDef]:
         from adapters.web.pages import routes
@@ -77,7 +86,7 @@ class WebChatAdapter:
         self, target: Target, view: View, *, reply_to: str | None = None, key: str | None = None
     ) -> MessageRef:
         if target.private:  # to one visitor: shown on their next page
-            self.mailbox.put(target.channel_id, view)
+            await self.inbox.post(target.channel_id, view)
             return MessageRef(PLATFORM, target.channel_id, f"mail-{new_token()}")
         item_id = item_of(view)
         if item_id is not None and reply_to is None:  # an item published to the web

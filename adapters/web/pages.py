@@ -78,7 +78,7 @@ class ChatViews:
         page = await self._found(request, visitor)
         if not isinstance(page, ChatPage):
             return page  # not found, or the database did not answer
-        shown = visitor.flash + self.adapter.mailbox.take(visitor.id)
+        shown = visitor.flash + await self.adapter.inbox.collect(visitor.id)
         if visitor.flash:
             visitor.flash = []
             visitor.changed = True
@@ -88,8 +88,8 @@ class ChatViews:
     async def submit(self, request: web.Request) -> web.StreamResponse:
         visitor = self.identities.read(request)
         address = client_address(request)
-        wait = self.adapter.limit_client.hit(address) or self.adapter.limit_visitor.hit(
-            f"{address} {visitor.id}"
+        wait = await self.adapter.limit_client.check(address) or (
+            await self.adapter.limit_visitor.check(f"{address} {visitor.id}")
         )
         if wait is not None:
             log.info("web chat rate limited", retry_after=round(wait, 1))

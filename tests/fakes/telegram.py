@@ -349,6 +349,7 @@ class _FloodLimit:
     per_seconds: float
     chat_id: int | None
     methods: frozenset[str]  # lower-case
+    across_chats: bool = False  # one count for every chat (the bot's overall limit)
     history: dict[int, list[float]] = field(default_factory=dict)
 
 
@@ -1226,15 +1227,18 @@ class FakeTelegram(base.FakeServer):
         *,
         chat_id: int | None = None,
         methods: Sequence[str] = ("sendMessage", "editMessageText", "editMessageReplyMarkup"),
+        across_chats: bool = False,
     ) -> None:
         """Answer 429 (with a computed retry_after) once a chat (or ``chat_id`` only) gets more
-        than ``max_calls`` of ``methods`` within ``per_seconds``."""
+        than ``max_calls`` of ``methods`` within ``per_seconds``; ``across_chats``: once all
+        chats together do (Telegram's overall limit of about 30 messages a second)."""
         self._flood_limits.append(
             _FloodLimit(
                 max_calls=max_calls,
                 per_seconds=per_seconds,
                 chat_id=chat_id,
                 methods=frozenset(m.lower() for m in methods),
+                across_chats=across_chats,
             )
         )
 
@@ -1280,17 +1284,18 @@ class FakeTelegram(base.FakeServer):
                 continue
             if limit.chat_id is not None and limit.chat_id != raw_chat:
                 continue
-            history = [t for t in limit.history.get(raw_chat, []) if now - t < limit.per_seconds]
+            key = 0 if limit.across_chats else raw_chat
+            history = [t for t in limit.history.get(key, []) if now - t < limit.per_seconds]
             if len(history) >= limit.max_calls:
                 retry_after = max(1, math.ceil(history[0] + limit.per_seconds - now))
-                limit.history[raw_chat] = history
+                limit.history[key] = history
                 raise _ApiError(
                     429,
                     f"Too Many Requests: retry after {retry_after}",
                     {"retry_after": retry_after},
                 )
             history.append(now)
-            limit.history[raw_chat] = history
+            limit.history[key] = history
 
     # ------------------------------------------------------------------ model accessors
 
