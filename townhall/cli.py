@@ -110,6 +110,13 @@ def run(workers: int, reuse_port: bool) -> None:
         app = Townhall(
             settings, adapters, web_extensions=[web_chat, dashboard], reuse_port=reuse_port
         )
+        # Signals first: a SIGINT/SIGTERM while the adapters connect (they take events before
+        # start() returns) stops cleanly once started, never as a KeyboardInterrupt.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
         try:
             await app.start()
         except ConfigError as exc:
@@ -137,11 +144,6 @@ def run(workers: int, reuse_port: bool) -> None:
                 "No dashboard accounts yet. Create the first one:\n  "
                 + townhall_command("users add you@example.gov.uk --role admin")
             )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
         finally:
