@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    #: The language for a person who has not chosen one and whose platform does not say
+    #: (issue 18; docs/translating.md).
+    default_language: Literal["en", "cy"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
     #: /metrics on a listener of its own (not the public server) when a port is set ...

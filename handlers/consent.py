@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.events import Event
+from bot.i18n import N_
 from bot.messages import SENT_PRIVATELY
 from bot.views import Button, Card, Notice, view_to_dict
 from storage.models import Participant
@@ -18,7 +19,9 @@ from storage.people import pseudonym
 
 
 def privacy_text(ctx: Context) -> str:
-    return f"{ctx.settings.privacy_notice} Privacy notice: {ctx.settings.privacy_url}"
+    return f"{ctx.settings.privacy_notice} " + ctx.t(
+        "Privacy notice: {url}", url=ctx.settings.privacy_url
+    )
 
 
 async def privacy_notice(
@@ -43,15 +46,29 @@ async def privacy_notice(
     return Notice(short if len(short) <= room else ctx.t(SENT_PRIVATELY))
 
 
+#: The consent card's title and footer for what waits (whole sentences: they translate whole).
+CONSENT_WORDS = {
+    "answer": (N_("Before we record your answer"), N_("Your answer is kept until you choose.")),
+    "answers": (
+        N_("Before we record your answers"),
+        N_("Your answers are kept until you choose."),
+    ),
+    "vote": (N_("Before we record your vote"), N_("Your vote is kept until you choose.")),
+}
+
+
 def consent_card(ctx: Context, what: str = "answer") -> Card:
+    title, footer = CONSENT_WORDS.get(
+        what, (f"Before we record your {what}", f"Your {what} is kept until you choose.")
+    )
     return Card(
-        title=f"Before we record your {what}",
+        title=ctx.t(title),
         body=privacy_text(ctx),
         buttons=(
-            Button("I agree", "consent", "yes", style="primary"),
-            Button("No thanks", "consent", "no"),
+            Button(ctx.t("I agree"), "consent", "yes", style="primary"),
+            Button(ctx.t("No thanks"), "consent", "no"),
         ),
-        footer=f"Your {what} is kept until you choose.",
+        footer=ctx.t(footer),
         confidential=True,
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
+from bot.i18n import N_
 from bot.inputs import is_blank
 from bot.outcomes import AnswerStored
 from bot.router import Router
@@ -107,9 +108,11 @@ async def _save(
             ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
     if held:
-        message = "Thanks. Your answer (ref A{ref}) will appear once a moderator has checked it."
+        message = N_(
+            "Thanks. Your answer (ref A{ref}) will appear once a moderator has checked it."
+        )
     else:
-        message = "Thanks, your answer is recorded (ref A{ref})."
+        message = N_("Thanks, your answer is recorded (ref A{ref}).")
     ctx.produced(AnswerStored(answer.id, held))
     text_out = ctx.t(message, ref=answer.id)
     if first:
