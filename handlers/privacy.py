@@ -121,28 +121,6 @@ async def consent(ctx: Context) -> None:
         await apply_pending(ctx, participant, payload)
 
 
-@router.command(LANGUAGE)
-async def language(ctx: Context) -> None:
-    """``language cy`` / ``language en``: remembered on the person, used from the next reply."""
-    args = ctx.command.args if ctx.command else ()
-    if not args:
-        ctx.notify(Notice(ctx.t(USING), confidential=True))
-        return
-    typed = args[0].strip().casefold()
-    wanted = LANGUAGE_NAMES.get(typed) or supported(typed)
-    if wanted is None:
-        raise UserError(
-            ctx.t(
-                "Townhall can write to you in {choices}. Send language cy for Cymraeg or "
-                "language en for English.",
-                choices=", ".join(f"{name} ({code})" for code, name in LANGUAGES.items()),
-            )
-        )
-    participant = await ctx.participant()
-    await ctx.participants.choose_language(participant, wanted)
-    ctx.notify(Notice(translator_for(wanted)(NOW_IN), success=True, confidential=True))
-
-
 @router.command(MYDATA)
 async def mydata(ctx: Context) -> None:
     participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
@@ -236,3 +214,25 @@ async def forget_confirmed(ctx: Context) -> None:
         a=count("{n} answer", "{n} answers", erased["answers"], ctx.t),
     )
     ctx.notify(Notice(said, success=True))
+
+
+@router.command(LANGUAGE)
+async def language(ctx: Context) -> None:
+    """``language cy`` / ``language en``: remembered on the person, used from the next reply."""
+    args = ctx.command.args if ctx.command else ()
+    if not args:
+        ctx.notify(Notice(ctx.t(USING), confidential=True))
+        return
+    typed = args[0].strip().casefold()
+    wanted = LANGUAGE_NAMES.get(typed) or supported(typed)
+    if wanted is None:
+        raise UserError(
+            ctx.t(
+                "Townhall can write to you in {choices}. Send language cy for Cymraeg or "
+                "language en for English.",
+                choices=", ".join(f"{name} ({code})" for code, name in LANGUAGES.items()),
+            )
+        )
+    participant = await ctx.participant()
+    await ctx.participants.choose_language(participant, wanted)
+    ctx.notify(Notice(translator_for(wanted)(NOW_IN), success=True, confidential=True))

@@ -42,7 +42,7 @@ async def spam_reasons(ctx: Context, participant: Participant, text: str) -> lis
 def check_length(ctx: Context, text: str) -> str:
     text = text.strip()
     if is_blank(text):
-        raise UserError("Your answer is empty.")
+        raise UserError(ctx.t("Your answer is empty."))
     if len(text) > MAX_ANSWER:
         raise UserError(
             ctx.t(
@@ -145,7 +145,7 @@ async def answer_form(ctx: Context) -> None:
     """An answer from a form (a modal, the web chat, or the console's ``answer`` command)."""
     item = await open_item(ctx, ctx.event.action_value)
     if not takes_text(item):
-        raise UserError("This one is answered with the buttons.")
+        raise UserError(ctx.t("This one is answered with the buttons."))
     await store_answer(ctx, item, ctx.event.text)
 
 
