@@ -36,6 +36,7 @@ async def test_a_welsh_speaker_is_answered_in_welsh_and_votes_count_with_english
         told = await d.vote("eve", poll, 1)
         assert "Diolch, mae eich pleidlais dros “Yes” wedi’i chofnodi." in told, told
         assert "your vote" not in told
+        assert "Mae Townhall yn cadw eich atebion ar gyfer y tîm polisi o dan ffugenw" in told
         english = await d.vote("ann", poll, 2)
         assert "Thanks, your vote for “No” is recorded." in english, english
         changed = await d.vote("eve", poll, 2)
@@ -77,6 +78,19 @@ async def test_the_consultation_flow_in_welsh(db: Database, clock: FakeClock) ->
         d.last_with_button(IDS["eve"], "Hepgor")  # Skip, in Welsh
         assert "2 o 12" in await d.tap("eve", "Cytuno")  # the stance "Agree", in Welsh
         assert "3 o 12" in await d.tap("eve", "Hepgor")
+
+
+async def test_an_operators_own_notice_in_welsh(db: Database, clock: FakeClock) -> None:
+    """TOWNHALL_PRIVACY_NOTICE_CY is what Welsh readers get; English readers keep theirs."""
+    notices = {
+        "privacy_notice": "Kept by Example Council.",
+        "privacy_notice_cy": "Cyngor Enghraifft.",
+    }
+    async with telegram_driver(db, clock, **notices) as d:
+        speaks_welsh(d, "eve")
+        poll = await d.publish(POLL)
+        assert "Cyngor Enghraifft. Hysbysiad preifatrwydd: https://" in await d.vote("eve", poll, 1)
+        assert "Kept by Example Council. Privacy notice: https://" in await d.vote("ann", poll, 1)
 
 
 def _json_of(told: str) -> str:
