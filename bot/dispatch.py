@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.context import Clock, Context, Translator, identity_translator, utc_now
 from bot.errors import UserError
 from bot.events import Event
-from bot.i18n import N_, for_person
+from bot.i18n import N_, for_person, language_of
 from bot.router import RouteTable
 from bot.views import Notice
 from storage.db import Database, written
@@ -100,7 +100,9 @@ class Dispatcher:
                 ctx = Context(event, session, self.settings, self.clock, t)
                 handled = await self.routes.handle(ctx)
             self.on_commit(written(session))
-            return Outcome(handled=handled, notices=ctx.notices, results=ctx.results)
+            return Outcome(
+                handled=handled, notices=ctx.notices, results=ctx.results, language=ctx.language
+            )
         except UserError as exc:
             problem = exc.message
             log.info("refused", platform=event.platform, kind=event.kind.value)
@@ -118,7 +120,10 @@ class Dispatcher:
             return Outcome(duplicate=True)
         failed = problem is SORRY
         return Outcome(
-            handled=True, failed=failed, notices=[Notice(t(SORRY) if failed else problem)]
+            handled=True,
+            failed=failed,
+            notices=[Notice(t(SORRY) if failed else problem)],
+            language=language_of(t),
         )
 
     async def translator_for(self, session: AsyncSession, event: Event) -> Translator:

@@ -389,7 +389,7 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         if click.key in unconsented:  # notice mode: the notice comes with the first vote
             notices.append(await consent.privacy_notice(theirs, click.event, later=privately))
             unconsented.discard(click.key)
-        outcomes[click.index] = Outcome(handled=True, notices=notices)
+        outcomes[click.index] = Outcome(handled=True, notices=notices, language=theirs.language)
     await _write_changes(repo, now, choices)
     await ctx.outbox.send_private_many(privately, now)
     visible = [item.id for item in changed.values() if cards.results_visible(item)]

@@ -63,6 +63,10 @@ async def test_language_switches_and_is_remembered(db: Database, clock: FakeCloc
         assert "Yr hyn y mae Townhall yn ei gadw amdanoch chi" in shown, shown
         assert json.loads(_json_of(shown))["language"] == "cy"
         assert "Cymraeg (cy)" in await d.command("ann", "/language fr", private=True)
+        # the adapter's own words follow too: mydata asked in the group goes to the private chat
+        assert "Rwyf wedi anfon hynny atoch yn ein sgwrs breifat." in await d.command(
+            "ann", "/mydata"
+        )
         assert await d.votes(poll) == [1, 1]
 
 
