@@ -63,6 +63,9 @@ class Outcome:
     notices: list[View] = field(default_factory=list)
     #: What the handler did, typed (``bot.outcomes``): for callers that act on it.
     results: list[Result] = field(default_factory=list)
+    #: The language the person is answered in (``bot.i18n``): an adapter's own words to them
+    #: ("I've sent you that in our private chat") follow it.
+    language: str = "en"
 
     def result(self, kind: type[R]) -> R | None:
         """The last result of this kind, if the handler produced one."""

@@ -10,11 +10,20 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.i18n import N_
+
 DEV_SECRET = "development-only-secret-key-change-me"  # noqa: S105 - a documented placeholder
 
 
 class ConfigError(Exception):
     """Settings could not be loaded; the message lists every bad value, one per line."""
+
+
+#: Townhall's own privacy notice (a catalogue message: Welsh readers get its translation).
+DEFAULT_PRIVACY_NOTICE = N_(
+    "Townhall stores your answers for the policy team under a pseudonym, never your name. "
+    "You can ask what we hold (mydata) or have it erased (forget) at any time."
+)
 
 
 class Settings(BaseSettings):
@@ -29,6 +38,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    #: The language for a person who has not chosen one and whose platform does not say
+    #: (issue 18; docs/translating.md).
+    default_language: Literal["en", "cy"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
     #: /metrics on a listener of its own (not the public server) when a port is set ...
@@ -87,10 +99,10 @@ class Settings(BaseSettings):
     outbox_rate_limits: bool = True
 
     #: Privacy notice shown before a person's first stored answer, and where to read more.
-    privacy_notice: str = (
-        "Townhall stores your answers for the policy team under a pseudonym, never your name. "
-        "You can ask what we hold (mydata) or have it erased (forget) at any time."
-    )
+    privacy_notice: str = DEFAULT_PRIVACY_NOTICE
+    #: The notice in Welsh, for people reading Welsh (issue 18); when unset they read
+    #: ``privacy_notice`` (Townhall's own default notice has its Welsh in the catalogue).
+    privacy_notice_cy: str | None = None
     privacy_url: str = "https://www.gov.uk/help/privacy-notice"
     #: explicit: a first answer waits for "I agree"; notice: the notice comes with the first
     #: answer's confirmation. Default: explicit in production, notice elsewhere.

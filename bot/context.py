@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.events import Event
 from bot.grammar import ParsedCommand
+from bot.i18n import Translator, identity_translator, language_of
 from bot.outcomes import Result
 from bot.views import Card, Notice, View, view_to_dict
 from storage.consultations import ConsultationRepository
@@ -27,16 +28,11 @@ from storage.subscriptions import SubscriptionRepository
 from storage.vote_batches import VoteBatchRepository
 
 Clock = Callable[[], datetime]
-Translator = Callable[..., str]
+__all__ = ["Clock", "Context", "Translator", "identity_translator", "utc_now"]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def identity_translator(message: str, /, **values: Any) -> str:
-    """The translation hook: English today, a catalogue lookup tomorrow."""
-    return message.format(**values) if values else message
 
 
 @dataclass
@@ -113,6 +109,11 @@ class Context:
     @cached_property
     def subscriptions(self) -> SubscriptionRepository:
         return SubscriptionRepository(self.session)
+
+    @property
+    def language(self) -> str:
+        """The language ``t`` speaks to the person who acted (``en``, ``cy``)."""
+        return language_of(self.t)
 
     # -- who is acting -------------------------------------------------------------------
     async def roles(self) -> set[str]:

@@ -16,23 +16,26 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import Outcome
 from bot.config import Settings
 from bot.context import Clock, Context, Translator, identity_translator, utc_now
 from bot.errors import UserError
 from bot.events import Event
+from bot.i18n import N_, for_person, language_of
 from bot.router import RouteTable
 from bot.views import Notice
 from storage.db import Database, written
 from storage.ledger import EventLedger
+from storage.people import ParticipantRepository
 
 if TYPE_CHECKING:
     from bot.batcher import Batcher
 
 log = structlog.get_logger("townhall.dispatch")
 
-SORRY = "Sorry, something went wrong on our side. Your message was not lost; please try again."
+SORRY = N_("Sorry, something went wrong on our side. Your message was not lost; please try again.")
 
 
 class Dispatcher:
@@ -86,16 +89,20 @@ class Dispatcher:
 
     async def _dispatch(self, event: Event) -> Outcome:
         problem = SORRY
+        t = self.translator
         try:
             async with self.db.transaction() as session:
                 if not await EventLedger(session).claim(
                     event.platform, event.event_id, self.clock()
                 ):
                     return Outcome(duplicate=True)
-                ctx = Context(event, session, self.settings, self.clock, self.translator)
+                t = await self.translator_for(session, event)
+                ctx = Context(event, session, self.settings, self.clock, t)
                 handled = await self.routes.handle(ctx)
             self.on_commit(written(session))
-            return Outcome(handled=handled, notices=ctx.notices, results=ctx.results)
+            return Outcome(
+                handled=handled, notices=ctx.notices, results=ctx.results, language=ctx.language
+            )
         except UserError as exc:
             problem = exc.message
             log.info("refused", platform=event.platform, kind=event.kind.value)
@@ -111,7 +118,27 @@ class Dispatcher:
             first = await EventLedger(session).claim(event.platform, event.event_id, self.clock())
         if not first:
             return Outcome(duplicate=True)
-        return Outcome(handled=True, failed=problem is SORRY, notices=[Notice(problem)])
+        failed = problem is SORRY
+        return Outcome(
+            handled=True,
+            failed=failed,
+            notices=[Notice(t(SORRY) if failed else problem)],
+            language=language_of(t),
+        )
+
+    async def translator_for(self, session: AsyncSession, event: Event) -> Translator:
+        """The person's language: the one they chose, else their platform's, else the default.
+
+        Staff acting from the dashboard read English; a translator given to the dispatcher
+        (tests) is used as it is.
+        """
+        if self.translator is not identity_translator or event.actor.staff:
+            return self.translator
+        people = ParticipantRepository(session, self.settings.secret_key.get_secret_value())
+        chosen = await people.language_of(event.platform, event.actor.user_id)
+        return for_person(
+            self.translator, chosen, event.actor.language, self.settings.default_language
+        )
 
 
 def database_unavailable(exc: BaseException) -> bool:

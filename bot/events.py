@@ -30,6 +30,10 @@ class Actor:
     #: A staff identity that is not a platform user (``dashboard:<email>``): the event's
     #: subject whatever platform it acts on, so the audit log names the account itself.
     staff: str = ""
+    #: The language the platform says the person uses (Telegram's ``language_code``,
+    #: Discord's interaction ``locale``, the browser's ``Accept-Language``), as sent; the
+    #: person's own choice (``language cy``) wins over it.
+    language: str = ""
 
     def __post_init__(self) -> None:
         _clean_fields(self, "user_id", "display_name")

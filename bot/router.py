@@ -11,6 +11,7 @@ from bot.errors import UsageError, UserError
 from bot.events import EventKind
 from bot.grammar import CommandSpec, parse_args, split_command
 from bot.grammar import check as check_command
+from bot.i18n import N_
 
 Handler = Callable[[Context], Awaitable[None]]
 
@@ -29,7 +30,7 @@ class has_role:
     """Passes when the actor holds any of the roles (admin holds them all)."""
 
     roles: tuple[str, ...]
-    refusal: str = "Sorry, only the policy team can do that."
+    refusal: str = N_("Sorry, only the policy team can do that.")
 
     def __init__(self, *roles: str, refusal: str | None = None) -> None:
         object.__setattr__(self, "roles", roles)
@@ -139,7 +140,9 @@ class RouteTable:
             name, rest = (given.name, "") if given is not None else split_command(event.text)
             route = self.commands.get(name)
             if route is None or route.spec is None:
-                raise UsageError(f"Unknown command {name!r}. Send help to see what I can do.")
+                raise UsageError(
+                    ctx.t("Unknown command {name!r}. Send help to see what I can do.", name=name)
+                )
             ctx.command = (
                 check_command(route.spec, given)
                 if given is not None
@@ -155,10 +158,10 @@ class RouteTable:
             route = self.texts[0] if self.texts else None
         if route is None:
             if event.kind in (EventKind.ACTION, EventKind.SUBMIT):
-                raise UserError("That button is no longer active.")
+                raise UserError(ctx.t("That button is no longer active."))
             return False
         for check in route.filters:
             if not await check(ctx):
-                raise UserError(check.refusal)
+                raise UserError(ctx.t(check.refusal))
         await route.handler(ctx)
         return True

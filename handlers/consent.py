@@ -9,16 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.config import DEFAULT_PRIVACY_NOTICE
 from bot.context import Context
 from bot.events import Event
+from bot.i18n import N_
 from bot.messages import SENT_PRIVATELY
 from bot.views import Button, Card, Notice, view_to_dict
 from storage.models import Participant
 from storage.people import pseudonym
 
 
+def notice_text(ctx: Context) -> str:
+    """The privacy notice in the reader's language: the operator's Welsh notice if set, our
+    own default through the catalogue, else the operator's notice as written."""
+    settings = ctx.settings
+    if ctx.language == "cy" and settings.privacy_notice_cy:
+        return settings.privacy_notice_cy
+    if settings.privacy_notice == DEFAULT_PRIVACY_NOTICE:
+        return ctx.t(DEFAULT_PRIVACY_NOTICE)
+    return settings.privacy_notice
+
+
 def privacy_text(ctx: Context) -> str:
-    return f"{ctx.settings.privacy_notice} Privacy notice: {ctx.settings.privacy_url}"
+    return f"{notice_text(ctx)} " + ctx.t("Privacy notice: {url}", url=ctx.settings.privacy_url)
 
 
 async def privacy_notice(
@@ -43,15 +56,29 @@ async def privacy_notice(
     return Notice(short if len(short) <= room else ctx.t(SENT_PRIVATELY))
 
 
+#: The consent card's title and footer for what waits (whole sentences: they translate whole).
+CONSENT_WORDS = {
+    "answer": (N_("Before we record your answer"), N_("Your answer is kept until you choose.")),
+    "answers": (
+        N_("Before we record your answers"),
+        N_("Your answers are kept until you choose."),
+    ),
+    "vote": (N_("Before we record your vote"), N_("Your vote is kept until you choose.")),
+}
+
+
 def consent_card(ctx: Context, what: str = "answer") -> Card:
+    title, footer = CONSENT_WORDS.get(
+        what, (f"Before we record your {what}", f"Your {what} is kept until you choose.")
+    )
     return Card(
-        title=f"Before we record your {what}",
+        title=ctx.t(title),
         body=privacy_text(ctx),
         buttons=(
-            Button("I agree", "consent", "yes", style="primary"),
-            Button("No thanks", "consent", "no"),
+            Button(ctx.t("I agree"), "consent", "yes", style="primary"),
+            Button(ctx.t("No thanks"), "consent", "no"),
         ),
-        footer=f"Your {what} is kept until you choose.",
+        footer=ctx.t(footer),
         confidential=True,
     )
 

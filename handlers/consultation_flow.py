@@ -11,8 +11,9 @@ ephemerally, the web chat to the visitor, the console as ``(to you)``).
 
 from __future__ import annotations
 
-from bot.context import Context
+from bot.context import Context, Translator, identity_translator
 from bot.errors import UserError
+from bot.i18n import N_
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, clip
 from handlers import consent
@@ -24,7 +25,7 @@ from storage.models import Consultation, ConsultationProgress, Item, Participant
 #: larger: Slack's section 3000, Telegram's message and Discord's embed 4096).
 CLAUSE_CHARS = 1500
 
-TEXT_LABELS = {"rating": "Say why", "clause": "Comment", "ask": "Answer"}
+TEXT_LABELS = {"rating": N_("Say why"), "clause": N_("Comment"), "ask": N_("Answer")}
 
 
 def web_link(ctx: Context, name: str) -> str:
@@ -33,12 +34,12 @@ def web_link(ctx: Context, name: str) -> str:
     return f"{ctx.settings.base_url.rstrip('/')}/c/{name}"
 
 
-def start_button(consultation: Consultation) -> Button:
+def start_button(consultation: Consultation, t: Translator = identity_translator) -> Button:
     """Start, naming the consultation by its slug where it fits a button (and a Telegram deep
     link, ``t.me/<bot>?start=SLUG``), else by its id; ``consult`` takes either."""
     slug = consultation.slug or ""
     fits = 0 < len(slug) <= 56 and not slug.isdigit()
-    return Button("Start", "consult", slug if fits else str(consultation.id), style="primary")
+    return Button(t("Start"), "consult", slug if fits else str(consultation.id), style="primary")
 
 
 def intro_card(ctx: Context, consultation: Consultation, items: int) -> Card:
@@ -51,7 +52,7 @@ def intro_card(ctx: Context, consultation: Consultation, items: int) -> Card:
         title=consultation.title,
         body=consultation.introduction.strip(),
         fields=tuple(fields),
-        buttons=(start_button(consultation),),
+        buttons=(start_button(consultation, ctx.t),),
         footer=ctx.t(
             "Press Start to answer privately, one question at a time (or send: start {slug}).",
             slug=consultation.slug,
@@ -73,7 +74,10 @@ def item_card(
     elif item.kind == "rating":
         summary = (item.regulation_summary or "").strip()
         body = f"{summary}\n\n{body}" if summary else body
-    buttons = [Button(o.label, "vote", f"{item.short_id}:{o.position}") for o in item.options]
+    # Scale labels are catalogue messages: a Welsh reader sees them in Welsh (others as typed).
+    buttons = [
+        Button(ctx.t(o.label), "vote", f"{item.short_id}:{o.position}") for o in item.options
+    ]
     if not item.is_choice or item.kind in WITH_TEXT:
         label = ctx.t(TEXT_LABELS.get(item.kind, "Answer"))
         buttons.append(Button(label, "answer", item.short_id, opens_form=True))
@@ -91,7 +95,7 @@ def item_card(
 
 def follow_up_card(ctx: Context, consultation: Consultation, item: Item) -> Card:
     """After a rating or a stance: the optional why or comment, or on to the next item."""
-    question = "Why? (optional)" if item.kind == "rating" else "Any comment? (optional)"
+    question = N_("Why? (optional)") if item.kind == "rating" else N_("Any comment? (optional)")
     return Card(
         title=ctx.t(question),
         body=item.question,

@@ -7,6 +7,7 @@ import re
 from bot.context import Context
 from bot.errors import UsageError, UserError
 from bot.grammar import DECISIONS, CommandSpec, Field
+from bot.i18n import N_
 from bot.inputs import INT_MAX, parse_int
 from bot.outcomes import Decided
 from bot.router import Router, has_role
@@ -16,8 +17,8 @@ from services.reasons import describe as describe_reasons
 from storage.models import Answer, Item
 
 router = Router("moderation")
-moderators = has_role("moderator", refusal="Sorry, only moderators can do that.")
-policy_team = has_role("policy", refusal="Sorry, only the policy team can do that.")
+moderators = has_role("moderator", refusal=N_("Sorry, only moderators can do that."))
+policy_team = has_role("policy", refusal=N_("Sorry, only the policy team can do that."))
 #: Subjects that are not chat accounts: nobody to message privately there.
 NOT_CHAT = frozenset({"dashboard", "cli", "system", "participant"})
 
@@ -132,7 +133,7 @@ async def find_answer(ctx: Context, value: str) -> Answer:
 async def report_answer(ctx: Context, answer: Answer) -> None:
     reporter = await ctx.participant()
     if reporter.id == answer.participant_id:
-        raise UserError("You can't report your own answer.")
+        raise UserError(ctx.t("You can't report your own answer."))
     new, count = await ctx.moderation.report(answer, reporter.id, ctx.clock())
     if new:
         answer.needs_review = True
@@ -149,7 +150,7 @@ async def report_answer(ctx: Context, answer: Answer) -> None:
                 "system:reports", "answer.auto_hide", f"A{answer.id}", ctx.clock(), **details
             )
             await _refresh(ctx, answer)
-    ctx.notify("Thanks for telling us. A moderator will look at it.")
+    ctx.notify(ctx.t("Thanks for telling us. A moderator will look at it."))
 
 
 @router.command(REPORT)
@@ -160,7 +161,9 @@ async def report_command(ctx: Context) -> None:
     elif ctx.event.reply_to:
         answer = await find_answer(ctx, f"m:{ctx.event.target.channel_id}:{ctx.event.reply_to}")
     else:
-        raise UserError("Reply to the answer with report, or give its reference: report A12.")
+        raise UserError(
+            ctx.t("Reply to the answer with report, or give its reference: report A12.")
+        )
     await report_answer(ctx, answer)
 
 
@@ -382,7 +385,7 @@ async def moderate_form(ctx: Context) -> None:
 async def _decide_from_queue(ctx: Context, reason: str) -> None:
     decision, _, ref = ctx.event.action_value.partition(":")
     if decision not in DECISIONS:
-        raise UserError("That button is no longer active.")
+        raise UserError(ctx.t("That button is no longer active."))
     answer = await find_answer(ctx, ref)
     if not answer.needs_review and answer.reviewed_at is not None:
         # A queue card clicked again after its decision (platforms may leave it on screen):

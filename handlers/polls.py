@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.events import Event, EventKind
 from bot.grammar import CommandSpec
+from bot.i18n import N_, for_person
 from bot.inputs import INT_MAX, parse_int
 from bot.outcomes import ItemCreated
 from bot.router import Router, has_role
@@ -29,7 +30,13 @@ from storage.vote_batches import Person, VoteBatchRepository, VoteRow
 router = Router("polls")
 policy_only = has_role("policy")
 
-SCALE = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
+SCALE = (
+    N_("Strongly disagree"),
+    N_("Disagree"),
+    N_("Neither agree nor disagree"),
+    N_("Agree"),
+    N_("Strongly agree"),
+)
 
 POLL = CommandSpec(
     "poll",
@@ -169,11 +176,11 @@ async def open_item(ctx: Context, short_id: str) -> Item:
 
 
 VOTE_MESSAGES = {
-    "recorded": "Thanks, your vote for “{label}” is recorded.",
-    "changed": "Your vote is now “{label}”.",
-    "unchanged": "You have already chosen “{label}”.",
-    "added": "Added “{label}” to your choices.",
-    "removed": "Removed “{label}” from your choices.",
+    "recorded": N_("Thanks, your vote for “{label}” is recorded."),
+    "changed": N_("Your vote is now “{label}”."),
+    "unchanged": N_("You have already chosen “{label}”."),
+    "added": N_("Added “{label}” to your choices."),
+    "removed": N_("Removed “{label}” from your choices."),
 }
 
 
@@ -235,7 +242,7 @@ async def record_vote(ctx: Context, item: Item, option: Option, participant: Par
         await ctx.outbox.refresh_items(
             [item.id], lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
-    said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
+    said = ctx.t(VOTE_MESSAGES[outcome], label=ctx.t(option.label))
     ctx.notify(Notice(said, success=outcome != "unchanged"))
 
 
@@ -300,6 +307,13 @@ class _Click:
     item: Item
     option: Option
     key: str  # the person's pseudonym
+
+
+def _in_their_language(ctx: Context, event: Event, chosen: str | None) -> Context:
+    """The batch's context speaking to one clicker in their language (as :meth:`Dispatcher.
+    translator_for` would: their choice, else their platform's, else the default)."""
+    t = for_person(ctx.t, chosen, event.actor.language, ctx.settings.default_language)
+    return ctx if t is ctx.t else replace(ctx, t=t)
 
 
 async def record_votes(batch: Batch) -> list[Outcome | None]:
@@ -369,12 +383,13 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         outcome = choices[(click.item.id, people[click.key].id)].click(option)
         if outcome != "unchanged":
             changed[click.item.id] = click.item
-        said = ctx.t(VOTE_MESSAGES[outcome], label=option.label)
+        theirs = _in_their_language(ctx, click.event, people[click.key].language)
+        said = theirs.t(VOTE_MESSAGES[outcome], label=theirs.t(option.label))
         notices: list[View] = [Notice(said, success=outcome != "unchanged")]
         if click.key in unconsented:  # notice mode: the notice comes with the first vote
-            notices.append(await consent.privacy_notice(ctx, click.event, later=privately))
+            notices.append(await consent.privacy_notice(theirs, click.event, later=privately))
             unconsented.discard(click.key)
-        outcomes[click.index] = Outcome(handled=True, notices=notices)
+        outcomes[click.index] = Outcome(handled=True, notices=notices, language=theirs.language)
     await _write_changes(repo, now, choices)
     await ctx.outbox.send_private_many(privately, now)
     visible = [item.id for item in changed.values() if cards.results_visible(item)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from bot.context import Context
-from bot.grammar import CommandSpec
+from bot.errors import UserError
+from bot.grammar import CommandSpec, Field
+from bot.i18n import LANGUAGES, N_, count, supported, translator_for
 from bot.router import Router
 from bot.views import Button, Card, Notice
 from handlers.consent import consent_card, privacy_text
@@ -41,6 +43,22 @@ FORGET = CommandSpec(
     slash_help="Erase your votes, answers and identity",
 )
 
+LANGUAGE = CommandSpec(
+    "language",
+    "language cy|en",
+    "Choose the language Townhall writes to you in: cy (Cymraeg) or en (English).",
+    max_args=1,
+    menu="Cymraeg / English: choose your language",
+    slash_help="Choose your language: cy (Cymraeg) or en (English)",
+    fields=(Field("language", "cy (Cymraeg) or en (English)", limit=8),),
+)
+#: What people type for a language besides its code.
+LANGUAGE_NAMES = {"cymraeg": "cy", "welsh": "cy", "english": "en", "saesneg": "en"}
+#: Said in the language just chosen, so the person sees the change at once.
+NOW_IN = N_("From now on Townhall will write to you in English.")
+NOTHING_HELD = N_("We hold nothing about you.")
+USING = N_("Townhall writes to you in English. Send language cy for Cymraeg.")
+
 
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
@@ -69,11 +87,15 @@ async def privacy(ctx: Context) -> None:
     participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
     if participant is None or participant.consented_at is None:
         card = consent_card(ctx)
-        ctx.notify(Card(title="Privacy", body=card.body, buttons=card.buttons, confidential=True))
+        ctx.notify(
+            Card(title=ctx.t("Privacy"), body=card.body, buttons=card.buttons, confidential=True)
+        )
         return
     ctx.notify(
         Notice(
-            f"{privacy_text(ctx)} You agreed on {participant.consented_at:%Y-%m-%d}.",
+            privacy_text(ctx)
+            + " "
+            + ctx.t("You agreed on {day}.", day=participant.consented_at.strftime("%Y-%m-%d")),
             confidential=True,
         )
     )
@@ -84,7 +106,7 @@ async def consent(ctx: Context) -> None:
     pending = ctx.pending
     if ctx.event.action_value != "yes":
         dropped = await pending.take_all(_key(ctx))
-        ctx.notify("Understood: nothing was recorded." if dropped else "Understood.")
+        ctx.notify(ctx.t("Understood: nothing was recorded.") if dropped else ctx.t("Understood."))
         return
     participant = await ctx.participant()
     if participant.consented_at is None:
@@ -94,7 +116,7 @@ async def consent(ctx: Context) -> None:
         )
     waiting = await pending.take_all(participant.pseudonym)
     if not waiting:
-        ctx.notify(Notice("Thank you: your consent is recorded.", success=True))
+        ctx.notify(Notice(ctx.t("Thank you: your consent is recorded."), success=True))
     for payload in waiting:
         await apply_pending(ctx, participant, payload)
 
@@ -103,7 +125,7 @@ async def consent(ctx: Context) -> None:
 async def mydata(ctx: Context) -> None:
     participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
     if participant is None:
-        ctx.notify(Notice("We hold nothing about you.", confidential=True))
+        ctx.notify(Notice(ctx.t(NOTHING_HELD), confidential=True))
         return
     held = await ctx.privacy.held_about(participant)
     summary = {
@@ -111,25 +133,28 @@ async def mydata(ctx: Context) -> None:
         "platform": participant.platform,
         "first_seen": participant.created_at.isoformat(),
         "consented": participant.consented_at.isoformat() if participant.consented_at else None,
+        # The language replies come in; "chosen" when the person set it with `language`.
+        "language": participant.language or ctx.language,
+        "language_chosen": participant.language is not None,
         **held,
     }
     body = json.dumps(summary, ensure_ascii=False, indent=1)
     counts: tuple[tuple[str, str], ...] = (
-        ("Votes", str(len(held["votes"]))),
-        ("Answers", str(len(held["answers"]))),
+        (ctx.t("Votes"), str(len(held["votes"]))),
+        (ctx.t("Answers"), str(len(held["answers"]))),
     )
     if held["subscriptions"]:  # topic subscriptions (issue 17), counted once there are any
-        counts += (("Subscriptions", str(len(held["subscriptions"]))),)
+        counts += ((ctx.t("Subscriptions"), str(len(held["subscriptions"]))),)
     # Chat messages are short: a long copy comes in numbered parts, whole, never cut.
     parts = chunk_lines(body, MYDATA_PART)
     for number, part in enumerate(parts, 1):
         ctx.notify(
             Card(
-                title="What Townhall holds about you"
+                title=ctx.t("What Townhall holds about you")
                 + (f" ({number}/{len(parts)})" if len(parts) > 1 else ""),
                 body=part,
                 fields=counts if number == 1 else (),
-                footer="Send forget to erase all of it." if number == len(parts) else "",
+                footer=ctx.t("Send forget to erase all of it.") if number == len(parts) else "",
                 confidential=True,
             )
         )
@@ -139,12 +164,14 @@ async def mydata(ctx: Context) -> None:
 async def forget(ctx: Context) -> None:
     ctx.notify(
         Card(
-            title="Erase everything about you?",
-            body="This deletes your votes and answers on every item and forgets who you are. "
-            "Results update. It cannot be undone.",
+            title=ctx.t("Erase everything about you?"),
+            body=ctx.t(
+                "This deletes your votes and answers on every item and forgets who you are. "
+                "Results update. It cannot be undone."
+            ),
             buttons=(
-                Button("Yes, erase it", "forget", "confirm", style="danger"),
-                Button("Cancel", "forget", "cancel"),
+                Button(ctx.t("Yes, erase it"), "forget", "confirm", style="danger"),
+                Button(ctx.t("Cancel"), "forget", "cancel"),
             ),
             confidential=True,
         )
@@ -154,12 +181,12 @@ async def forget(ctx: Context) -> None:
 @router.action("forget")
 async def forget_confirmed(ctx: Context) -> None:
     if ctx.event.action_value != "confirm":
-        ctx.notify("Nothing was erased.")
+        ctx.notify(ctx.t("Nothing was erased."))
         return
     participant = await ctx.participants.find(ctx.event.platform, ctx.event.actor.user_id)
     await ctx.pending.take_all(_key(ctx))
     if participant is None:
-        ctx.notify("We hold nothing about you.")
+        ctx.notify(ctx.t(NOTHING_HELD))
         return
     erased = await ctx.privacy.erase(participant, ctx.clock())
     # The outbox may still hold their raw id (a private notice to them) or their answers'
@@ -183,7 +210,29 @@ async def forget_confirmed(ctx: Context) -> None:
             await lifecycle.request_refresh(ctx.session, item, ctx.clock())
     said = ctx.t(
         "Done: we erased {v} and {a}, and forgot who you are.",
-        v=plural(erased["votes"], "vote"),
-        a=plural(erased["answers"], "answer"),
+        v=count("{n} vote", "{n} votes", erased["votes"], ctx.t),
+        a=count("{n} answer", "{n} answers", erased["answers"], ctx.t),
     )
     ctx.notify(Notice(said, success=True))
+
+
+@router.command(LANGUAGE)
+async def language(ctx: Context) -> None:
+    """``language cy`` / ``language en``: remembered on the person, used from the next reply."""
+    args = ctx.command.args if ctx.command else ()
+    if not args:
+        ctx.notify(Notice(ctx.t(USING), confidential=True))
+        return
+    typed = args[0].strip().casefold()
+    wanted = LANGUAGE_NAMES.get(typed) or supported(typed)
+    if wanted is None:
+        raise UserError(
+            ctx.t(
+                "Townhall can write to you in {choices}. Send language cy for Cymraeg or "
+                "language en for English.",
+                choices=", ".join(f"{name} ({code})" for code, name in LANGUAGES.items()),
+            )
+        )
+    participant = await ctx.participant()
+    await ctx.participants.choose_language(participant, wanted)
+    ctx.notify(Notice(translator_for(wanted)(NOW_IN), success=True, confidential=True))

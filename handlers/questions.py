@@ -8,6 +8,7 @@ from typing import Any
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
+from bot.i18n import N_
 from bot.inputs import is_blank
 from bot.outcomes import AnswerStored
 from bot.router import Router
@@ -41,7 +42,7 @@ async def spam_reasons(ctx: Context, participant: Participant, text: str) -> lis
 def check_length(ctx: Context, text: str) -> str:
     text = text.strip()
     if is_blank(text):
-        raise UserError("Your answer is empty.")
+        raise UserError(ctx.t("Your answer is empty."))
     if len(text) > MAX_ANSWER:
         raise UserError(
             ctx.t(
@@ -107,9 +108,11 @@ async def _save(
             ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
     if held:
-        message = "Thanks. Your answer (ref A{ref}) will appear once a moderator has checked it."
+        message = N_(
+            "Thanks. Your answer (ref A{ref}) will appear once a moderator has checked it."
+        )
     else:
-        message = "Thanks, your answer is recorded (ref A{ref})."
+        message = N_("Thanks, your answer is recorded (ref A{ref}).")
     ctx.produced(AnswerStored(answer.id, held))
     text_out = ctx.t(message, ref=answer.id)
     if first:
@@ -142,7 +145,7 @@ async def answer_form(ctx: Context) -> None:
     """An answer from a form (a modal, the web chat, or the console's ``answer`` command)."""
     item = await open_item(ctx, ctx.event.action_value)
     if not takes_text(item):
-        raise UserError("This one is answered with the buttons.")
+        raise UserError(ctx.t("This one is answered with the buttons."))
     await store_answer(ctx, item, ctx.event.text)
 
 

@@ -15,9 +15,18 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-SCALE = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
-RATING = ("Improve", "Keep as is", "Scrap")
-STANCES = ("Agree", "Needs changes", "Disagree")
+from bot.i18n import N_
+
+# Option labels are stored in English and shown through the translator (catalogue messages).
+SCALE = (
+    N_("Strongly disagree"),
+    N_("Disagree"),
+    N_("Neither agree nor disagree"),
+    N_("Agree"),
+    N_("Strongly agree"),
+)
+RATING = (N_("Improve"), N_("Keep as is"), N_("Scrap"))
+STANCES = (N_("Agree"), N_("Needs changes"), N_("Disagree"))
 QUESTION_MAX = 300
 _RELATIVE = re.compile(r"^(\d{1,3})\s*([dhw])$")
 _HEADING = re.compile(

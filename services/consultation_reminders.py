@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import SOURCE, choose, translator_for
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, view_to_dict
 from storage.consultations import ConsultationRepository
@@ -21,23 +22,32 @@ def window(hours: float) -> timedelta:
     return timedelta(hours=hours)
 
 
-async def send_due(session: AsyncSession, now: datetime, hours: float) -> int:
-    """Queue every reminder now due; returns how many."""
+async def send_due(
+    session: AsyncSession, now: datetime, hours: float, default_language: str = SOURCE
+) -> int:
+    """Queue every reminder now due, each in its reader's language (the one they chose, else
+    ``default_language``: no platform is asking here); returns how many."""
     repo = ConsultationRepository(session)
     outbox = OutboxRepository(session)
     sent = 0
     for progress, consultation, person in await repo.due_reminders(now, window(hours)):
+        t = translator_for(choose(person.language, default=default_language))
         closes = consultation.closes_at
         card = Card(
-            title=f"Reminder: {consultation.title}"[:300],
+            title=t("Reminder: {title}", title=consultation.title)[:300],
             body=(
-                f"You started this consultation; it closes {format_deadline(closes)}."
+                t(
+                    "You started this consultation; it closes {when}. Press Continue to pick "
+                    "up where you left off.",
+                    when=format_deadline(closes),
+                )
                 if closes is not None
-                else "You started this consultation."
-            )
-            + " Press Continue to pick up where you left off.",
-            buttons=(Button("Continue", "consult", str(consultation.id), style="primary"),),
-            footer="Send stop for no more messages like this.",
+                else t(
+                    "You started this consultation. Press Continue to pick up where you left off."
+                )
+            ),
+            buttons=(Button(t("Continue"), "consult", str(consultation.id), style="primary"),),
+            footer=t("Send stop for no more messages like this."),
             confidential=True,
         )
         await outbox.send(

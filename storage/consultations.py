@@ -30,6 +30,8 @@ class Recipient:
     participant_id: int
     platform: str
     user_id: str
+    #: The language they chose (``language cy``), if they did.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,4 +295,4 @@ async def reachable(session: AsyncSession, where: Any) -> list[Recipient]:
 
 def _recipient(person: Participant) -> Recipient:
     assert person.platform_user_id is not None
-    return Recipient(person.id, person.platform, person.platform_user_id)
+    return Recipient(person.id, person.platform, person.platform_user_id, person.language)

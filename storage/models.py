@@ -200,6 +200,9 @@ class Participant(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the person agreed to the privacy notice (nothing is stored for them before).
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The language the person chose (``language cy``); empty: their platform's, else the
+    #: instance default (``TOWNHALL_DEFAULT_LANGUAGE``).
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Vote(Base):

@@ -64,6 +64,16 @@ class ParticipantRepository:
     async def get(self, participant_id: int) -> Participant | None:
         return await self.session.get(Participant, participant_id)
 
+    async def language_of(self, platform: str, user_id: str) -> str | None:
+        """The language this person chose, if they did (one indexed lookup, no row created)."""
+        key = pseudonym(self.secret_key, platform, user_id)
+        query = select(Participant.language).where(Participant.pseudonym == key)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def choose_language(self, participant: Participant, language: str) -> None:
+        participant.language = language
+        await self.session.flush()
+
 
 class RoleRepository:
     def __init__(self, session: AsyncSession) -> None:

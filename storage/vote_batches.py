@@ -27,6 +27,8 @@ _votes: Table = Vote.__table__  # type: ignore[assignment]
 class Person:
     id: int
     consented: bool
+    #: The language the person chose (``language cy``), if they did.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +52,14 @@ class VoteBatchRepository:
         keys = list(keys)
         if not keys:
             return {}
-        query = select(_people.c.pseudonym, _people.c.id, _people.c.consented_at).where(
-            _people.c.pseudonym.in_(keys)
-        )
+        query = select(
+            _people.c.pseudonym, _people.c.id, _people.c.consented_at, _people.c.language
+        ).where(_people.c.pseudonym.in_(keys))
         rows = (await self.session.execute(query)).all()
-        return {key: Person(pid, consented is not None) for key, pid, consented in rows}
+        return {
+            key: Person(pid, consented is not None, language)
+            for key, pid, consented, language in rows
+        }
 
     async def add_people(self, new: Sequence[tuple[str, str, str]], at: datetime) -> dict[str, int]:
         """Create participants (pseudonym, platform, user id) who consent by voting now

@@ -242,6 +242,25 @@ async def test_one_reminder_before_closing_to_those_who_did_not_finish(
     assert where(step(resumed)) == (1, 12)
 
 
+async def test_the_reminder_comes_in_the_language_the_person_chose(
+    app: App, db: Database, clock: FakeClock, people: People
+) -> None:
+    townhall, adapter = app
+    await opened(townhall, db, clock, people)
+    await townhall.dispatch(people.command("bob", "language cy"))
+    await townhall.dispatch(people.command("bob", f"start {SLUG}"))
+    await townhall.deliverer.drain()
+    before = len(adapter.sent)
+    clock.advance(days=12, hours=1)
+    await townhall.scheduler.run_once()
+    await townhall.deliverer.drain()
+    (reminder,) = [s.view for s in adapter.sent[before:] if s.target.private]
+    assert isinstance(reminder, Card) and reminder.title == "Nodyn atgoffa: Draft Libraries Bill"
+    assert "Pwyswch Parhau" in reminder.body
+    resumed = await press(townhall, people, "bob", reminder, "Parhau")
+    assert "1 o 12" in step(resumed).footer
+
+
 async def test_the_response_reaches_every_participant_once(
     app: App, db: Database, clock: FakeClock, people: People
 ) -> None:

@@ -55,7 +55,7 @@ async def test_officer_poll_30_members_duplicates_and_results_agree(
     subcommands = {o["name"]: o for o in group["options"]}
     assert set(subcommands) == {
         *("ask", "close", "help", "list", "poll", "results", "scale", "flagged", "report"),
-        *("approve", "hide", "redact", "escalate", "privacy", "mydata", "forget"),
+        *("approve", "hide", "redact", "escalate", "privacy", "mydata", "forget", "language"),
         *("publish", "respond", "subscribe", "unsubscribe", "topics", "stop"),
     }
     poll_options = {o["name"]: o for o in subcommands["poll"]["options"]}

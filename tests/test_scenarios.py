@@ -325,3 +325,24 @@ async def test_leaving_a_consultation_and_coming_back_resumes_it(d: Driver) -> N
     told = await d.start("bob", SLUG)  # later: where Bob left off, no notice again
     assert "3 of 12" in told and "We never store your name" not in told
     assert (await consultation_shown(d))["completed"] == 0
+
+
+@SQLITE_ONLY
+async def test_a_person_who_chose_welsh_reads_welsh_and_counts_with_english_ones(
+    d: Driver,
+) -> None:
+    """Issue 18: ``language cy`` is remembered; the vote is confirmed in Welsh and counted in
+    the same tally as English votes; ``language en`` switches back."""
+    if d.platform == "web":
+        pytest.skip("the web chat offers no language switch yet (docs/translating.md)")
+    poll = await d.publish(POLL)
+    told = await d.moderate("eve", "language cy")
+    assert "O hyn ymlaen, bydd Townhall yn ysgrifennu atoch yn Gymraeg." in told, told
+    welsh = await d.vote("eve", poll, 1)
+    assert "Diolch, mae eich pleidlais dros “Yes” wedi’i chofnodi." in welsh, welsh
+    english = await d.vote("ann", poll, 2)
+    assert "Thanks, your vote for “No” is recorded." in english, english
+    assert await d.votes(poll) == [1, 1]
+    assert "in English" in await d.moderate("eve", "language en")
+    assert "Your vote is now “No”." in await d.vote("eve", poll, 2)
+    assert await d.votes(poll) == [0, 2]

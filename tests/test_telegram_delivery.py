@@ -47,7 +47,8 @@ async def test_commands_menu_refusals_and_other_bots(
         menu = [c["command"] for c in fake.commands()]
         assert menu == [  # the order of `help`: the menu is made from the same specs
             *("poll", "scale", "ask", "report", "flagged", "approve", "hide", "redact"),
-            *("escalate", "privacy", "mydata", "forget", "close", "results", "list", "help"),
+            *("escalate", "privacy", "mydata", "forget", "language"),
+            *("close", "results", "list", "help"),
             *("start", "publish", "respond", "subscribe", "unsubscribe", "topics", "stop"),
         ]
 

@@ -87,6 +87,7 @@ class Townhall:
             clock=clock,
             on_change=self.deliverer.wake,
             reminder_hours=settings.reminder_hours,
+            default_language=settings.default_language,
         )
         self.dispatcher = Dispatcher(
             self.db, settings, self.routes, clock=clock, on_commit=self._committed

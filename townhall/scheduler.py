@@ -26,12 +26,14 @@ class Scheduler:
         clock: Clock = utc_now,
         on_change: Callable[[], None] = lambda: None,
         reminder_hours: float = 48.0,
+        default_language: str = "en",
     ) -> None:
         self.db = db
         self.interval = interval
         self.clock = clock
         self.on_change = on_change
         self.reminder_hours = reminder_hours
+        self.default_language = default_language
         self.loop = SupervisedLoop("scheduler", self._pass)
 
     def poke(self) -> None:
@@ -43,7 +45,7 @@ class Scheduler:
             closed = await close_due_items(session, self.clock())
         async with self.db.transaction() as session:
             reminded = await consultation_reminders.send_due(
-                session, self.clock(), self.reminder_hours
+                session, self.clock(), self.reminder_hours, self.default_language
             )
         if closed:
             log.info("closed at deadline", items=closed)

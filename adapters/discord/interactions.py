@@ -19,6 +19,7 @@ from bot.adapter import Capabilities, Dispatch, Outcome
 from bot.budget import dispatch_within
 from bot.events import Event, EventKind
 from bot.grammar import ParsedCommand
+from bot.i18n import translator_for
 from bot.messages import (
     ALREADY,
     CANNOT_POST,
@@ -252,7 +253,8 @@ class Bridge:
     def _messages(outcome: Outcome) -> list[render.MessageParts]:
         if outcome.duplicate:
             return [render.MessageParts(content=say(ALREADY))]
-        return render.notice_messages(outcome.notices) or [render.MessageParts(content=say(DONE))]
+        done = say(DONE, translator_for(outcome.language))
+        return render.notice_messages(outcome.notices) or [render.MessageParts(content=done)]
 
     async def _defer(self, interaction: discord.Interaction[Any]) -> bool:
         try:

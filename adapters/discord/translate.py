@@ -55,6 +55,11 @@ def actor(user: discord.abc.User, policy_role: str | None) -> Actor:
     return Actor(str(user.id), user.display_name, roles)
 
 
+def _locale(interaction: discord.Interaction[Any]) -> str:
+    locale = getattr(interaction, "locale", None)
+    return str(getattr(locale, "value", locale) or "")
+
+
 def interaction_target(interaction: discord.Interaction[Any]) -> Target:
     """Where an interaction happened. In a thread, the thread is the channel (Discord posts
     into a thread by its id, like any channel)."""
@@ -88,7 +93,9 @@ def interaction_event(
         PLATFORM,
         str(interaction.id),
         kind,
-        actor(interaction.user, policy_role),
+        dataclasses.replace(
+            actor(interaction.user, policy_role), language=_locale(interaction)
+        ),  # Discord's app language for this person (it offers no Welsh yet; en-GB etc.)
         target,
         text=command.name if command is not None else text,
         action_id=action_id,

@@ -45,6 +45,7 @@ from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.events import Event, MessageRef, Target
 from bot.grammar import CommandSpec, command_menu
+from bot.i18n import translator_for
 from bot.leases import Role, per_bot
 from bot.loops import SupervisedLoop
 from bot.views import View
@@ -369,7 +370,7 @@ class TelegramAdapter:
             "method": "answerCallbackQuery",
             "callback_query_id": data["callback_query"]["id"],
         }
-        answer = await acks.click_toast(event, outcome.notices)
+        answer = await acks.click_toast(event, outcome.notices, translator_for(outcome.language))
         if answer:
             reply["text"] = answer
         return reply

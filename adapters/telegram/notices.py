@@ -24,6 +24,7 @@ from adapters.telegram import render
 from adapters.telegram.errors import describe
 from bot.adapter import Capabilities, Outcome
 from bot.events import Event, EventKind
+from bot.i18n import Translator, choose, identity_translator, translator_for
 from bot.messages import (
     CLICK_FAILED,
     MESSAGE_FAILED,
@@ -81,17 +82,21 @@ class Acknowledger:
         if outcome.duplicate:
             return  # acknowledged when it first arrived
         if update.callback_query is not None:
-            await self._acknowledge_click(update.callback_query, event, outcome.notices)
+            await self._acknowledge_click(
+                update.callback_query, event, outcome.notices, translator_for(outcome.language)
+            )
         elif update.message is not None:
-            await self._acknowledge_message(update.message, event, outcome.notices)
+            await self._acknowledge_message(
+                update.message, event, outcome.notices, translator_for(outcome.language)
+            )
 
     async def _acknowledge_message(
-        self, message: Message, event: Event, notices: Sequence[View]
+        self, message: Message, event: Event, notices: Sequence[View], t: Translator
     ) -> None:
         """Reply in place; in a group, what the planner sends privately goes to the person's
         private chat and the group hears once that it did (a moderator's queue is several
         cards)."""
-        sent_privately = say(SENT_PRIVATELY)
+        sent_privately = say(SENT_PRIVATELY, t)
         notes: list[str] = []
         for run in plan(notices, self.capabilities, private_chat=event.target.private):
             for view in run.views:
@@ -101,25 +106,27 @@ class Acknowledger:
                     continue
                 if notes and notes[-1] != sent_privately:
                     continue  # the private chat is closed or failing: one note is enough
-                note = await self._send_privately(event, view)
+                note = await self._send_privately(event, view, t)
                 if note not in notes:
                     notes.append(note)
         for note in notes:
             await self._reply_here(message, event, render.payload(Notice(note)))
 
     async def _acknowledge_click(
-        self, query: CallbackQuery, event: Event, notices: Sequence[View]
+        self, query: CallbackQuery, event: Event, notices: Sequence[View], t: Translator
     ) -> None:
         """A toast with the short notices; what does not fit in one (cards, long texts) is
         sent to the person's private chat with the bot."""
         await self._answer(
             query,
-            await self.click_toast(event, notices),
+            await self.click_toast(event, notices, t),
             # a reply prompt (how to answer without a form) must be read, not flash by
             alert=asks_for_reply(event.action_id or "", self.capabilities),
         )
 
-    async def click_toast(self, event: Event, notices: Sequence[View]) -> str | None:
+    async def click_toast(
+        self, event: Event, notices: Sequence[View], t: Translator = identity_translator
+    ) -> str | None:
         """The toast text for a click, after sending privately what does not fit in one."""
         lines: list[str] = []
         for run in plan(notices, self.capabilities, ephemeral=_fits_toast, in_place=False):
@@ -127,7 +134,7 @@ class Acknowledger:
                 if isinstance(view, Notice) and run.route is Route.EPHEMERAL:
                     lines.append(view.text)
                     continue
-                note = await self._send_privately(event, view)
+                note = await self._send_privately(event, view, t)
                 if note not in lines:
                     lines.append(note)
         return render.callback_text([Notice(line) for line in lines])
@@ -135,14 +142,14 @@ class Acknowledger:
     async def apologise(self, update: Update, event: Event, *, will_retry: bool) -> None:
         """The core could not commit the event (database outage)."""
         if update.callback_query is not None:
-            await self._answer(update.callback_query, say(CLICK_FAILED), alert=False)
+            await self._answer(update.callback_query, say(CLICK_FAILED, hinted(event)), alert=False)
         elif (
             update.message is not None
             and not will_retry  # in webhook mode Telegram sends it again: say nothing yet
             and event.kind in (EventKind.COMMAND, EventKind.REPLY)
         ):
             await self._reply_here(
-                update.message, event, render.payload(Notice(say(MESSAGE_FAILED)))
+                update.message, event, render.payload(Notice(say(MESSAGE_FAILED, hinted(event))))
             )
 
     async def dismiss(self, update: Update) -> None:
@@ -168,17 +175,24 @@ class Acknowledger:
         except TelegramError as exc:
             log.warning("telegram notice not delivered", error=describe(exc))
 
-    async def _send_privately(self, event: Event, view: View) -> str:
+    async def _send_privately(
+        self, event: Event, view: View, t: Translator = identity_translator
+    ) -> str:
         """Send to the person's private chat; returns what to tell them where they are."""
         try:  # a private chat's id is the user's id
             for part in render.payloads(view):
                 await self.post(chat_id=int(event.actor.user_id), payload=part)
         except Forbidden:
-            return say(OPEN_PRIVATE_CHAT, bot=self.bot.username)
+            return say(OPEN_PRIVATE_CHAT, t, bot=self.bot.username)
         except TelegramError as exc:
             log.warning("telegram private notice not delivered", error=describe(exc))
-            return say(PRIVATE_FAILED)
-        return say(SENT_PRIVATELY)
+            return say(PRIVATE_FAILED, t)
+        return say(SENT_PRIVATELY, t)
+
+
+def hinted(event: Event) -> Translator:
+    """When the core could not answer (no database), the language Telegram says they use."""
+    return translator_for(choose(event.actor.language))
 
 
 def _fits_toast(view: View) -> bool:

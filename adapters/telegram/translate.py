@@ -107,7 +107,11 @@ def vote_click(data: dict[str, Any]) -> Event | None:
         PLATFORM,
         str(data["update_id"]),
         EventKind.ACTION,
-        Actor(str(user_id), " ".join(n for n in names if isinstance(n, str) and n)),
+        Actor(
+            str(user_id),
+            " ".join(n for n in names if isinstance(n, str) and n),
+            language=str(user.get("language_code") or ""),
+        ),
         Target(str(chat["id"]), thread, str(message_id), private=chat.get("type") == "private"),
         action_id="vote",
         action_value=value,
@@ -203,4 +207,4 @@ def _topic_of(message: Message) -> str | None:
 
 
 def _actor(user: User) -> Actor:
-    return Actor(str(user.id), user.full_name)
+    return Actor(str(user.id), user.full_name, language=user.language_code or "")
