@@ -8,7 +8,6 @@ check; the others compare the database's revision with the newest one in one que
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -51,6 +50,8 @@ def _settings(*, quiet: bool = False) -> Settings:
 
 
 def _run(coro: Awaitable[T]) -> T:
+    import asyncio  # not on the fast path of results/list over SQLite
+
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
@@ -180,6 +181,8 @@ def run(workers: int, reuse_port: bool) -> None:
                 "No dashboard accounts yet. Create the first one:\n  "
                 + townhall_command("users add you@example.gov.uk --role admin")
             )
+        import asyncio
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
