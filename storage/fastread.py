@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from storage.revisions import SchemaBehind, heads_on_disk
 
@@ -161,13 +161,34 @@ def run(url: str, plan: Plan[T]) -> T:
     raise Unavailable("not a URL this reader knows")
 
 
+@dataclass(frozen=True, slots=True)
+class _Done(Generic[T]):
+    value: T
+
+
+def _advance(plan: Plan[T], rows: Rows | None) -> tuple[str, tuple[Any, ...]] | _Done[T]:
+    """The plan's next query, or its result (``rows`` None: the first query)."""
+    try:
+        return plan.send(rows)  # type: ignore[arg-type]  # send(None) starts a generator
+    except StopIteration as done:
+        return _Done(done.value)
+
+
+def _failed(sql: str, why: object, *, no_table: bool) -> Exception:
+    """A query failed: no ``alembic_version`` table means no schema; else the ordinary path."""
+    if no_table and "alembic_version" in sql:
+        return SchemaBehind(None, heads_on_disk() or set())
+    return Unavailable(str(why))
+
+
 def _run_sqlite(path: str, plan: Plan[T]) -> T:
     import sqlite3
 
     if path in ("", ":memory:"):
         raise Unavailable("an in-memory database")
     if not Path(path).exists():
-        raise SchemaBehind(None, heads_on_disk() or set())  # the ordinary path would create it
+        # no file: no schema (the ordinary path would create an empty file, this one does not)
+        raise _failed("alembic_version", path, no_table=True)
     try:
         conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=rw", uri=True, timeout=30)
     except sqlite3.Error as exc:
@@ -175,18 +196,15 @@ def _run_sqlite(path: str, plan: Plan[T]) -> T:
     try:
         conn.isolation_level = None
         conn.execute("BEGIN")  # one snapshot for every read (WAL: writers carry on)
-        sql, args = next(plan)
-        while True:
+        step = _advance(plan, None)
+        while not isinstance(step, _Done):
+            sql, args = step
             try:
                 rows = conn.execute(sql.replace("$", "?"), args).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "alembic_version" in sql:
-                    raise SchemaBehind(None, heads_on_disk() or set()) from None
-                raise Unavailable(str(exc)) from None
-            try:
-                sql, args = plan.send(rows)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+            except sqlite3.Error as exc:
+                raise _failed(sql, exc, no_table="no such table" in str(exc)) from None
+            step = _advance(plan, rows)
+        return step.value
     finally:
         conn.close()
 
@@ -200,19 +218,14 @@ async def _run_postgres(dsn: str, plan: Plan[T]) -> T:
         raise Unavailable(str(exc)) from None
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            sql, args = next(plan)
-            while True:
+            step = _advance(plan, None)
+            while not isinstance(step, _Done):
+                sql, args = step
                 try:
                     rows = [tuple(r) for r in await conn.fetch(sql, *args)]
-                except asyncpg.UndefinedTableError:
-                    if "alembic_version" in sql:
-                        raise SchemaBehind(None, heads_on_disk() or set()) from None
-                    raise Unavailable(sql) from None
                 except asyncpg.PostgresError as exc:
-                    raise Unavailable(str(exc)) from None
-                try:
-                    sql, args = plan.send(rows)
-                except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
+                    raise _failed(sql, exc, no_table="no such table" in str(exc)) from None
+                step = _advance(plan, rows)
+            return step.value
     finally:
         await conn.close()
