@@ -148,14 +148,33 @@ def run(workers: int, reuse_port: bool) -> None:
     adapters, disabled = configured_adapters(settings, all_specs())
 
     async def serve() -> None:
+        import asyncio
+
         from dashboard import install as dashboard
         from townhall.webchat import connect as web_chat
 
+        # Signals are handled from the start: a SIGINT/SIGTERM while starting stops the app
+        # cleanly once it has started (a second one, while a start hangs, aborts as before).
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+
+        def on_signal() -> None:
+            stop.set()
+            if not started.is_set():
+                for sig in signals:
+                    loop.remove_signal_handler(sig)
+
+        started = asyncio.Event()
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, on_signal)
         app = Townhall(
             settings, adapters, web_extensions=[web_chat, dashboard], reuse_port=reuse_port
         )
         try:
             await app.start()
+            started.set()
         except ConfigError as exc:
             await app.stop()
             click.echo(f"townhall: {exc}", err=True)
@@ -181,13 +200,6 @@ def run(workers: int, reuse_port: bool) -> None:
                 "No dashboard accounts yet. Create the first one:\n  "
                 + townhall_command("users add you@example.gov.uk --role admin")
             )
-        import asyncio
-
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
         finally:
