@@ -9,8 +9,9 @@ seconds), then prints, each as the median of ``--runs``:
 - ``services.results.compute`` (what cards, the dashboard and the CLI read) beside a baseline
   of a bare ``SELECT count(*)`` over the item's votes;
 - ``townhall results ID --json`` and ``townhall list --json`` as processes (wall and CPU
-  seconds, hyperfine-style: one warm-up run, then ``--runs``), beside ``python -c pass`` and a
-  process that only imports SQLAlchemy's asyncio extension.
+  seconds, hyperfine-style: one warm-up run, then ``--runs``), beside ``python -c pass``, a
+  process that only imports SQLAlchemy's asyncio extension, and the same commands on their
+  ordinary path (``--no-fast-path``: pydantic settings and the ORM), which print the same.
 Figures only; nothing asserts on time. Results: docs/performance.md.
 """
 
@@ -153,6 +154,11 @@ async def bench(url: str, args: argparse.Namespace) -> None:
         ),
         (f"townhall results {short_id} --json", [*cli, "results", short_id, "--json"]),
         ("townhall list --json", [*cli, "list", "--json"]),
+        (
+            f"  the same, ordinary path: results {short_id}",
+            [*cli, "results", short_id, "--json", "--no-fast-path"],
+        ),
+        ("  the same, ordinary path: list", [*cli, "list", "--json", "--no-fast-path"]),
     ]
     print(f"  processes (median of {args.runs}):")
     for label, command in commands:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+if TYPE_CHECKING:  # light to import: the CLI's fast path prints ItemResults without an ORM
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Item
-from storage.responses import AnswerRepository, VoteRepository
+    from storage.models import Item
 
 PUBLIC_STATUSES = ("visible",)
 ALL_STATUSES = ("visible", "held", "hidden")
@@ -67,6 +67,8 @@ async def compute(
     answer_limit: int | None = None,
 ) -> ItemResults:
     """Counts with a fixed number of queries, whatever the number of options or votes."""
+    from storage.responses import AnswerRepository, VoteRepository
+
     options: list[OptionResult] = []
     answers: list[AnswerRow] = []
     if item.is_choice:

@@ -2,28 +2,25 @@
 
 Alembic is imported only when a migration runs: the short CLI commands (``townhall results``,
 ``list``...) only compare the database's revision with the newest one on disk
-(:func:`ensure_current`), which costs one query instead of about 0.2 s of imports.
+(:func:`ensure_current`; ``results`` and ``list`` only refuse a database behind it,
+:func:`require_current`), which costs one query instead of about 0.2 s of imports.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database
+from storage.revisions import MIGRATIONS, SchemaBehind, heads_on_disk
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy.engine import Connection
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-_REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", re.M)
-_DOWN = re.compile(r"^down_revision[^=]*=(.*)$", re.M)
 
 #: PostgreSQL advisory lock id held while migrating (any constant of our own).
 MIGRATION_LOCK = 7_411_001
@@ -103,31 +100,29 @@ def head() -> str:
     return revision
 
 
-def heads_on_disk() -> set[str] | None:
-    """The newest revisions in ``migrations/versions``, read from the files without Alembic;
-    None when a file is not in the plain form this reader understands."""
-    revisions: set[str] = set()
-    downs: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        revision, down = _REVISION.search(source), _DOWN.search(source)
-        if revision is None or down is None:
-            return None
-        revisions.add(revision.group(1))
-        downs.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
-    return (revisions - downs) or None
+async def _revisions_in(db: Database) -> set[str] | None:
+    """The database's ``alembic_version`` rows (one query); None when it has no such table."""
+    try:
+        async with db.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return {row[0] for row in rows}
+    except DBAPIError:  # no alembic_version table yet
+        return None
 
 
 async def ensure_current(db: Database) -> None:
     """Upgrade only when the database is not at the newest revision (a fresh database, or
     one behind this code): the common case is one ``SELECT`` and no Alembic import."""
     heads = heads_on_disk()
-    if heads is not None:
-        try:
-            async with db.engine.connect() as conn:
-                rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-                if {row[0] for row in rows} == heads:
-                    return
-        except DBAPIError:  # no alembic_version table yet
-            pass
+    if heads is not None and await _revisions_in(db) == heads:
+        return
     await upgrade(db)
+
+
+async def require_current(db: Database) -> None:
+    """Raise :class:`SchemaBehind` unless the database is at the newest revision (one
+    ``SELECT``; nothing is migrated: the read-only commands leave that to ``db upgrade``)."""
+    heads = heads_on_disk() or {head()}
+    found = await _revisions_in(db)
+    if found != heads:
+        raise SchemaBehind(found, heads)

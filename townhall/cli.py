@@ -8,7 +8,6 @@ check; the others compare the database's revision with the newest one in one que
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -16,21 +15,23 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import identifiers
-from bot.config import ConfigError, Settings
 from bot.hints import townhall_command
-from services import exports
-from storage import migrate
-from storage.db import Database
-from storage.items import ItemRepository
-from storage.models import ROLES
-from townhall.cli_settings import cli_settings
-from townhall.users_cli import echo_listing
+from townhall.cli_output import echo_items, echo_listing, echo_results, no_item
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+    from storage.db import Database
+
+#: storage.models.ROLES and services.exports.FORMATS, spelt here so that defining the commands
+#: imports neither the ORM nor SQLAlchemy (tests/test_cli_startup.py keeps them equal).
+ROLES = ("policy", "moderator", "admin")
+EXPORT_FORMATS = ("csv", "json", "ods")
 
 T = TypeVar("T")
 
@@ -43,18 +44,36 @@ def utc_now() -> datetime:
 
 def _settings(*, quiet: bool = False) -> Settings:
     """Load and validate settings; ``quiet`` logs only warnings unless a level is set."""
+    from townhall.cli_settings import cli_settings
+
     return cli_settings(quiet=quiet)
 
 
 def _run(coro: Awaitable[T]) -> T:
+    import asyncio  # not on the fast path of results/list over SQLite
+
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+async def _session(settings: Settings, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+    """A transaction on the configured database, migrated first if it is behind and
+    TOWNHALL_AUTO_MIGRATE is on; ``read_only`` commands never migrate: a database that is
+    not at the newest revision gets one line naming ``townhall db upgrade``."""
+    from storage import migrate
+    from storage.db import Database
+    from storage.revisions import SchemaBehind
+
     db = Database(settings.database_url)
     try:
-        if settings.auto_migrate:
+        if read_only:
+            try:
+                await migrate.require_current(db)
+            except SchemaBehind as behind:
+                from townhall.cli_fast import schema_behind
+
+                raise schema_behind(behind) from None
+        elif settings.auto_migrate:
             await migrate.ensure_current(db)
         async with db.transaction() as session:
             yield session
@@ -63,14 +82,38 @@ async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 
 async def _item_or_exit(session: AsyncSession, short_id: str) -> Any:
+    from storage.items import ItemRepository
+
     item = await ItemRepository(session).by_short_id(short_id)
     if item is None:
-        click.echo(f"townhall: no item with id {short_id!r}", err=True)
-        raise SystemExit(1)
+        raise no_item(short_id)
     return item
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Subcommand groups defined in their own modules, imported only when they are used."""
+
+    LAZY: ClassVar[dict[str, str]] = {
+        "users": "townhall.users_cli:users",
+        "secret-key": "townhall.secret_key_cli:secret_key",
+        "consultation": "townhall.consultation_cli:consultation",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            import importlib
+
+            module, _, name = self.LAZY[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), name)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="townhall")
 def main() -> None:
     """Townhall: consult the public where people already talk."""
@@ -87,6 +130,7 @@ def main() -> None:
 @click.option("--reuse-port", is_flag=True, hidden=True)  # a worker started by --workers
 def run(workers: int, reuse_port: bool) -> None:
     """Start every configured adapter plus the HTTP server (webhooks, dashboard, /healthz)."""
+    from bot.config import ConfigError
     from handlers import all_specs
     from townhall.app import Townhall
     from townhall.platforms import configured_adapters
@@ -104,9 +148,27 @@ def run(workers: int, reuse_port: bool) -> None:
     adapters, disabled = configured_adapters(settings, all_specs())
 
     async def serve() -> None:
+        import asyncio
+
         from dashboard import install as dashboard
         from townhall.webchat import connect as web_chat
 
+        # Signals are handled from the start: a SIGINT/SIGTERM while starting stops the app
+        # cleanly once it has started (a second one, while a start hangs, aborts as before).
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+
+        def on_signal() -> None:
+            stop.set()
+            if not started.is_set():
+                for sig in signals:
+                    loop.remove_signal_handler(sig)
+
+        started = asyncio.Event()
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, on_signal)
         app = Townhall(
             settings, adapters, web_extensions=[web_chat, dashboard], reuse_port=reuse_port
         )
@@ -119,6 +181,7 @@ def run(workers: int, reuse_port: bool) -> None:
                 loop.add_signal_handler(sig, stop.set)
         try:
             await app.start()
+            started.set()
         except ConfigError as exc:
             await app.stop()
             click.echo(f"townhall: {exc}", err=True)
@@ -173,6 +236,8 @@ def _describe_db(url: str) -> str:
 def chat(user: str, channel: str) -> None:
     """Chat with the bot in this terminal, as USER (works with piped stdin too)."""
     from adapters.console import ConsoleAdapter
+    from bot import identifiers
+    from bot.config import ConfigError
     from townhall.app import Townhall
 
     try:
@@ -215,6 +280,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations."""
+    from storage import migrate
+    from storage.db import Database
+
     settings = _settings(quiet=True)
 
     async def go() -> str | None:
@@ -228,66 +296,65 @@ def db_upgrade() -> None:
     click.echo(f"Database at revision {_run(go())}")
 
 
+#: A hidden switch for tests and bench/tally.py: skip the fast path of ``list``/``results``.
+_ORDINARY = click.option("--no-fast-path", "ordinary", is_flag=True, hidden=True)
+
+
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--status", type=click.Choice(["open", "closed"]))
-def list_items(as_json: bool, status: str | None) -> None:
+@_ORDINARY
+def list_items(as_json: bool, status: str | None, ordinary: bool) -> None:
     """List items, newest first."""
+    from townhall import cli_fast
+
+    if not ordinary and cli_fast.try_list(as_json, status):
+        return
     settings = _settings(quiet=True)
 
     async def go() -> list[dict[str, str]]:
-        async with _session(settings) as session:
+        from storage.items import ItemRepository
+
+        async with _session(settings, read_only=True) as session:
             items = await ItemRepository(session).list(status=status, limit=1000)
             return [
                 {"id": i.short_id, "kind": i.kind, "question": i.question, "status": i.status}
                 for i in items
             ]
 
-    echo_listing(
-        _run(go()),
-        as_json,
-        lambda row: f"{row['id']}  {row['kind']:<5} {row['status']:<6} {row['question']}",
-        "No items yet.",
-        ensure_ascii=False,
-    )
+    echo_items(_run(go()), as_json)
 
 
 @main.command()
 @click.argument("item_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the documented JSON shape.")
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
-def results(item_id: str, as_json: bool, include_hidden: bool) -> None:
+@_ORDINARY
+def results(item_id: str, as_json: bool, include_hidden: bool, ordinary: bool) -> None:
     """Show an item's results."""
+    from townhall import cli_fast
+
+    if not ordinary and cli_fast.try_results(item_id, as_json, include_hidden):
+        return
     from services import consultations
     from services import results as results_mod
 
     settings = _settings(quiet=True)
 
     async def go() -> results_mod.ItemResults:
-        async with _session(settings) as session:
+        async with _session(settings, read_only=True) as session:
             item = await _item_or_exit(session, item_id)
             # compute(), plus the whys and comments of rating and clause items
             return await consultations.item_results(session, item, include_hidden=include_hidden)
 
-    res = _run(go())
-    if as_json:
-        click.echo(json.dumps(res.to_json(), ensure_ascii=False))
-        return
-    click.echo(f"{res.question}  [{res.kind} {res.id}, {res.status}]")
-    click.echo(f"participants: {res.participants}  responses: {res.responses}")
-    for option in res.options:
-        click.echo(f"  {option.votes:>6}  {option.percent:5.1f}%  {option.label}")
-    if res.by_platform:
-        click.echo("by platform: " + ", ".join(f"{p} {n}" for p, n in res.by_platform.items()))
-    for answer in res.answers:
-        click.echo(f"  - [{answer.platform}] {answer.text}")
+    echo_results(_run(go()), as_json)
 
 
 @main.command()
 @click.argument("item_id", required=False)
 @click.option("--all", "every", is_flag=True, help="Export every item instead of one.")
 @click.option(
-    "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True
 )
 @click.option(
     "-o",
@@ -317,6 +384,7 @@ def export(
     async def go(out: Any) -> None:
         from tqdm import tqdm  # type: ignore[import-untyped]
 
+        from services import exports
         from storage.items import ItemRepository
         from townhall.consultation_cli import export_consultation
 
@@ -486,6 +554,8 @@ async def _change_role(settings: Settings, action: str, subject: str, role: str)
 
 
 def _check_subject(subject: str) -> None:
+    from bot import identifiers
+
     platform, sep, user = subject.partition(":")
     if not (platform and sep and user):
         raise click.BadParameter(
@@ -567,14 +637,6 @@ def demo(force: bool) -> None:
 
     sample.main(_settings(quiet=True), force=force)
 
-
-from townhall.consultation_cli import consultation  # noqa: E402
-from townhall.secret_key_cli import secret_key  # noqa: E402
-from townhall.users_cli import users  # noqa: E402
-
-main.add_command(users)
-main.add_command(secret_key)
-main.add_command(consultation)
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,8 @@ from typing import IO, Any
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from townhall.users_cli import _fail, _in_session, echo_listing, utc_now
+from townhall.cli_output import echo_listing
+from townhall.users_cli import _fail, _in_session, utc_now
 
 
 @click.group()

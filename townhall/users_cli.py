@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +19,7 @@ from storage.accounts import AccountExists, AccountRepository, normalise_email
 from storage.db import Database
 from storage.ledger import AuditLog
 from storage.models import DASHBOARD_ROLES
+from townhall.cli_output import echo_listing
 from townhall.cli_settings import cli_settings
 
 T = TypeVar("T")
@@ -55,24 +55,6 @@ def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
             await db.dispose()
 
     return asyncio.run(go())
-
-
-def echo_listing(
-    rows: Sequence[Mapping[str, Any]],
-    as_json: bool,
-    line: Callable[[Mapping[str, Any]], str],
-    empty: str,
-    *,
-    ensure_ascii: bool = True,
-) -> None:
-    """Print a ``list`` command's rows: as one JSON array, or a line each (``empty`` if none)."""
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=ensure_ascii))
-        return
-    for row in rows:
-        click.echo(line(row))
-    if not rows:
-        click.echo(empty)
 
 
 def email_problem(email: str) -> str | None:
