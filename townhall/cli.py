@@ -172,13 +172,6 @@ def run(workers: int, reuse_port: bool) -> None:
         app = Townhall(
             settings, adapters, web_extensions=[web_chat, dashboard], reuse_port=reuse_port
         )
-        # Signals first: a SIGINT/SIGTERM while the adapters connect (they take events before
-        # start() returns) stops cleanly once started, never as a KeyboardInterrupt.
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         try:
             await app.start()
             started.set()
