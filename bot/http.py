@@ -134,6 +134,8 @@ class Health:
 
     adapters: Mapping[str, bool] = field(default_factory=dict)
     loops: Sequence[LoopStatus] = ()
+    #: False while the process is still starting (adapters connecting, loops not yet running).
+    started: bool = True
 
     def loops_json(self) -> dict[str, dict[str, object]]:
         return {loop.name: loop.as_dict() for loop in self.loops}
@@ -168,6 +170,8 @@ def build_web_app(
         if not await _database_ok(db):
             body = {"status": "error", "database": "unreachable", "loops": loops}
             return web.json_response(body, status=503)
+        if not state.started:  # serving already, but its loops are not running yet
+            return web.json_response({"status": "starting", "database": "ok"}, status=503)
         if not all(loop.ok for loop in state.loops):
             body = {"status": "error", "database": "ok", "loops": loops}
             return web.json_response(body, status=503)
@@ -181,6 +185,7 @@ def build_web_app(
         database = await _database_ok(db)
         ready = (
             database
+            and state.started
             and all(state.adapters.values())
             and all(loop.ok and loop.failures == 0 for loop in state.loops)
         )

@@ -19,6 +19,7 @@ from services import results
 from services.consultation_file import ConsultationPlan
 from storage.consultations import ConsultationRepository
 from storage.items import ItemRepository, NewItem
+from storage.ledger import AuditLog
 from storage.models import Consultation, Item
 from storage.responses import AnswerRepository
 
@@ -39,7 +40,8 @@ async def load(
     now: datetime,
 ) -> Consultation:
     """Create the consultation, or replace it while no one has responded, or (``new_version``)
-    keep the answered one as ``superseded`` and add the next version. The caller commits."""
+    keep the answered one as ``superseded`` and add the next version; recorded in the audit log
+    as ``consultation.load`` by ``actor``. The caller commits."""
     repo = ConsultationRepository(session)
     current = await repo.latest(plan.slug)
     if current is None:
@@ -77,6 +79,15 @@ async def load(
         item.regulation_title = planned.regulation_title
         item.regulation_summary = planned.regulation_summary
     await session.flush()
+    await AuditLog(session).record(
+        actor,
+        "consultation.load",
+        f"consultation:{plan.slug}",
+        now,
+        version=consultation.version,
+        items=len(plan.items),
+        file=plan.source,
+    )
     return consultation
 
 

@@ -202,7 +202,7 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                     body = json.loads(r.read())
                     break
-            except OSError:
+            except OSError:  # not listening yet, or 503 "starting" (urllib raises HTTPError)
                 time.sleep(0.1)  # polling a process we do not control; bounded by the deadline
         loop = {"alive": True, "stuck": False, "failures": 0}
         assert body == {

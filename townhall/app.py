@@ -209,6 +209,7 @@ class Townhall:
         return Health(
             adapters={a.name: a.connected for a in self.adapters.values()},
             loops=[loop.status() for loop in self._expected_loops()],
+            started=self._started,
         )
 
     def _expected_loops(self) -> list[SupervisedLoop]:

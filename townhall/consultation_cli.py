@@ -42,7 +42,6 @@ def load(file: Path, as_json: bool, new_version: bool) -> None:
     """Create a consultation from FILE, or replace it while no one has answered yet."""
     from services import consultations
     from services.consultation_file import ConsultationFileError, load_file
-    from storage.ledger import AuditLog
 
     now = utc_now()
     try:
@@ -59,14 +58,6 @@ def load(file: Path, as_json: bool, new_version: bool) -> None:
             )
         except consultations.ConsultationConflict as exc:
             return str(exc)
-        await AuditLog(session).record(
-            "cli",
-            "consultation.load",
-            f"consultation:{plan.slug}",
-            now,
-            version=loaded.version,
-            items=len(plan.items),
-        )
         return await consultations.show(session, loaded, now)
 
     shown = _in_session(work)

@@ -24,7 +24,6 @@ from dashboard.core import DASHBOARD, Staff, require
 from dashboard.pages.consultation import STATUS_NAMES, when
 from services import consultations
 from services.consultation_file import ConsultationFileError, ConsultationPlan, load_text
-from storage.ledger import AuditLog
 
 YAML_SUFFIXES = (".yaml", ".yml")
 #: The HTTP server's limit on a request body (bot/http.py), told before the body is read.
@@ -149,15 +148,6 @@ async def upload(request: web.Request, staff: Staff) -> web.StreamResponse:
         async with dash.townhall.db.transaction() as session:
             loaded = await consultations.load(
                 session, plan, new_version=new_version, actor=staff.subject, now=now
-            )
-            await AuditLog(session).record(
-                staff.subject,
-                "consultation.load",
-                f"consultation:{plan.slug}",
-                now,
-                version=loaded.version,
-                items=len(plan.items),
-                file=plan.source,
             )
             version = loaded.version
     except consultations.ConsultationConflict as exc:

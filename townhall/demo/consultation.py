@@ -28,7 +28,6 @@ from services.consultation_file import load_file
 from storage.consultation_insights import ConsultationInsights
 from storage.consultations import ConsultationRepository
 from storage.db import Database
-from storage.ledger import AuditLog
 from storage.models import Item
 from townhall.demo import sample
 
@@ -95,14 +94,6 @@ class ConsultationWeek:
                 session, plan, new_version=existing is not None, actor=self.officer, now=now
             )
             loaded.status = "open"  # as if published in chat straight away
-            await AuditLog(session).record(
-                self.officer,
-                "consultation.load",
-                f"consultation:{plan.slug}",
-                now,
-                version=loaded.version,
-                items=len(plan.items),
-            )
             self.items = list(await ConsultationRepository(session).items(loaded))
 
     async def _answer(self, platform: str, user: str, index: int, regulation: int) -> None:
