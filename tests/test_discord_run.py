@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from storage.db import Database
+from tests import waiting
 from tests.drivers.discord_kit import CHANNEL_ID, CITIZENS, GUILD_ID, OFFICER, town_guild
 from tests.fakes.discord import FakeDiscord
 
@@ -119,8 +120,13 @@ async def drive(
     # Start-up: migrations, login, global command sync (no guild ids configured), gateway.
     await fake.wait_until_ready(timeout=60)
     await until(lambda: fake.commands.get(None) or None, "the global command sync")
-    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as r:
-        assert r.status == 200
+    async with aiohttp.ClientSession() as http:
+
+        async def healthy() -> bool:  # 503 "starting" until start-up has finished
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                return r.status == 200
+
+        await waiting.until(healthy, "/healthz to answer 200", within=30, every=0.1)
 
     poll = fake.slash_command(
         GUILD_ID,

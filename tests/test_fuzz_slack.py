@@ -38,7 +38,9 @@ def encode(kind: str, doc: Any) -> tuple[bytes, str]:
     """A mutated document back into the body Slack would send."""
     if kind == "form":
         fields = [(str(k), _form_value(v)) for k, v in doc.items()]
-        return urllib.parse.urlencode(fields).encode("utf-8", "surrogatepass"), FORM
+        # a lone surrogate (a fuzzed trigger_id) is sent as its bytes, as a broken client would
+        encoded = urllib.parse.urlencode(fields, encoding="utf-8", errors="surrogatepass")
+        return encoded.encode("ascii"), FORM
     if kind == "payload":
         payload = json.dumps(doc)
         return urllib.parse.urlencode({"payload": payload}).encode("utf-8", "surrogatepass"), FORM

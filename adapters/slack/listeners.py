@@ -39,10 +39,6 @@ from bot.messages import NOT_SAVED_SHORT, NOTHING_SAVED, SAVING, WORKING, say
 from bot.notices import is_next_question
 from bot.views import Notice, View
 
-#: What a Web API call may raise: Slack's refusal, the network, or a value from the request
-#: that cannot be sent at all (a fuzzed trigger_id with a lone surrogate: UnicodeEncodeError).
-CALL_FAILED = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError, UnicodeError)
-
 log = structlog.get_logger("townhall.slack")
 
 ANY = re.compile(".*")
@@ -139,7 +135,7 @@ class Inbound:
                 kwargs["thread_ts"] = thread_ts
             try:
                 await self.client.chat_postEphemeral(**kwargs)
-            except CALL_FAILED as exc:
+            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.warning("ephemeral failed", error=type(exc).__name__)
                 return
 
@@ -250,7 +246,7 @@ class Inbound:
             return False
         try:
             await self.client.views_open(trigger_id=body.get("trigger_id"), view=modal)
-        except CALL_FAILED as exc:
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             # The core explains how to answer without a form (reply in the thread).
             log.warning("views.open failed", error=type(exc).__name__)
             return False
@@ -299,7 +295,7 @@ class Inbound:
             return
         try:
             await self.client.views_update(view_id=view_id, view=render.notice_modal(notices))
-        except CALL_FAILED as exc:
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("views.update failed", error=type(exc).__name__)
 
     async def on_report(self, ack: AsyncAck, body: Body) -> None:
