@@ -114,3 +114,15 @@ class ThemeRepository:
         for themes in found.values():
             themes.sort(key=lambda t: (t.name.casefold(), t.id))
         return found
+
+    async def visible_texts(self, item_id: int) -> list[tuple[int, str]]:
+        """(id, text) of the item's visible answers, oldest first: what theme suggestions read.
+
+        Held and hidden answers are left out; a redacted answer is read as redacted.
+        """
+        query = (
+            select(Answer.id, Answer.text)
+            .where(Answer.item_id == item_id, Answer.status == "visible")
+            .order_by(Answer.id)
+        )
+        return [(int(i), str(t)) for i, t in (await self.session.execute(query)).all()]
