@@ -126,3 +126,16 @@ class ThemeRepository:
             .order_by(Answer.id)
         )
         return [(int(i), str(t)) for i, t in (await self.session.execute(query)).all()]
+
+    async def still_visible(self, item_id: int, answer_ids: Iterable[int]) -> list[int]:
+        """Those of ``answer_ids`` that are the item's visible answers now, in the given order."""
+        ids = list(dict.fromkeys(answer_ids))
+        kept: set[int] = set()
+        for start in range(0, len(ids), 5000):  # within every driver's bound-parameter limit
+            query = select(Answer.id).where(
+                Answer.item_id == item_id,
+                Answer.status == "visible",
+                Answer.id.in_(ids[start : start + 5000]),
+            )
+            kept.update((await self.session.execute(query)).scalars())
+        return [i for i in ids if i in kept]

@@ -16,14 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboard.core import Staff, require
 from dashboard.pages.item import KIND_NAMES, _dashboard, _item, _missing, small_int
 from services import themes as suggester
 from storage.ledger import AuditLog
-from storage.models import Answer, Item
+from storage.models import Item
 from storage.themes import ThemeRepository, theme_name
 
 #: One suggestion at a time per process: each may take seconds and a few hundred MB at most.
@@ -62,18 +61,6 @@ async def suggestions_page(request: web.Request, staff: Staff) -> web.StreamResp
 
 def _ids(value: object) -> list[int]:
     return list(dict.fromkeys(int(i) for i in _IDS.findall(str(value))))
-
-
-async def _still_visible(session: AsyncSession, item: Item, ids: list[int]) -> list[int]:
-    """Those of ``ids`` that are the item's visible answers now, in order."""
-    kept: set[int] = set()
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        query = select(Answer.id).where(
-            Answer.item_id == item.id, Answer.status == "visible", Answer.id.in_(chunk)
-        )
-        kept.update((await session.execute(query)).scalars())
-    return [i for i in ids if i in kept]
 
 
 @require("policy")
@@ -126,7 +113,7 @@ async def _accept(
         theme = await themes.create(item, name, staff.email, now)
         if theme.name not in names:
             names.append(theme.name)
-        for answer_id in await _still_visible(session, item, ids):
+        for answer_id in await themes.still_visible(item.id, ids):
             if await themes.tag(answer_id, theme.id, staff.email, now):
                 tagged += 1
                 await audit.record(
