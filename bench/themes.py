@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def quality(method: str, with_k: bool) -> tuple[float, float, dict[str, tuple[fl
 
 
 def synthetic(n: int, seed: int = 0) -> list[tuple[int, str]]:
-    """``n`` answers resampled from one question's labelled answers, each perturbed."""
+    """``n`` answers resampled from the whole labelled set (every question), each perturbed."""
     rng = random.Random(seed)
     pool = [a for rows in labelled().values() for a, _ in rows]
     out = []
@@ -119,13 +120,14 @@ def speed(method: str, n: int) -> dict[str, float]:
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = themes.suggest(answers, method=method)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     done.set()
     watcher.join()
     return {
         "seconds": round(seconds, 2),
+        "cpu": round(cpu, 2),
         "extra_mb": round(max(peak, _rss_mb()) - before, 1),
         "groups": len(result.suggestions),
         "unassigned": len(result.unassigned),
@@ -137,6 +139,11 @@ def model_load() -> dict[str, float]:
     start = time.perf_counter()
     themes._wordllama()
     return {"seconds": round(time.perf_counter() - start, 2), "mb": round(_rss_mb() - before, 1)}
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as handle:
+        return handle.read().split()[0]
 
 
 def main() -> None:
@@ -162,6 +169,7 @@ def main() -> None:
     if args.quality:
         return
     print(f"\nspeed: suggest on {args.n:,} answers (k chosen automatically), one process each")
+    print(f"(load average {load_average()} on {os.cpu_count()} cores: wall time counts it)")
     for method in methods:
         out = subprocess.run(  # noqa: S603 (this script, with its own arguments)
             [sys.executable, __file__, "--speed-of", method, "--n", str(args.n)],
@@ -171,7 +179,8 @@ def main() -> None:
         )
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"{method:<14} {figures['seconds']:6.2f} s  peak +{figures['extra_mb']:6.1f} MB  "
+            f"{method:<14} {figures['seconds']:6.2f} s (CPU {figures['cpu']:5.2f} s)  "
+            f"peak +{figures['extra_mb']:6.1f} MB  "
             f"{figures['groups']} groups, {figures['unassigned']} unassigned"
         )
     if load is not None:
