@@ -52,6 +52,18 @@ def test_the_labelled_set_is_what_the_issue_asks_for() -> None:
         assert len({theme for _, theme in rows}) >= 5
 
 
+def test_the_model_loads_from_the_wheel_without_downloading(tmp_path: Path) -> None:
+    """No cache, and any HTTP(S) request sent to a closed port: loading must not need one."""
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.update(HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="")
+    probe = "from services.themes import _embed; print(_embed([['fares'], ['bins']]).shape)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "(2, 256)", out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def guesses(result: themes.Suggestions, n: int) -> list[int]:
     labels = [-1] * n
     for suggestion in result.suggestions:
