@@ -48,6 +48,8 @@ MIN_GROUP = 3
 QUOTES = 3
 WORDS = 5
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
+#: What screening and moderation put in place of personal data: "[postcode removed]".
+_REDACTED = re.compile(r"\[[a-z ]*removed\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +102,8 @@ def _given(words: list[str]) -> list[str]:
 def tokens(text: str) -> list[str]:
     """Lower-case words of an answer, stop words and one-letter words left out."""
     stop = _stop_words()
-    return [
-        w for w in _WORD.findall(text.casefold().replace("’", "'")) if len(w) > 1 and w not in stop
-    ]
+    text = _REDACTED.sub(" ", text.casefold().replace("’", "'"))
+    return [w for w in _WORD.findall(text) if len(w) > 1 and w not in stop]
 
 
 #: Words that carry no theme in consultation answers.
@@ -252,7 +253,8 @@ def choose_k(
     from sklearn.metrics import silhouette_score
 
     sample = _sample(vectors)
-    high = min(high, len(sample) - 1)
+    # Groups of about 5 answers at least: a few answers are not split 4 ways.
+    high = min(high, len(sample) - 1, max(2, len(vectors) // 5))
     low = min(low, high)
     if low < 2:
         return max(1, low), None

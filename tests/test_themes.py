@@ -99,6 +99,7 @@ def test_too_little_to_group_and_bad_k() -> None:
     assert themes.suggest([]) == themes.Suggestions(themes.DEFAULT_METHOD)
     few = themes.suggest([(1, "More bins"), (2, "the"), (3, "Fines")])
     assert few.suggestions == [] and few.unassigned == [1, 2, 3]
+    assert themes.tokens("[postcode removed] More BINS, please!") == ["bins"]
     with pytest.raises(ValueError, match="k must be"):
         themes.suggest([(1, "x")], k=0)
     with pytest.raises(ValueError, match="unknown method"):
@@ -130,6 +131,8 @@ async def test_accepted_suggestions_become_audited_tags(dash: DashApp, db_url: s
     item_page = await officer.get(f"/items/{question}")
     assert f'href="/items/{question}/themes/suggest"' in item_page.text
     assert (await officer.get(f"/items/{poll}/themes/suggest")).status == 404
+    wrong_k = await officer.get(f"/items/{question}/themes/suggest?k=99")
+    assert "Enter a number of themes from 1 to 30." in plain(wrong_k.text)
     page = await officer.get(f"/items/{question}/themes/suggest")
     assert page.status == 200
     assert rows[0][0] not in page.text  # the hidden answer is never read

@@ -48,7 +48,8 @@ def suggest(item_id: str, k: int | None, as_json: bool) -> None:
         return
     total = sum(s.count for s in found.suggestions) + len(found.unassigned)
     click.echo(f"{item.short_id}: {item.question}")
-    click.echo(f"{len(found.suggestions)} suggested themes for {total} visible answers")
+    n = len(found.suggestions)
+    click.echo(f"{n} suggested theme{'' if n == 1 else 's'} for {total} visible answers")
     click.echo(f"(method {found.method})")
     for s in found.suggestions:
         click.echo(f"\n{s.id}. {s.label}  [{s.count} answers]")
@@ -58,7 +59,8 @@ def suggest(item_id: str, k: int | None, as_json: bool) -> None:
     if found.unassigned:
         refs = ", ".join(f"A{i}" for i in found.unassigned[:20])
         more = f" and {len(found.unassigned) - 20} more" if len(found.unassigned) > 20 else ""
-        click.echo(f"\nFit no theme: {len(found.unassigned)} answers ({refs}{more})")
+        n = len(found.unassigned)
+        click.echo(f"\nFit no theme: {n} answer{'' if n == 1 else 's'} ({refs}{more})")
 
 
 def _short(text: str, width: int = 100) -> str:
