@@ -100,6 +100,11 @@ def test_too_little_to_group_and_bad_k() -> None:
     few = themes.suggest([(1, "More bins"), (2, "the"), (3, "Fines")])
     assert few.suggestions == [] and few.unassigned == [1, 2, 3]
     assert themes.tokens("[postcode removed] More BINS, please!") == ["bins"]
+    # A campaign: most answers the same letter. It is the largest theme, not "fits no group".
+    letter = "I object to the closure of Millbrook library"
+    others = ["More bins please", "cheaper fares", "Longer opening hours", "the wifi is slow"]
+    campaign = themes.suggest(enumerate([letter] * 30 + others * 4))
+    assert campaign.suggestions[0].answers == list(range(30))
     with pytest.raises(ValueError, match="k must be"):
         themes.suggest([(1, "x")], k=0)
     with pytest.raises(ValueError, match="unknown method"):
