@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from bot.i18n import N_
+from services.profile import BUILT_IN, KEY_PATTERN, ProfileQuestion
 
 # Option labels are stored in English and shown through the translator (catalogue messages).
 SCALE = (
@@ -77,6 +78,16 @@ class ClausesSpec(_Strict):
     text: Text | None = None
 
 
+class ProfileSpec(_Strict):
+    """A custom "about you" question: single choice, asked once per person."""
+
+    key: Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+    question: Question
+    options: list[Label] = Field(min_length=2, max_length=10)
+
+
+BuiltInProfile = Literal["age", "region", "respondent"]
+
 ItemSpec = Annotated[
     ScaleSpec | PollSpec | AskSpec | RatingSpec | ClausesSpec, Field(discriminator="kind")
 ]
@@ -91,6 +102,7 @@ class FileSpec(_Strict):
     opens: When | None = None
     topics: list[Label] = Field(default_factory=list)
     moderation: Literal["strict", "lazy"] = "strict"
+    profile: list[BuiltInProfile | ProfileSpec] = Field(default_factory=list, max_length=10)
     items: list[ItemSpec] = Field(min_length=1)
 
 
@@ -121,6 +133,8 @@ class ConsultationPlan:
     source: str
     items: list[PlannedItem] = field(default_factory=list)
     slug_line: int = 1  # where ``slug`` is written, for refusals that concern the file
+    #: "About you" questions asked once per person before the items (services/profile.py).
+    profile: list[ProfileQuestion] = field(default_factory=list)
 
 
 class ConsultationFileError(Exception):
@@ -220,6 +234,8 @@ def _is_key(part: Any) -> bool:
         "ask",
         "rating",
         "clauses",
+        "ProfileSpec",
+        "literal['age','region','respondent']",
     }
 
 
@@ -368,6 +384,23 @@ def load_text(text: str, *, name: str, base: Path, now: datetime) -> Consultatio
             )
     except ValueError as exc:
         problems.append(f"{name}:{lines.find(('closes',))}: closes: {exc}")
+    profile: list[ProfileQuestion] = []
+    for index, entry in enumerate(spec.profile):
+        question = (
+            BUILT_IN[entry]
+            if isinstance(entry, str)
+            else ProfileQuestion(entry.key, entry.question, tuple(entry.options))
+        )
+        if not isinstance(entry, str) and entry.key in BUILT_IN:
+            line = lines.find(("profile", index, "key"))
+            problems.append(
+                f"{name}:{line}: profile[{index}].key: {entry.key} is a built-in question; "
+                "write it alone (- age) or choose another key"
+            )
+        elif question.key in {q.key for q in profile}:
+            line = lines.find(("profile", index))
+            problems.append(f"{name}:{line}: profile[{index}]: {question.key} is asked twice")
+        profile.append(question)
     items: list[PlannedItem] = []
     for index, item in enumerate(spec.items):
         items.extend(_expand(item, base, name, lines.find(("items", index)), problems))
@@ -385,6 +418,7 @@ def load_text(text: str, *, name: str, base: Path, now: datetime) -> Consultatio
         name,
         items,
         lines.find(("slug",)),
+        profile,
     )
 
 

@@ -32,6 +32,15 @@ class Workbook:
         self.columns = list(columns)
         self.sheets = {name: Spreadsheet(columns) for name in sheets}
         self.summary: list[SummaryRow] = []
+        self.breakdown: Spreadsheet | None = None
+
+    def add_breakdown(self, records: Sequence[dict[str, Any]]) -> None:
+        """Rows of a suppressed breakdown (services/breakdown.py), on a "Breakdown" sheet."""
+        from services.breakdown import COLUMNS
+
+        if self.breakdown is None:
+            self.breakdown = Spreadsheet(COLUMNS)
+        self.breakdown.add_rows(records)
 
     def add_rows(self, sheet: str, records: Sequence[dict[str, Any]]) -> None:
         self.sheets[sheet].add_rows(records)
@@ -41,4 +50,5 @@ class Workbook:
 
     def save(self, out: IO[bytes]) -> None:
         sheets = [rows_sheet(name, rows) for name, rows in self.sheets.items()]
-        write_document(out, [*sheets, summary_sheet(SUMMARY_COLUMNS, self.summary)])
+        extra = [] if self.breakdown is None else [rows_sheet("Breakdown", self.breakdown)]
+        write_document(out, [*sheets, summary_sheet(SUMMARY_COLUMNS, self.summary), *extra])

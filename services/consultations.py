@@ -101,6 +101,7 @@ def _filled(consultation: Consultation, plan: ConsultationPlan) -> Consultation:
     consultation.topics = plan.topics
     consultation.moderation = plan.moderation
     consultation.source = plan.source[-500:]
+    consultation.profile = [q.to_json() for q in plan.profile]
     if consultation.status is None:
         consultation.status = "draft"
     return consultation
@@ -164,6 +165,8 @@ async def show(session: AsyncSession, consultation: Consultation, now: datetime)
         "participants": progress.participants,
         "completed": progress.completed,
         "items": [item_json(item) for item in items],
+        # "About you" questions, when the file asks any (docs/consultations.md).
+        **({"profile": list(consultation.profile)} if consultation.profile else {}),
     }
 
 

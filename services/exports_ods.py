@@ -95,6 +95,15 @@ class Spreadsheet:
         self.date_columns = set(date_columns)
         self.chunks: list[str] = []
         self.summary: list[tuple[str, str, str, str, int, float | None]] = []
+        self.breakdown: Spreadsheet | None = None
+
+    def add_breakdown(self, records: Sequence[dict[str, Any]]) -> None:
+        """Rows of a suppressed breakdown (services/breakdown.py), on a "Breakdown" sheet."""
+        from services.breakdown import COLUMNS
+
+        if self.breakdown is None:
+            self.breakdown = Spreadsheet(COLUMNS)
+        self.breakdown.add_rows(records)
 
     def add_rows(self, records: Sequence[dict[str, Any]]) -> None:
         out = io.StringIO()
@@ -116,9 +125,10 @@ class Spreadsheet:
         self.summary.append(row)
 
     def save(self, out: IO[bytes]) -> None:
+        extra = [] if self.breakdown is None else [rows_sheet("Breakdown", self.breakdown)]
         write_document(
             out,
-            [rows_sheet("Responses", self), summary_sheet(SUMMARY_COLUMNS, self.summary)],
+            [rows_sheet("Responses", self), summary_sheet(SUMMARY_COLUMNS, self.summary), *extra],
         )
 
 
