@@ -9,7 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,6 +30,7 @@ from storage.db import Database
 from storage.models import Item, Participant, ProfileAnswer, Vote
 from tests.dashboard_support import DashApp, plain, start_dashboard
 from tests.support import FakeClock
+from townhall.app import Townhall
 
 FILE = """\
 slug: ferry-plan
@@ -53,11 +57,11 @@ async def dash(settings: Settings, db: Database, clock: FakeClock) -> AsyncItera
         yield running
 
 
-async def seeded(dash: DashApp) -> Item:
-    """The poll with TABLE's votes, each by its own person."""
-    now = dash.app.clock()
+async def seeded(app: Townhall) -> Item:
+    """The poll with TABLE's votes, each by its own person (the browser test uses it too)."""
+    now = app.clock()
     plan = load_text(FILE, name="ferry.yaml", base=Path("."), now=now)
-    async with dash.app.db.transaction() as session:
+    async with app.db.transaction() as session:
         loaded = await consultations.load(session, plan, new_version=False, actor="t", now=now)
         loaded.status = "open"
         (item,) = await ConsultationRepository(session).items(loaded)
@@ -152,8 +156,26 @@ def sheet_rows(ods: bytes, name: str) -> list[list[str]]:
     ]
 
 
-async def test_suppression_holds_on_the_page_the_json_and_every_export(dash: DashApp) -> None:
-    item = await seeded(dash)
+def townhall(db_url: str, *args: str) -> str:
+    """The command line, as a script would run it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+    env["TOWNHALL_DATABASE_URL"] = db_url
+    done = subprocess.run(
+        [sys.executable, "-m", "townhall.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_suppression_holds_on_the_page_the_json_and_every_export(
+    dash: DashApp, db_url: str
+) -> None:
+    item = await seeded(dash.app)
     min_cell = dash.app.settings.min_cell
     async with dash.app.db.transaction() as session:
         split = await breakdown.compute(session, item, "island", min_cell)
@@ -188,7 +210,12 @@ async def test_suppression_holds_on_the_page_the_json_and_every_export(dash: Das
     for cell, (least, most) in attack(published, min_cell).items():
         assert least < most, f"{cell} is pinned to {least} by the published totals"
 
-    # The same table everywhere: JSON export, CSV, ODS, the consultation export, the page.
+    # The same table everywhere: the command line, JSON export, CSV, ODS, the consultation
+    # export, the page.
+    said = json.loads(townhall(db_url, "results", item.short_id, "--json", "--by", "island"))
+    assert said["breakdown"] == published and said["options"][1] == {"label": "Late", "votes": 50}
+    cli_csv = townhall(db_url, "export", "ferry-plan", "--format", "csv", "--by", "island")
+    assert cli_csv.replace("\r\n", "\n") == item_files["csv"].decode().replace("\r\n", "\n")
     assert json.loads(item_files["json"])["breakdown"] == published
     assert json.loads(whole.getvalue())["breakdowns"] == [{"item": item.short_id, **published}]
     records = split.records(item.short_id)
