@@ -213,8 +213,15 @@ def _shape_problems(name: str, lines: _Lines, exc: ValidationError) -> list[str]
             loc += ("kind",)
             kinds = "scale, clauses, rating, poll, multi, ask"
             message = f"unknown or missing kind; use one of {kinds}"
+        elif loc[:1] == ("profile",) and error["type"] in ("literal_error", "model_type"):
+            if error["type"] == "model_type" or isinstance(error.get("input"), dict):
+                continue  # said once: by the literal's error, or by the mapping's own
+            loc = loc[:2]
+            message = "use a built-in (age, region, respondent) or key, question and options"
         else:
             message = error["msg"]
+            if error["type"] == "string_pattern_mismatch" and loc[-1:] == ("key",):
+                message = "key may hold only a-z, 0-9, - and _, starting with a letter (e.g. ward)"
             if error["type"] == "string_pattern_mismatch" and loc == ("slug",):
                 message = "slug may hold only a-z, 0-9 and single hyphens (e.g. dental-bill)"
         shown = tuple(p for p in loc if isinstance(p, int) or _is_key(p))
