@@ -139,7 +139,10 @@ async def answer_profile(ctx: Context, value: str) -> None:
     consultation_id = parse_int(number, low=1, high=INT_MAX)
     consultation = None if consultation_id is None else await ctx.consultations.get(consultation_id)
     consultation = await open_consultation(ctx, consultation)
-    questions = {q.key: q for q in profile.from_json(consultation.profile)}
+    every = [*(consultation.profile or [])]
+    for item in await ctx.consultations.items(consultation):
+        every += item.profile or []
+    questions = {q.key: q for q in profile.from_json(every)}
     question = questions.get(key)
     position = parse_int(choice, low=1, high=len(question.options)) if question else None
     if question is None or (choice != "-" and position is None):
@@ -211,15 +214,17 @@ async def show_next(
     """An "about you" question not yet asked (once consent is given), then the first item not
     answered and not skipped, or the thank-you at the end."""
     progress.awaiting_item_id = None
-    if consultation.profile and participant.consented_at is not None:
-        asked = await ctx.profiles.asked(participant)
-        question = profile.pending(profile.from_json(consultation.profile), asked)
-        if question is not None:
-            ctx.notify(profile_card(ctx, consultation, question))
-            return
     items = list(await ctx.consultations.items(consultation))
     done = await ctx.consultations.responded(participant, consultation)
     step = next_step(items, done, progress.skipped or [])
+    # The consultation's own, then those of the item about to be shown.
+    wanted = [*(consultation.profile or []), *((step[1].profile or []) if step else [])]
+    if wanted and participant.consented_at is not None:
+        asked = await ctx.profiles.asked(participant)
+        question = profile.pending(profile.from_json(wanted), asked)
+        if question is not None:
+            ctx.notify(profile_card(ctx, consultation, question))
+            return
     if step is not None:
         position, item = step
         ctx.notify(item_card(ctx, consultation, item, position, len(items)))

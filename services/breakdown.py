@@ -115,6 +115,7 @@ async def compute(
     if item.consultation_id is not None:
         consultation = await ConsultationRepository(session).get(item.consultation_id)
         defined = profile.from_json(consultation.profile if consultation else None)
+    defined += profile.from_json(item.profile)
     question = question_for(by, defined)
     repo = ProfileRepository(session)
     counts: dict[tuple[str | None, int], int]

@@ -7,7 +7,7 @@ anything is written. PyYAML's composer keeps each node's line; pydantic checks t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -46,38 +46,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
 
-class ScaleSpec(_Strict):
-    kind: Literal["scale"]
-    statement: Question
-
-
-class PollSpec(_Strict):
-    kind: Literal["poll", "multi"]
-    question: Question
-    options: list[Label] = Field(min_length=2, max_length=10)
-
-
-class AskSpec(_Strict):
-    kind: Literal["ask"]
-    question: Question
-
-
-class RegulationSpec(_Strict):
-    title: Question
-    summary: str = ""
-
-
-class RatingSpec(_Strict):
-    kind: Literal["rating"]
-    regulations: list[RegulationSpec] = Field(min_length=1)
-
-
-class ClausesSpec(_Strict):
-    kind: Literal["clauses"]
-    document: Text | None = None
-    text: Text | None = None
-
-
 class ProfileSpec(_Strict):
     """A custom "about you" question: single choice, asked once per person."""
 
@@ -87,6 +55,44 @@ class ProfileSpec(_Strict):
 
 
 BuiltInProfile = Literal["age", "region", "respondent"]
+
+
+class _ItemSpec(_Strict):
+    #: "About you" questions asked just before this item (its first, for clauses and ratings).
+    profile: list[BuiltInProfile | ProfileSpec] = Field(default_factory=list, max_length=10)
+
+
+class ScaleSpec(_ItemSpec):
+    kind: Literal["scale"]
+    statement: Question
+
+
+class PollSpec(_ItemSpec):
+    kind: Literal["poll", "multi"]
+    question: Question
+    options: list[Label] = Field(min_length=2, max_length=10)
+
+
+class AskSpec(_ItemSpec):
+    kind: Literal["ask"]
+    question: Question
+
+
+class RegulationSpec(_Strict):
+    title: Question
+    summary: str = ""
+
+
+class RatingSpec(_ItemSpec):
+    kind: Literal["rating"]
+    regulations: list[RegulationSpec] = Field(min_length=1)
+
+
+class ClausesSpec(_ItemSpec):
+    kind: Literal["clauses"]
+    document: Text | None = None
+    text: Text | None = None
+
 
 ItemSpec = Annotated[
     ScaleSpec | PollSpec | AskSpec | RatingSpec | ClausesSpec, Field(discriminator="kind")
@@ -118,6 +124,8 @@ class PlannedItem:
     clause_text: str | None = None
     regulation_title: str | None = None
     regulation_summary: str | None = None
+    #: "About you" questions asked just before this item.
+    profile: tuple[ProfileQuestion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,10 +221,10 @@ def _shape_problems(name: str, lines: _Lines, exc: ValidationError) -> list[str]
             loc += ("kind",)
             kinds = "scale, clauses, rating, poll, multi, ask"
             message = f"unknown or missing kind; use one of {kinds}"
-        elif loc[:1] == ("profile",) and error["type"] in ("literal_error", "model_type"):
+        elif "profile" in loc and error["type"] in ("literal_error", "model_type"):
             if error["type"] == "model_type" or isinstance(error.get("input"), dict):
                 continue  # said once: by the literal's error, or by the mapping's own
-            loc = loc[:2]
+            loc = loc[: loc.index("profile") + 2]
             message = "use a built-in (age, region, respondent) or key, question and options"
         else:
             message = error["msg"]
@@ -352,6 +360,36 @@ def _expand(spec: Any, base: Path, name: str, line: int, problems: list[str]) ->
     return _expand_clauses(spec, base, name, line, problems)
 
 
+def _profile(
+    entries: list[Any],
+    where: tuple[Any, ...],
+    asked: list[ProfileQuestion],
+    name: str,
+    lines: _Lines,
+    problems: list[str],
+) -> list[ProfileQuestion]:
+    """The "about you" questions of the file or of an item; a key asked twice is refused."""
+    out: list[ProfileQuestion] = []
+    label = _where(where)
+    for index, entry in enumerate(entries):
+        question = (
+            BUILT_IN[entry]
+            if isinstance(entry, str)
+            else ProfileQuestion(entry.key, entry.question, tuple(entry.options))
+        )
+        if not isinstance(entry, str) and entry.key in BUILT_IN:
+            line = lines.find((*where, index, "key"))
+            problems.append(
+                f"{name}:{line}: {label}[{index}].key: {entry.key} is a built-in question; "
+                "write it alone (- age) or choose another key"
+            )
+        elif question.key in {q.key for q in [*asked, *out]}:
+            line = lines.find((*where, index))
+            problems.append(f"{name}:{line}: {label}[{index}]: {question.key} is asked twice")
+        out.append(question)
+    return out
+
+
 def load_text(text: str, *, name: str, base: Path, now: datetime) -> ConsultationPlan:
     """Check and expand a consultation file's text; ``base`` resolves clause documents."""
     try:
@@ -391,26 +429,16 @@ def load_text(text: str, *, name: str, base: Path, now: datetime) -> Consultatio
             )
     except ValueError as exc:
         problems.append(f"{name}:{lines.find(('closes',))}: closes: {exc}")
-    profile: list[ProfileQuestion] = []
-    for index, entry in enumerate(spec.profile):
-        question = (
-            BUILT_IN[entry]
-            if isinstance(entry, str)
-            else ProfileQuestion(entry.key, entry.question, tuple(entry.options))
-        )
-        if not isinstance(entry, str) and entry.key in BUILT_IN:
-            line = lines.find(("profile", index, "key"))
-            problems.append(
-                f"{name}:{line}: profile[{index}].key: {entry.key} is a built-in question; "
-                "write it alone (- age) or choose another key"
-            )
-        elif question.key in {q.key for q in profile}:
-            line = lines.find(("profile", index))
-            problems.append(f"{name}:{line}: profile[{index}]: {question.key} is asked twice")
-        profile.append(question)
+    profile = _profile(spec.profile, ("profile",), [], name, lines, problems)
     items: list[PlannedItem] = []
+    asked = list(profile)
     for index, item in enumerate(spec.items):
-        items.extend(_expand(item, base, name, lines.find(("items", index)), problems))
+        expanded = _expand(item, base, name, lines.find(("items", index)), problems)
+        own = _profile(item.profile, ("items", index, "profile"), asked, name, lines, problems)
+        asked += own
+        if expanded and own:
+            expanded[0] = replace(expanded[0], profile=tuple(own))
+        items.extend(expanded)
     if problems:
         raise ConsultationFileError(problems)
     return ConsultationPlan(

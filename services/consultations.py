@@ -78,6 +78,7 @@ async def load(
         item.clause_text = planned.clause_text
         item.regulation_title = planned.regulation_title
         item.regulation_summary = planned.regulation_summary
+        item.profile = [q.to_json() for q in planned.profile] or None
     await session.flush()
     await AuditLog(session).record(
         actor,
@@ -143,6 +144,8 @@ def item_json(item: Item) -> dict[str, Any]:
         }
     if item.kind == "rating":
         out["regulation"] = {"title": item.regulation_title, "summary": item.regulation_summary}
+    if item.profile:  # "about you" questions asked just before it
+        out["profile"] = list(item.profile)
     return out
 
 

@@ -144,6 +144,8 @@ class Item(Base):
     clause_text: Mapped[str | None] = mapped_column(Text)
     regulation_title: Mapped[str | None] = mapped_column(String(300))
     regulation_summary: Mapped[str | None] = mapped_column(Text)
+    #: "About you" questions asked just before it (services/profile.py), as on a consultation.
+    profile: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     options: Mapped[list[Option]] = relationship(
         back_populates="item", order_by="Option.position", lazy="selectin"

@@ -147,3 +147,13 @@ def test_profile_questions_built_in_and_custom() -> None:
     plan = load_text(text, name="c.yaml", base=Path("."), now=NOW)
     assert [q.key for q in plan.profile] == ["region", "ward"]
     assert "Wales" in plan.profile[0].options and plan.profile[1].options == ("North", "South")
+
+
+def test_an_item_may_ask_its_own_profile_questions(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "    question: What else?\n", "    question: What else?\n    profile: [age]\n"
+    )
+    plan = load_text(text, name="c.yaml", base=Path("."), now=NOW)
+    assert plan.profile == [] and [q.key for q in plan.items[0].profile] == ["age"]
+    problems = refused(text + "profile: [age]\n", tmp_path)
+    assert any("items[0].profile[0]: age is asked twice" in p for p in problems), problems

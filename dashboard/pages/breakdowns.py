@@ -39,6 +39,8 @@ async def context(
 ) -> dict[str, Any]:
     """The page's "Break down by" choices and, when one is chosen, a table per item."""
     defined = profile.from_json(consultation.profile if consultation else None)
+    for item in items:
+        defined += profile.from_json(item.profile)
     keys = [q.key for q in defined]
     keys += [k for k in await ProfileRepository(session).questions() if k not in keys]
     choices = [(k, breakdown.question_for(k, defined).question) for k in keys]

@@ -17,8 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("consultations") as batch:
-        batch.add_column(sa.Column("profile", sa.JSON(), nullable=True))
+    for table in ("consultations", "items"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("profile", sa.JSON(), nullable=True))
     op.create_table(
         "profile_answers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -41,5 +42,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_profile_answers_question_value", table_name="profile_answers")
     op.drop_table("profile_answers")
-    with op.batch_alter_table("consultations") as batch:
-        batch.drop_column("profile")
+    for table in ("items", "consultations"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("profile")
