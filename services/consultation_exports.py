@@ -169,7 +169,7 @@ async def _write_ods(
         for row in await summary_rows(session, item, include_hidden=include_hidden):
             book.add_summary(row)
     for item, split in splits:
-        book.add_breakdown(split.records(item.short_id))
+        book.breakdown += split.records(item.short_id)
     whole = io.BytesIO()  # seekable, as in services/exports.py
     book.save(whole)
     out.write(whole.getvalue())

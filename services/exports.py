@@ -322,7 +322,7 @@ async def _write_ods(job: _Job) -> None:
             sheet.add_summary(row)
         split = await job.breakdown(item)
         if split is not None:
-            sheet.add_breakdown(split.records(item.short_id))
+            sheet.breakdown += split.records(item.short_id)
     whole = io.BytesIO()  # seekable: no data descriptors, "mimetype" at byte 38 as ODF wants
     sheet.save(whole)
     job.out.write(whole.getvalue())
