@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     #: Hours before a consultation closes when those who started and did not finish get
     #: one private reminder.
     reminder_hours: float = Field(default=48.0, ge=0.0, le=24 * 365)
+    #: Small-number suppression: a breakdown cell (e.g. votes by age band) below this is shown
+    #: as "fewer than N", and others are withheld so it cannot be worked out from the totals.
+    min_cell: int = Field(default=10, ge=2, le=1000)
     #: How long the outbox keeps retrying a message that fails transiently (seconds) before it
     #: gives up and tells whoever published it; rate limits (429) never count as failures.
     outbox_give_up_after: float = Field(default=86400.0, gt=0.0, le=30 * 86400)

@@ -23,6 +23,7 @@ from storage.models import Item, Participant
 from storage.moderation import ModerationRepository, PendingRepository
 from storage.outbox import OutboxRepository
 from storage.people import ParticipantRepository, PrivacyRepository, RoleRepository
+from storage.profiles import ProfileRepository
 from storage.responses import AnswerRepository, VoteRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.vote_batches import VoteBatchRepository
@@ -109,6 +110,11 @@ class Context:
     @cached_property
     def subscriptions(self) -> SubscriptionRepository:
         return SubscriptionRepository(self.session)
+
+    @cached_property
+    def profiles(self) -> ProfileRepository:
+        """Answers to "about you" questions (services/profile.py)."""
+        return ProfileRepository(self.session)
 
     @property
     def language(self) -> str:

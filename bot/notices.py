@@ -46,6 +46,14 @@ def is_next_question(view: View) -> bool:
     )
 
 
+def is_step(view: View) -> bool:
+    """The next question, or an "about you" question (``profile`` buttons) on the way to it:
+    a card that must stay clickable (the web chat's page shows only the former itself)."""
+    return is_next_question(view) or (
+        isinstance(view, Card) and any(b.action_id == "profile" for b in view.buttons)
+    )
+
+
 class Route(StrEnum):
     HERE = "here"  # in place: replies where the person acted, visible to whoever sees it
     EPHEMERAL = "ephemeral"  # in place, shown only to the person (a toast, an ephemeral reply)

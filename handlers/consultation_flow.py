@@ -14,10 +14,11 @@ from __future__ import annotations
 from bot.context import Context, Translator, identity_translator
 from bot.errors import UserError
 from bot.i18n import N_
+from bot.inputs import INT_MAX, parse_int
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, clip
 from handlers import consent
-from services import cards
+from services import cards, profile
 from services.consultations import WITH_TEXT, next_step, status
 from storage.models import Consultation, ConsultationProgress, Item, Participant
 
@@ -107,6 +108,56 @@ def follow_up_card(ctx: Context, consultation: Consultation, item: Item) -> Card
     )
 
 
+def profile_card(
+    ctx: Context, consultation: Consultation, question: profile.ProfileQuestion
+) -> Card:
+    """An "about you" question: its options and "Prefer not to say", one click each."""
+    prefix = f"{consultation.id}:{question.key}"
+    buttons = [
+        Button(ctx.t(label), "profile", f"{prefix}:{n}")
+        for n, label in enumerate(question.options, 1)
+    ]
+    buttons.append(Button(ctx.t(profile.PREFER_NOT), "profile", f"{prefix}:-"))
+    return Card(
+        title=ctx.t(question.question),
+        body=ctx.t(
+            "About you (optional): this helps the team see who took part. Results are only "
+            "published for groups of at least {n} people.",
+            n=ctx.settings.min_cell,
+        ),
+        buttons=tuple(buttons),
+        footer=ctx.t("We ask once. Send forget to erase it with everything else."),
+        confidential=True,
+    )
+
+
+async def answer_profile(ctx: Context, value: str) -> None:
+    """A click on an "about you" card (``<consultation id>:<key>:<n or ->``): kept once, then
+    the next question or item."""
+    number, _, rest = value.partition(":")
+    key, _, choice = rest.rpartition(":")
+    consultation_id = parse_int(number, low=1, high=INT_MAX)
+    consultation = None if consultation_id is None else await ctx.consultations.get(consultation_id)
+    consultation = await open_consultation(ctx, consultation)
+    every = [*(consultation.profile or [])]
+    for item in await ctx.consultations.items(consultation):
+        every += item.profile or []
+    questions = {q.key: q for q in profile.from_json(every)}
+    question = questions.get(key)
+    position = parse_int(choice, low=1, high=len(question.options)) if question else None
+    if question is None or (choice != "-" and position is None):
+        raise UserError(ctx.t("Sorry, that button is out of date."))
+    participant, has_consented = await consent.consented(ctx)
+    if participant is None or not has_consented:
+        raise UserError(ctx.t("Please press Start first."))
+    answer = None if position is None else question.options[position - 1]
+    await ctx.profiles.record(participant, key, answer, ctx.clock())
+    progress = await ctx.consultations.progress_of(participant, consultation)
+    if progress is None:
+        progress = await ctx.consultations.start(participant, consultation, ctx.clock())
+    await show_next(ctx, consultation, participant, progress)
+
+
 async def open_consultation(ctx: Context, consultation: Consultation | None) -> Consultation:
     """The consultation if people may answer it now; a clear refusal otherwise."""
     if consultation is None:
@@ -160,11 +211,20 @@ async def show_next(
     participant: Participant,
     progress: ConsultationProgress,
 ) -> None:
-    """The first item not answered and not skipped, or the thank-you at the end."""
+    """An "about you" question not yet asked (once consent is given), then the first item not
+    answered and not skipped, or the thank-you at the end."""
     progress.awaiting_item_id = None
     items = list(await ctx.consultations.items(consultation))
     done = await ctx.consultations.responded(participant, consultation)
     step = next_step(items, done, progress.skipped or [])
+    # The consultation's own, then those of the item about to be shown.
+    wanted = [*(consultation.profile or []), *((step[1].profile or []) if step else [])]
+    if wanted and participant.consented_at is not None:
+        asked = await ctx.profiles.asked(participant)
+        question = profile.pending(profile.from_json(wanted), asked)
+        if question is not None:
+            ctx.notify(profile_card(ctx, consultation, question))
+            return
     if step is not None:
         position, item = step
         ctx.notify(item_card(ctx, consultation, item, position, len(items)))

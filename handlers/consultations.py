@@ -221,6 +221,12 @@ async def consult(ctx: Context) -> None:
     await consultation_flow.begin(ctx, await consultation_flow.open_consultation(ctx, consultation))
 
 
+@router.action("profile")
+async def about_you(ctx: Context) -> None:
+    """An "about you" answer, or "Prefer not to say"."""
+    await consultation_flow.answer_profile(ctx, ctx.event.action_value or "")
+
+
 @router.action("skip")
 async def skip(ctx: Context) -> None:
     item = await open_item(ctx, ctx.event.action_value)

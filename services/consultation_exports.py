@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import exports, results
+from services import breakdown, exports, results
 from services.consultations import WITH_TEXT, show
 from storage.exports import ExportQueries
 from storage.models import Consultation, Item
@@ -33,6 +33,21 @@ SHEETS = {
     "ask": "Questions",
 }
 SummaryRow = tuple[str, str, str, str, str, str, str, int, float | None]
+
+
+async def _splits(
+    session: AsyncSession, items: Sequence[Item], by: exports.Split, include_hidden: bool
+) -> list[tuple[Item, breakdown.Breakdown]]:
+    question, min_cell = by
+    return [
+        (
+            item,
+            await breakdown.compute(
+                session, item, question, min_cell, include_hidden=include_hidden
+            ),
+        )
+        for item in items
+    ]
 
 
 def filename(consultation: Consultation, fmt: str, at: datetime) -> str:
@@ -76,8 +91,19 @@ async def write(
     *,
     include_hidden: bool,
     at: datetime,
+    by: exports.Split | None = None,
 ) -> None:
-    if fmt == "csv":
+    """``by``: as in services/exports.py, each item's suppressed breakdown (CSV: that table
+    instead of the responses; JSON: ``"breakdowns"``; ODS: a "Breakdown" sheet)."""
+    splits = [] if by is None else await _splits(session, items, by, include_hidden)
+    if fmt == "csv" and by is not None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=breakdown.COLUMNS)
+        writer.writeheader()
+        for item, split in splits:
+            writer.writerows(split.records(item.short_id))
+        out.write(buffer.getvalue().encode("utf-8"))
+    elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
         writer.writeheader()
@@ -100,9 +126,11 @@ async def write(
             "exported_at": at.isoformat(),
             "responses": responses,
         }
+        if by is not None:
+            whole["breakdowns"] = [{"item": i.short_id, **b.to_json()} for i, b in splits]
         out.write(json.dumps(whole, ensure_ascii=False, indent=2).encode("utf-8"))
     elif fmt == "ods":
-        await _write_ods(session, consultation, items, out, include_hidden)
+        await _write_ods(session, consultation, items, out, include_hidden, splits)
     else:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(exports.FORMATS)}")
 
@@ -128,6 +156,7 @@ async def _write_ods(
     items: Sequence[Item],
     out: IO[bytes],
     include_hidden: bool,
+    splits: Sequence[tuple[Item, breakdown.Breakdown]] = (),
 ) -> None:
     from services.consultation_ods import Workbook  # odfpy: only when an ODS is written
 
@@ -139,6 +168,8 @@ async def _write_ods(
     for item in items:
         for row in await summary_rows(session, item, include_hidden=include_hidden):
             book.add_summary(row)
+    for item, split in splits:
+        book.breakdown += split.records(item.short_id)
     whole = io.BytesIO()  # seekable, as in services/exports.py
     book.save(whole)
     out.write(whole.getvalue())

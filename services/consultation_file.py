@@ -7,7 +7,7 @@ anything is written. PyYAML's composer keeps each node's line; pydantic checks t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from bot.i18n import N_
+from services.profile import BUILT_IN, KEY_PATTERN, ProfileQuestion
 
 # Option labels are stored in English and shown through the translator (catalogue messages).
 SCALE = (
@@ -45,18 +46,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
 
-class ScaleSpec(_Strict):
+class ProfileSpec(_Strict):
+    """A custom "about you" question: single choice, asked once per person."""
+
+    key: Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+    question: Question
+    options: list[Label] = Field(min_length=2, max_length=10)
+
+
+BuiltInProfile = Literal["age", "region", "respondent"]
+
+
+class _ItemSpec(_Strict):
+    #: "About you" questions asked just before this item (its first, for clauses and ratings).
+    profile: list[BuiltInProfile | ProfileSpec] = Field(default_factory=list, max_length=10)
+
+
+class ScaleSpec(_ItemSpec):
     kind: Literal["scale"]
     statement: Question
 
 
-class PollSpec(_Strict):
+class PollSpec(_ItemSpec):
     kind: Literal["poll", "multi"]
     question: Question
     options: list[Label] = Field(min_length=2, max_length=10)
 
 
-class AskSpec(_Strict):
+class AskSpec(_ItemSpec):
     kind: Literal["ask"]
     question: Question
 
@@ -66,12 +83,12 @@ class RegulationSpec(_Strict):
     summary: str = ""
 
 
-class RatingSpec(_Strict):
+class RatingSpec(_ItemSpec):
     kind: Literal["rating"]
     regulations: list[RegulationSpec] = Field(min_length=1)
 
 
-class ClausesSpec(_Strict):
+class ClausesSpec(_ItemSpec):
     kind: Literal["clauses"]
     document: Text | None = None
     text: Text | None = None
@@ -91,6 +108,7 @@ class FileSpec(_Strict):
     opens: When | None = None
     topics: list[Label] = Field(default_factory=list)
     moderation: Literal["strict", "lazy"] = "strict"
+    profile: list[BuiltInProfile | ProfileSpec] = Field(default_factory=list, max_length=10)
     items: list[ItemSpec] = Field(min_length=1)
 
 
@@ -106,6 +124,8 @@ class PlannedItem:
     clause_text: str | None = None
     regulation_title: str | None = None
     regulation_summary: str | None = None
+    #: "About you" questions asked just before this item.
+    profile: tuple[ProfileQuestion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +141,8 @@ class ConsultationPlan:
     source: str
     items: list[PlannedItem] = field(default_factory=list)
     slug_line: int = 1  # where ``slug`` is written, for refusals that concern the file
+    #: "About you" questions asked once per person before the items (services/profile.py).
+    profile: list[ProfileQuestion] = field(default_factory=list)
 
 
 class ConsultationFileError(Exception):
@@ -199,8 +221,15 @@ def _shape_problems(name: str, lines: _Lines, exc: ValidationError) -> list[str]
             loc += ("kind",)
             kinds = "scale, clauses, rating, poll, multi, ask"
             message = f"unknown or missing kind; use one of {kinds}"
+        elif "profile" in loc and error["type"] in ("literal_error", "model_type"):
+            if error["type"] == "model_type" or isinstance(error.get("input"), dict):
+                continue  # said once: by the literal's error, or by the mapping's own
+            loc = loc[: loc.index("profile") + 2]
+            message = "use a built-in (age, region, respondent) or key, question and options"
         else:
             message = error["msg"]
+            if error["type"] == "string_pattern_mismatch" and loc[-1:] == ("key",):
+                message = "key may hold only a-z, 0-9, - and _, starting with a letter (e.g. ward)"
             if error["type"] == "string_pattern_mismatch" and loc == ("slug",):
                 message = "slug may hold only a-z, 0-9 and single hyphens (e.g. dental-bill)"
         shown = tuple(p for p in loc if isinstance(p, int) or _is_key(p))
@@ -220,6 +249,8 @@ def _is_key(part: Any) -> bool:
         "ask",
         "rating",
         "clauses",
+        "ProfileSpec",
+        "literal['age','region','respondent']",
     }
 
 
@@ -329,6 +360,36 @@ def _expand(spec: Any, base: Path, name: str, line: int, problems: list[str]) ->
     return _expand_clauses(spec, base, name, line, problems)
 
 
+def _profile(
+    entries: list[Any],
+    where: tuple[Any, ...],
+    asked: list[ProfileQuestion],
+    name: str,
+    lines: _Lines,
+    problems: list[str],
+) -> list[ProfileQuestion]:
+    """The "about you" questions of the file or of an item; a key asked twice is refused."""
+    out: list[ProfileQuestion] = []
+    label = _where(where)
+    for index, entry in enumerate(entries):
+        question = (
+            BUILT_IN[entry]
+            if isinstance(entry, str)
+            else ProfileQuestion(entry.key, entry.question, tuple(entry.options))
+        )
+        if not isinstance(entry, str) and entry.key in BUILT_IN:
+            line = lines.find((*where, index, "key"))
+            problems.append(
+                f"{name}:{line}: {label}[{index}].key: {entry.key} is a built-in question; "
+                "write it alone (- age) or choose another key"
+            )
+        elif question.key in {q.key for q in [*asked, *out]}:
+            line = lines.find((*where, index))
+            problems.append(f"{name}:{line}: {label}[{index}]: {question.key} is asked twice")
+        out.append(question)
+    return out
+
+
 def load_text(text: str, *, name: str, base: Path, now: datetime) -> ConsultationPlan:
     """Check and expand a consultation file's text; ``base`` resolves clause documents."""
     try:
@@ -368,9 +429,16 @@ def load_text(text: str, *, name: str, base: Path, now: datetime) -> Consultatio
             )
     except ValueError as exc:
         problems.append(f"{name}:{lines.find(('closes',))}: closes: {exc}")
+    profile = _profile(spec.profile, ("profile",), [], name, lines, problems)
     items: list[PlannedItem] = []
+    asked = list(profile)
     for index, item in enumerate(spec.items):
-        items.extend(_expand(item, base, name, lines.find(("items", index)), problems))
+        expanded = _expand(item, base, name, lines.find(("items", index)), problems)
+        own = _profile(item.profile, ("items", index, "profile"), asked, name, lines, problems)
+        asked += own
+        if expanded and own:
+            expanded[0] = replace(expanded[0], profile=tuple(own))
+        items.extend(expanded)
     if problems:
         raise ConsultationFileError(problems)
     return ConsultationPlan(
@@ -385,6 +453,7 @@ def load_text(text: str, *, name: str, base: Path, now: datetime) -> Consultatio
         name,
         items,
         lines.find(("slug",)),
+        profile,
     )
 
 

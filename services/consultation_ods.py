@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, Any
 
-from services.exports_ods import Spreadsheet, rows_sheet, summary_sheet, write_document
+from services.exports_ods import (
+    Spreadsheet,
+    breakdown_sheets,
+    rows_sheet,
+    summary_sheet,
+    write_document,
+)
 
 SummaryRow = tuple[str, str, str, str, str, str, str, int, float | None]
 SUMMARY_COLUMNS = [
@@ -32,6 +38,8 @@ class Workbook:
         self.columns = list(columns)
         self.sheets = {name: Spreadsheet(columns) for name in sheets}
         self.summary: list[SummaryRow] = []
+        #: Rows of suppressed breakdowns (services/breakdown.py), for a "Breakdown" sheet.
+        self.breakdown: list[dict[str, Any]] = []
 
     def add_rows(self, sheet: str, records: Sequence[dict[str, Any]]) -> None:
         self.sheets[sheet].add_rows(records)
@@ -41,4 +49,5 @@ class Workbook:
 
     def save(self, out: IO[bytes]) -> None:
         sheets = [rows_sheet(name, rows) for name, rows in self.sheets.items()]
-        write_document(out, [*sheets, summary_sheet(SUMMARY_COLUMNS, self.summary)])
+        summary = summary_sheet(SUMMARY_COLUMNS, self.summary)
+        write_document(out, [*sheets, summary, *breakdown_sheets(self.breakdown)])

@@ -78,6 +78,7 @@ async def load(
         item.clause_text = planned.clause_text
         item.regulation_title = planned.regulation_title
         item.regulation_summary = planned.regulation_summary
+        item.profile = [q.to_json() for q in planned.profile] or None
     await session.flush()
     await AuditLog(session).record(
         actor,
@@ -101,6 +102,7 @@ def _filled(consultation: Consultation, plan: ConsultationPlan) -> Consultation:
     consultation.topics = plan.topics
     consultation.moderation = plan.moderation
     consultation.source = plan.source[-500:]
+    consultation.profile = [q.to_json() for q in plan.profile]
     if consultation.status is None:
         consultation.status = "draft"
     return consultation
@@ -142,6 +144,8 @@ def item_json(item: Item) -> dict[str, Any]:
         }
     if item.kind == "rating":
         out["regulation"] = {"title": item.regulation_title, "summary": item.regulation_summary}
+    if item.profile:  # "about you" questions asked just before it
+        out["profile"] = list(item.profile)
     return out
 
 
@@ -164,6 +168,8 @@ async def show(session: AsyncSession, consultation: Consultation, now: datetime)
         "participants": progress.participants,
         "completed": progress.completed,
         "items": [item_json(item) for item in items],
+        # "About you" questions, when the file asks any (docs/consultations.md).
+        **({"profile": list(consultation.profile)} if consultation.profile else {}),
     }
 
 

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import results
+from services import breakdown, results
 from storage.exports import ExportQueries
 from storage.models import Item
 
@@ -43,6 +43,8 @@ COLUMNS = [
     "themes",
 ]
 Progress = Callable[[int], None]
+#: A breakdown asked of an export: the "about you" question and TOWNHALL_MIN_CELL.
+Split = tuple[str, int]
 
 
 def filename(item: Item | None, fmt: str, at: datetime) -> str:
@@ -167,11 +169,20 @@ async def build(
     progress: Progress | None = None,
     many: bool | None = None,
     at: datetime | None = None,
+    by: Split | None = None,
 ) -> bytes:
     """The whole export as bytes; see :func:`write`."""
     out = io.BytesIO()
     await write(
-        session, items, fmt, out, include_hidden=include_hidden, progress=progress, many=many, at=at
+        session,
+        items,
+        fmt,
+        out,
+        include_hidden=include_hidden,
+        progress=progress,
+        many=many,
+        at=at,
+        by=by,
     )
     return out.getvalue()
 
@@ -186,15 +197,21 @@ async def write(
     progress: Progress | None = None,
     many: bool | None = None,
     at: datetime | None = None,
+    by: Split | None = None,
 ) -> None:
     """Write the export of ``items`` to ``out``, calling ``progress(rows)`` after each batch.
 
     JSON is ``{"item", "responses"}`` for one item and ``{"exported_at", "items": [...]}`` when
     ``many`` (default: unless exactly one item is given). CSV is one table for any number.
+    ``by`` (an "about you" question and the minimum cell): each item's results broken down by
+    it, suppressed (services/breakdown.py): the CSV is that table instead of the responses,
+    JSON adds ``"breakdown"`` to each item, ODS a "Breakdown" sheet.
     """
     many = len(items) != 1 if many is None else many
-    job = _Job(session, items, out, include_hidden, progress or (lambda _n: None))
-    if fmt == "csv":
+    job = _Job(session, items, out, include_hidden, progress or (lambda _n: None), by)
+    if fmt == "csv" and by is not None:
+        await _write_breakdown_csv(job)
+    elif fmt == "csv":
         await _write_csv(job)
     elif fmt == "json":
         await _write_json(job, many, (at or datetime.now(UTC)).isoformat())
@@ -213,6 +230,15 @@ class _Job:
     out: IO[bytes]
     include_hidden: bool
     progress: Progress
+    by: Split | None = None
+
+    async def breakdown(self, item: Item) -> breakdown.Breakdown | None:
+        if self.by is None:
+            return None
+        question, min_cell = self.by
+        return await breakdown.compute(
+            self.session, item, question, min_cell, include_hidden=self.include_hidden
+        )
 
     async def batches(self, item: Item) -> AsyncIterator[list[dict[str, Any]]]:
         """The item's rows, reporting each batch to ``progress`` once it has been used."""
@@ -234,6 +260,19 @@ async def _write_csv(job: _Job) -> None:
     job.out.write(buffer.getvalue().encode("utf-8"))
 
 
+async def _write_breakdown_csv(job: _Job) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=breakdown.COLUMNS)
+    writer.writeheader()
+    for item in job.items:
+        split = await job.breakdown(item)
+        assert split is not None
+        writer.writerows(
+            {k: _safe_cell(v) for k, v in row.items()} for row in split.records(item.short_id)
+        )
+    job.out.write(buffer.getvalue().encode("utf-8"))
+
+
 def _dump(value: Any, level: int) -> str:
     """``json.dumps(indent=2)`` of ``value`` as it appears nested ``level`` deep."""
     return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * level)
@@ -245,6 +284,9 @@ async def _write_item_json(job: _Job, item: Item, level: int) -> None:
     out = job.out
     summary = await results.compute(job.session, item, include_hidden=job.include_hidden)
     out.write(f'{{\n{pad}  "item": {_dump(summary.to_json(), level + 1)},\n'.encode())
+    split = await job.breakdown(item)
+    if split is not None:
+        out.write(f'{pad}  "breakdown": {_dump(split.to_json(), level + 1)},\n'.encode())
     out.write(f'{pad}  "responses": ['.encode())
     first = True
     async for batch in job.batches(item):
@@ -278,6 +320,9 @@ async def _write_ods(job: _Job) -> None:
             sheet.add_rows(batch)
         for row in await summary_rows(job.session, item, include_hidden=job.include_hidden):
             sheet.add_summary(row)
+        split = await job.breakdown(item)
+        if split is not None:
+            sheet.breakdown += split.records(item.short_id)
     whole = io.BytesIO()  # seekable: no data descriptors, "mimetype" at byte 38 as ODF wants
     sheet.save(whole)
     job.out.write(whole.getvalue())

@@ -95,6 +95,8 @@ class Spreadsheet:
         self.date_columns = set(date_columns)
         self.chunks: list[str] = []
         self.summary: list[tuple[str, str, str, str, int, float | None]] = []
+        #: Rows of suppressed breakdowns (services/breakdown.py), for a "Breakdown" sheet.
+        self.breakdown: list[dict[str, Any]] = []
 
     def add_rows(self, records: Sequence[dict[str, Any]]) -> None:
         out = io.StringIO()
@@ -116,9 +118,10 @@ class Spreadsheet:
         self.summary.append(row)
 
     def save(self, out: IO[bytes]) -> None:
+        extra = breakdown_sheets(self.breakdown)
         write_document(
             out,
-            [rows_sheet("Responses", self), summary_sheet(SUMMARY_COLUMNS, self.summary)],
+            [rows_sheet("Responses", self), summary_sheet(SUMMARY_COLUMNS, self.summary), *extra],
         )
 
 
@@ -128,6 +131,17 @@ def rows_sheet(name: str, rows: Spreadsheet) -> Any:
     table.addElement(_header(rows.columns))
     table.appendChild(_RawXml(rows.chunks))
     return table
+
+
+def breakdown_sheets(records: Sequence[dict[str, Any]]) -> list[Any]:
+    """A "Breakdown" sheet of these rows (services/breakdown.py), or none without rows."""
+    from services.breakdown import COLUMNS
+
+    if not records:
+        return []
+    sheet = Spreadsheet(COLUMNS)
+    sheet.add_rows(records)
+    return [rows_sheet("Breakdown", sheet)]
 
 
 def summary_sheet(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:

@@ -99,6 +99,9 @@ class Consultation(Base):
     moderation: Mapped[str] = mapped_column(String(10), default="strict", server_default="strict")
     #: The file it was loaded from, for the record (never read back).
     source: Mapped[str | None] = mapped_column(String(500))
+    #: "About you" questions asked once per person before the items (services/profile.py):
+    #: each ``{"key", "question", "options"}``; empty: none asked.
+    profile: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
 
 
 class Item(Base):
@@ -141,6 +144,8 @@ class Item(Base):
     clause_text: Mapped[str | None] = mapped_column(Text)
     regulation_title: Mapped[str | None] = mapped_column(String(300))
     regulation_summary: Mapped[str | None] = mapped_column(Text)
+    #: "About you" questions asked just before it (services/profile.py), as on a consultation.
+    profile: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     options: Mapped[list[Option]] = relationship(
         back_populates="item", order_by="Option.position", lazy="selectin"
@@ -567,3 +572,20 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProfileAnswer(Base):
+    """One person's answer to an "about you" question (services/profile.py), asked once:
+    ``value`` is the option chosen, None for "Prefer not to say". Erased with the person."""
+
+    __tablename__ = "profile_answers"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "question", name="uq_profile_answers_once"),
+        Index("ix_profile_answers_question_value", "question", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())

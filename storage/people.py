@@ -22,6 +22,7 @@ from storage.models import (
     Option,
     Participant,
     PendingAction,
+    ProfileAnswer,
     Report,
     RoleGrant,
     Subscription,
@@ -144,6 +145,11 @@ class PrivacyRepository:
             .where(Subscription.participant_id == participant.id)
             .order_by(Subscription.topic)
         )
+        profile = await self.session.execute(
+            select(ProfileAnswer.question, ProfileAnswer.value, ProfileAnswer.answered_at)
+            .where(ProfileAnswer.participant_id == participant.id)
+            .order_by(ProfileAnswer.id)
+        )
         stopped = await self.session.scalar(
             select(MessageOptOut.created_at).where(MessageOptOut.participant_id == participant.id)
         )
@@ -165,6 +171,17 @@ class PrivacyRepository:
             ],
             "subscriptions": [{"topic": topic, "at": at.isoformat()} for topic, at in topics.all()],
             **({"stopped": [{"at": stopped.isoformat()}]} if stopped is not None else {}),
+            # "About you" answers (None: preferred not to say), once there are any.
+            **(
+                {
+                    "about_you": [
+                        {"question": q, "answer": v or "(prefer not to say)", "at": at.isoformat()}
+                        for q, v, at in about
+                    ]
+                }
+                if (about := profile.all())
+                else {}
+            ),
         }
 
     async def erase(self, participant: Participant, at: datetime | None = None) -> dict[str, Any]:
@@ -230,7 +247,7 @@ class PrivacyRepository:
         )
         await self.session.execute(delete(Answer).where(Answer.participant_id == participant.id))
         await self.session.execute(delete(Vote).where(Vote.participant_id == participant.id))
-        for table in (Subscription, MessageOptOut, ConsultationProgress):
+        for table in (Subscription, MessageOptOut, ConsultationProgress, ProfileAnswer):
             await self.session.execute(delete(table).where(table.participant_id == participant.id))
         await self.session.execute(delete(Participant).where(Participant.id == participant.id))
         return {

@@ -98,6 +98,16 @@ def test_relative_and_iso_closing_times() -> None:
         ("- just a list\n", "c.yaml:1: expected a mapping"),
         (GOOD + "slug: again\n", "c.yaml:7: slug: given twice"),
         (GOOD + "  - &q {kind: ask, question: Q}\n  - *q\n", "c.yaml:7: anchors and aliases"),
+        (GOOD + "profile: [age, shoe-size]\n", "c.yaml:7: profile[1]"),
+        (GOOD + "profile: [age, age]\n", "c.yaml:7: profile[1]: age is asked twice"),
+        (
+            GOOD + "profile:\n  - key: age\n    question: Age?\n    options: [Young, Old]\n",
+            "c.yaml:8: profile[0].key: age is a built-in",
+        ),
+        (
+            GOOD + "profile:\n  - key: Pets!\n    question: Pets?\n    options: [Cat, Dog]\n",
+            "c.yaml:8: profile[0].key",
+        ),
     ],
 )
 def test_bad_files_are_refused_with_file_and_line(text: str, expected: str, tmp_path: Path) -> None:
@@ -127,3 +137,23 @@ def test_clause_documents_resolve_relative_to_the_file(tmp_path: Path) -> None:
     (tmp_path / "sub" / "c.yaml").write_text(text, encoding="utf-8")
     plan = load_file(tmp_path / "sub" / "c.yaml", now=NOW)
     assert sum(1 for i in plan.items if i.kind == "clause") == 8
+
+
+def test_profile_questions_built_in_and_custom() -> None:
+    text = (
+        GOOD
+        + "profile:\n  - region\n  - key: ward\n    question: Ward?\n    options: [North, South]\n"
+    )
+    plan = load_text(text, name="c.yaml", base=Path("."), now=NOW)
+    assert [q.key for q in plan.profile] == ["region", "ward"]
+    assert "Wales" in plan.profile[0].options and plan.profile[1].options == ("North", "South")
+
+
+def test_an_item_may_ask_its_own_profile_questions(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "    question: What else?\n", "    question: What else?\n    profile: [age]\n"
+    )
+    plan = load_text(text, name="c.yaml", base=Path("."), now=NOW)
+    assert plan.profile == [] and [q.key for q in plan.items[0].profile] == ["age"]
+    problems = refused(text + "profile: [age]\n", tmp_path)
+    assert any("items[0].profile[0]: age is asked twice" in p for p in problems), problems

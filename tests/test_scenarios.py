@@ -23,6 +23,7 @@ from services.consultation_file import load_file
 from storage.consultations import ConsultationRepository
 from storage.db import Database
 from storage.items import ItemRepository
+from storage.profiles import ProfileRepository
 from tests.conftest import SQLITE_ONLY
 from tests.drivers import DRIVERS
 from tests.drivers.base import PlatformDriver, Records, ref_in
@@ -313,6 +314,35 @@ async def test_a_citizen_completes_a_twelve_item_consultation(d: Driver) -> None
         assert item is not None
         whys = (await consultations.item_results(session, item)).answers
     assert [a.text for a in whys] == ["Fines put children off"]
+
+
+async def test_about_you_is_asked_once_skippable_in_mydata_and_forgotten(d: Driver) -> None:
+    """Issue 19: "about you" questions after consent, one at a time, each skippable, never
+    asked again; mydata shows them, forget erases them."""
+    now = d.app.clock()
+    async with d.db.transaction() as session:
+        plan = load_file(CONSULTATION.with_name("consultation-profile.yaml"), now=now)
+        await consultations.load(session, plan, new_version=False, actor="cli", now=now)
+    await d.officer("publish park-plan")
+    told = await d.start("ann", "park-plan")
+    if "How old are you?" not in told:  # the web chat asks once its visitor has answered
+        told = await d.tap("ann", "Yes please")
+    assert "How old are you?" in told
+    told = await d.tap("ann", "25 to 34")
+    assert "individual" in told and "How old are you?" not in told
+    told = await d.tap("ann", "Prefer not to say")  # kept as declined, never asked again
+    if "How often" not in told:  # the web chat's visitor has voted already
+        told = await d.tap("ann", "Yes please")
+    assert "How often do you visit the park?" in told  # an item's own, just before it
+    assert "What else would you like in the park?" in await d.tap("ann", "Every week")
+    told = await d.start("ann", "park-plan")
+    assert "How old are you?" not in told and "individual" not in told
+    copy = await d.mydata("ann")
+    assert '"about_you"' in copy and "25 to 34" in copy and "prefer not to say" in copy
+    assert "Every week" in copy
+    await d.forget("ann")
+    async with d.db.transaction() as session:
+        assert await ProfileRepository(session).questions() == []
 
 
 @SQLITE_ONLY

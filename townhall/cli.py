@@ -323,25 +323,53 @@ def list_items(as_json: bool, status: str | None, ordinary: bool) -> None:
 @click.argument("item_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the documented JSON shape.")
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
+@click.option(
+    "--by",
+    "by",
+    metavar="QUESTION",
+    help="Break the results down by an 'about you' question (age, region, respondent, ...); "
+    "counts below TOWNHALL_MIN_CELL are suppressed.",
+)
 @_ORDINARY
-def results(item_id: str, as_json: bool, include_hidden: bool, ordinary: bool) -> None:
+def results(
+    item_id: str, as_json: bool, include_hidden: bool, by: str | None, ordinary: bool
+) -> None:
     """Show an item's results."""
     from townhall import cli_fast
 
-    if not ordinary and cli_fast.try_results(item_id, as_json, include_hidden):
+    if by is None and not ordinary and cli_fast.try_results(item_id, as_json, include_hidden):
         return
-    from services import consultations
+    from services import breakdown, consultations
     from services import results as results_mod
 
     settings = _settings(quiet=True)
 
-    async def go() -> results_mod.ItemResults:
+    async def go() -> tuple[results_mod.ItemResults, breakdown.Breakdown | None]:
         async with _session(settings, read_only=True) as session:
             item = await _item_or_exit(session, item_id)
             # compute(), plus the whys and comments of rating and clause items
-            return await consultations.item_results(session, item, include_hidden=include_hidden)
+            found = await consultations.item_results(session, item, include_hidden=include_hidden)
+            if by is None:
+                return found, None
+            split = await breakdown.compute(
+                session, item, by, settings.min_cell, include_hidden=include_hidden
+            )
+            return found, split
 
-    echo_results(_run(go()), as_json)
+    found, split = _run(go())
+    if split is None:
+        echo_results(found, as_json)
+    elif as_json:
+        click.echo(
+            json.dumps({**found.to_json(), "breakdown": split.to_json()}, ensure_ascii=False)
+        )
+    else:
+        echo_results(found, False)
+        click.echo(f"by {split.by}: {split.question}")
+        click.echo("  " + " | ".join(["group", *split.columns]))
+        for i, value in enumerate(split.values):
+            cells = [split.shown(i, j) for j in range(len(split.columns))]
+            click.echo("  " + " | ".join([value, *cells]))
 
 
 @main.command()
@@ -358,6 +386,13 @@ def results(item_id: str, as_json: bool, include_hidden: bool, ordinary: bool) -
 )
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
 @click.option("--no-progress", is_flag=True, help="No progress bar, even on a terminal.")
+@click.option(
+    "--by",
+    "by",
+    metavar="QUESTION",
+    help="Add each item's results broken down by an 'about you' question, suppressed "
+    "(CSV: that table instead of the responses).",
+)
 def export(
     item_id: str | None,
     every: bool,
@@ -365,6 +400,7 @@ def export(
     output: str | None,
     include_hidden: bool,
     no_progress: bool,
+    by: str | None,
 ) -> None:
     """Export an item's responses, a consultation's (give its slug), or every item's with --all
     (pseudonymous ids only)."""
@@ -374,6 +410,7 @@ def export(
     if fmt == "ods" and not output and stdout.isatty():
         raise click.UsageError("ODS is binary: use -o FILE, or pipe the output")
     settings = _settings(quiet=True)
+    split = None if by is None else (by, settings.min_cell)
 
     async def go(out: Any) -> None:
         from tqdm import tqdm  # type: ignore[import-untyped]
@@ -384,7 +421,13 @@ def export(
 
         async with _session(settings) as session:
             if not every and await export_consultation(
-                session, item_id or "", fmt, out, include_hidden=include_hidden, at=utc_now()
+                session,
+                item_id or "",
+                fmt,
+                out,
+                include_hidden=include_hidden,
+                at=utc_now(),
+                by=split,
             ):
                 return
             if every:
@@ -408,6 +451,7 @@ def export(
                     progress=bar.update,
                     many=every,
                     at=utc_now(),
+                    by=split,
                 )
 
     if output:

@@ -121,6 +121,7 @@ async def export_consultation(
     *,
     include_hidden: bool,
     at: datetime,
+    by: tuple[str, int] | None = None,
 ) -> bool:
     """``townhall export SLUG``: export the consultation ``name`` when no item has that id;
     False when there is an item of that id or no consultation of that name."""
@@ -136,6 +137,6 @@ async def export_consultation(
         return False
     items = await repo.items(found)
     await consultation_exports.write(
-        session, found, items, fmt, out, include_hidden=include_hidden, at=at
+        session, found, items, fmt, out, include_hidden=include_hidden, at=at, by=by
     )
     return True

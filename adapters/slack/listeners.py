@@ -36,7 +36,7 @@ from bot.adapter import Dispatch, Outcome
 from bot.budget import dispatch_within
 from bot.events import Event
 from bot.messages import NOT_SAVED_SHORT, NOTHING_SAVED, SAVING, WORKING, say
-from bot.notices import is_next_question
+from bot.notices import is_step
 from bot.views import Notice, View
 
 log = structlog.get_logger("townhall.slack")
@@ -281,7 +281,7 @@ class Inbound:
         """A consultation's next question goes to the person as an ephemeral message where the
         form was opened, so it stays clickable once the modal is closed; the rest (a
         confirmation, a consent card) is what the modal shows."""
-        cards = [n for n in notices if is_next_question(n)]
+        cards = [n for n in notices if is_step(n)]
         if cards:
             self.spawn(self.ephemeral(event.target.channel_id, event.actor.user_id, cards))
         return [n for n in notices if n not in cards]

@@ -18,6 +18,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboard.core import DASHBOARD, Staff, require
+from dashboard.pages import breakdowns
 from dashboard.pages.item import download, hidden_refused, include_hidden
 from dashboard.pages.item_charts import bar_chart
 from services import consultation_exports, consultations, exports
@@ -188,6 +189,15 @@ async def consultation_page(request: web.Request, staff: Staff) -> web.StreamRes
         if consultation is None:
             return _missing(request, slug)
         context = await page_context(session, consultation, now)
+        context.update(
+            await breakdowns.context(
+                session,
+                [i for i in context["items"] if i.is_choice],
+                consultation,
+                breakdowns.asked_for(request),
+                dash.townhall.settings.min_cell,
+            )
+        )
     path = f"/consultations/{consultation.slug}"
     context.update(
         title=consultation.title,
@@ -215,7 +225,14 @@ async def export_consultation(request: web.Request, staff: Staff) -> web.StreamR
             return _missing(request, slug)
         items = await repo.items(consultation)
         await consultation_exports.write(
-            session, consultation, items, fmt, body, include_hidden=hidden_too, at=now
+            session,
+            consultation,
+            items,
+            fmt,
+            body,
+            include_hidden=hidden_too,
+            at=now,
+            by=breakdowns.split(request, dash.townhall.settings.min_cell),
         )
         await AuditLog(session).record(
             staff.subject,

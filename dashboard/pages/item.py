@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platform_names import platform_name
 from dashboard.core import DASHBOARD, Dashboard, Staff, require
-from dashboard.pages import escalations
+from dashboard.pages import breakdowns, escalations
 from dashboard.pages.item_charts import (
     bar_chart,
     choose_bucket,
@@ -30,6 +30,7 @@ from dashboard.pages.items import place
 from services import exports, results
 from services.consultations import WITH_TEXT
 from services.reasons import describe as describe_reasons
+from storage.consultations import ConsultationRepository
 from storage.insights import InsightsRepository
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
@@ -124,6 +125,14 @@ async def item_page(request: web.Request, staff: Staff) -> web.StreamResponse:
         if item is None:
             return _missing(request)
         context = await _item_context(session, dash, item, filters)
+        consultation = (
+            None
+            if item.consultation_id is None
+            else await ConsultationRepository(session).get(item.consultation_id)
+        )
+        min_cell = dash.townhall.settings.min_cell
+        by = breakdowns.asked_for(request)
+        context.update(await breakdowns.context(session, [item], consultation, by, min_cell))
     path = f"/items/{item.short_id}"
     context.update(
         title=item.question,
@@ -371,7 +380,12 @@ async def _export(request: web.Request, staff: Staff, short_id: str | None) -> w
                 return _missing(request)
             items = [item]
         body = await exports.build(
-            session, items, fmt, include_hidden=hidden_too, many=short_id is None
+            session,
+            items,
+            fmt,
+            include_hidden=hidden_too,
+            many=short_id is None,
+            by=breakdowns.split(request, dash.townhall.settings.min_cell),
         )
         await AuditLog(session).record(
             staff.subject,

@@ -180,6 +180,7 @@ class WebChatDriver(Records):
         # refilled as a person reads) is checked in test_web_chat, not here.
         self.chat.web.limit_visitor = RateLimiter(1000, 60.0)
         self.consulting = f"/c/{slug}"
+        self.home = getattr(self, "home", slug)  # mydata and forget from the consultation's page
         page = await self.browser(who).get(self.consulting)
         assert page.status == 200, page.text
         self.last[who] = (self.consulting, page)
