@@ -24,6 +24,7 @@ from storage.moderation import ModerationRepository, PendingRepository
 from storage.outbox import OutboxRepository
 from storage.people import ParticipantRepository, PrivacyRepository, RoleRepository
 from storage.responses import AnswerRepository, VoteRepository
+from storage.statements import StatementRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.vote_batches import VoteBatchRepository
 
@@ -109,6 +110,10 @@ class Context:
     @cached_property
     def subscriptions(self) -> SubscriptionRepository:
         return SubscriptionRepository(self.session)
+
+    @cached_property
+    def statements(self) -> StatementRepository:
+        return StatementRepository(self.session)
 
     @property
     def language(self) -> str:
