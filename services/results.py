@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +176,8 @@ async def conversation_of(session: AsyncSession, item_id: int) -> Conversation:
     repo = StatementRepository(session)
     rows = await repo.all(item_id)
     cells = [(c.participant, c.statement, c.value) for c in await repo.cells(item_id)]
-    found = analyse(cells, [r.id for r in rows])
+    # k-means and the silhouette take a while on big items: off the event loop
+    found = await asyncio.to_thread(analyse, cells, [r.id for r in rows])
     groups = []
     for g in found.groups:
         percent = {}
