@@ -376,3 +376,8 @@ async def test_statements_one_at_a_time_and_a_new_one_after_moderation(d: Driver
         ("Free parking on Saturdays", 0, 1, 0),
     ]
     assert result["participants"] == 1 and result["groups"] == []
+    await d.forget("bob")  # Bob's statement goes, with the votes on it
+    assert [s["text"] for s in (await d.tally(item))["statements"]] == [
+        "More trees",
+        "A weekly market",
+    ]
