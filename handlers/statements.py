@@ -12,7 +12,7 @@ from bot.i18n import N_
 from bot.inputs import is_blank
 from bot.router import Router, has_role
 from bot.views import Button, Card, Notice, clip
-from handlers import consent
+from handlers import consent, consultation_flow
 from handlers.polls import clean_question, create_and_publish, open_item
 from handlers.publishing import CLOSES
 from storage.models import Item, Participant
@@ -121,9 +121,15 @@ def statement_card(ctx: Context, item: Item, statement: Shown) -> Card:
     )
 
 
-async def show_next(ctx: Context, item: Item, participant_id: int | None) -> None:
-    """The next statement this person has not voted on, fewest votes first."""
+async def show_next(
+    ctx: Context, item: Item, participant_id: int | None, *, voted: bool = False
+) -> None:
+    """The next statement this person has not voted on, fewest votes first; in a
+    consultation, once they have voted on them all, the consultation's next item."""
     statement = await ctx.statements.next_for(item.id, participant_id)
+    if statement is None and voted and item.consultation_id is not None:
+        await consultation_flow.after_response(ctx, item, voted=False)
+        return
     if statement is None:
         ctx.notify(
             ctx.t(
@@ -168,7 +174,7 @@ async def opine(ctx: Context) -> None:
     await record(ctx, statement, participant, value)
     if not has_consented:
         ctx.notify(await consent.privacy_notice(ctx, ctx.event))
-    await show_next(ctx, item, participant.id)
+    await show_next(ctx, item, participant.id, voted=True)
 
 
 async def record(ctx: Context, statement: Shown, participant: Participant, value: int) -> None:
@@ -192,7 +198,7 @@ async def apply_pending_opinion(
         )
         return
     await record(ctx, statement, participant, int(payload["value"]))
-    await show_next(ctx, item, participant.id)
+    await show_next(ctx, item, participant.id, voted=True)
 
 
 async def add_submitted(ctx: Context, item: Item, answer_id: int, text: str) -> None:

@@ -61,6 +61,15 @@ class AskSpec(_Strict):
     question: Question
 
 
+class StatementsSpec(_Strict):
+    kind: Literal["statements"]
+    question: Question
+    #: Seed statements people agree, disagree or pass on (issue 20).
+    statements: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=280)]
+    ] = Field(default_factory=list, max_length=50)
+
+
 class RegulationSpec(_Strict):
     title: Question
     summary: str = ""
@@ -78,7 +87,8 @@ class ClausesSpec(_Strict):
 
 
 ItemSpec = Annotated[
-    ScaleSpec | PollSpec | AskSpec | RatingSpec | ClausesSpec, Field(discriminator="kind")
+    ScaleSpec | PollSpec | AskSpec | RatingSpec | ClausesSpec | StatementsSpec,
+    Field(discriminator="kind"),
 ]
 
 
@@ -106,6 +116,8 @@ class PlannedItem:
     clause_text: str | None = None
     regulation_title: str | None = None
     regulation_summary: str | None = None
+    #: A statements item's seed statements.
+    statements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +209,7 @@ def _shape_problems(name: str, lines: _Lines, exc: ValidationError) -> list[str]
         loc = tuple(error["loc"])
         if error["type"].startswith("union_tag"):
             loc += ("kind",)
-            kinds = "scale, clauses, rating, poll, multi, ask"
+            kinds = "scale, clauses, rating, poll, multi, ask, statements"
             message = f"unknown or missing kind; use one of {kinds}"
         else:
             message = error["msg"]
@@ -315,6 +327,9 @@ def _expand(spec: Any, base: Path, name: str, line: int, problems: list[str]) ->
         return [PlannedItem(spec.kind, spec.question, tuple(spec.options))]
     if isinstance(spec, AskSpec):
         return [PlannedItem("ask", spec.question)]
+    if isinstance(spec, StatementsSpec):
+        seeds = tuple(" ".join(s.split()) for s in spec.statements)
+        return [PlannedItem("statements", spec.question, statements=seeds)]
     if isinstance(spec, RatingSpec):
         return [
             PlannedItem(

@@ -127,3 +127,17 @@ def test_clause_documents_resolve_relative_to_the_file(tmp_path: Path) -> None:
     (tmp_path / "sub" / "c.yaml").write_text(text, encoding="utf-8")
     plan = load_file(tmp_path / "sub" / "c.yaml", now=NOW)
     assert sum(1 for i in plan.items if i.kind == "clause") == 8
+
+
+def test_a_statements_item_keeps_its_seed_statements(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        GOOD
+        + "  - kind: statements\n    question: What should the town centre become?\n"
+        + "    statements:\n      - More  trees\n      - A weekly market\n",
+        encoding="utf-8",
+    )
+    (_, item) = load_file(path, now=NOW).items
+    assert (item.kind, item.statements) == ("statements", ("More trees", "A weekly market"))
+    long = GOOD + "  - kind: statements\n    question: Q?\n    statements:\n      - " + "x" * 281
+    assert refused(long + "\n", tmp_path)
