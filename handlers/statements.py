@@ -15,15 +15,13 @@ from bot.views import Button, Card, Notice, clip
 from handlers import consent, consultation_flow
 from handlers.polls import clean_question, create_and_publish, open_item
 from handlers.publishing import CLOSES
+from services.limits import MAX_SEEDS, MAX_STATEMENT
 from storage.models import Item, Participant
 from storage.statements import AGREE, DISAGREE, PASS, Shown
 
 router = Router("statements")
 policy_only = has_role("policy")
 
-#: A statement is short, as in Polis (which allows 140 characters).
-MAX_STATEMENT = 280
-MAX_SEEDS = 50
 CHOICES = {"a": AGREE, "d": DISAGREE, "p": PASS}
 #: The button that shows a person the next statement (on the item's public card).
 NEXT_ACTION = "statements"

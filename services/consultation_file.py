@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from bot.i18n import N_
+from services.limits import MAX_SEEDS, MAX_STATEMENT
 
 # Option labels are stored in English and shown through the translator (catalogue messages).
 SCALE = (
@@ -66,8 +67,10 @@ class StatementsSpec(_Strict):
     question: Question
     #: Seed statements people agree, disagree or pass on (issue 20).
     statements: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=280)]
-    ] = Field(default_factory=list, max_length=50)
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_STATEMENT)
+        ]
+    ] = Field(default_factory=list, max_length=MAX_SEEDS)
 
 
 class RegulationSpec(_Strict):
