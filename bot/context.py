@@ -25,6 +25,7 @@ from storage.outbox import OutboxRepository
 from storage.people import ParticipantRepository, PrivacyRepository, RoleRepository
 from storage.profiles import ProfileRepository
 from storage.responses import AnswerRepository, VoteRepository
+from storage.statements import StatementRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.vote_batches import VoteBatchRepository
 
@@ -115,6 +116,10 @@ class Context:
     def profiles(self) -> ProfileRepository:
         """Answers to "about you" questions (services/profile.py)."""
         return ProfileRepository(self.session)
+
+    @cached_property
+    def statements(self) -> StatementRepository:
+        return StatementRepository(self.session)
 
     @property
     def language(self) -> str:

@@ -7,7 +7,7 @@ from bot.router import Router
 
 
 def all_routers() -> list[Router]:
-    from handlers import admin, consultations, moderation, polls, privacy, questions
+    from handlers import admin, consultations, moderation, polls, privacy, questions, statements
 
     return [
         polls.router,
@@ -16,6 +16,7 @@ def all_routers() -> list[Router]:
         privacy.router,
         admin.router,
         consultations.router,
+        statements.router,
     ]
 
 

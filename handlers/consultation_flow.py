@@ -26,7 +26,12 @@ from storage.models import Consultation, ConsultationProgress, Item, Participant
 #: larger: Slack's section 3000, Telegram's message and Discord's embed 4096).
 CLAUSE_CHARS = 1500
 
-TEXT_LABELS = {"rating": N_("Say why"), "clause": N_("Comment"), "ask": N_("Answer")}
+TEXT_LABELS = {
+    "rating": N_("Say why"),
+    "clause": N_("Comment"),
+    "ask": N_("Answer"),
+    "statements": N_("Add a statement"),
+}
 
 
 def web_link(ctx: Context, name: str) -> str:
@@ -79,6 +84,8 @@ def item_card(
     buttons = [
         Button(ctx.t(o.label), "vote", f"{item.short_id}:{o.position}") for o in item.options
     ]
+    if item.kind == "statements":  # issue 20: the statements one at a time, or add one
+        buttons.append(Button(ctx.t("Vote on statements"), "statements", item.short_id))
     if not item.is_choice or item.kind in WITH_TEXT:
         label = ctx.t(TEXT_LABELS.get(item.kind, "Answer"))
         buttons.append(Button(label, "answer", item.short_id, opens_form=True))

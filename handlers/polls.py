@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -104,7 +105,14 @@ def clean_options(labels: list[str]) -> list[str]:
     return options
 
 
-async def create_and_publish(ctx: Context, kind: str, question: str, options: list[str]) -> None:
+async def create_and_publish(
+    ctx: Context,
+    kind: str,
+    question: str,
+    options: list[str],
+    *,
+    before_publish: Callable[[Item], Awaitable[None]] | None = None,
+) -> None:
     assert ctx.command is not None
     closes = ctx.command.options.get("closes")
     closes_at = parse_deadline(closes, ctx.clock()) if closes else None
@@ -121,6 +129,8 @@ async def create_and_publish(ctx: Context, kind: str, question: str, options: li
             notify_authors=ctx.command.options.get("author-notices", "yes") == "yes",
         )
     )
+    if before_publish is not None:  # e.g. a statements item's seed statements
+        await before_publish(item)
     await ctx.publish(item, cards.item_card(item, await results.compute(ctx.session, item)))
     await ctx.record("item.create", item.short_id, kind=kind)
     ctx.produced(ItemCreated(item.short_id, kind))

@@ -13,7 +13,7 @@ from bot.inputs import is_blank
 from bot.outcomes import AnswerStored
 from bot.router import Router
 from bot.views import Notice
-from handlers import consent, consultation_flow
+from handlers import consent, consultation_flow, statements
 from handlers.polls import apply_pending_vote, open_item
 from services import lifecycle, screening
 from services.consultations import WITH_TEXT
@@ -64,6 +64,8 @@ async def store_answer(
 ) -> None:
     """Screen and store one answer, or keep it pending until its author consents."""
     text = check_length(ctx, text)
+    if item.kind == "statements":  # a citizen's statement: short, as in Polis
+        text = statements.clean_statement(ctx, text)
     where: dict[str, Any] = {
         "channel_id": channel_id if channel_id is not None else ctx.event.target.channel_id,
         "message_id": message_id if message_id is not None else ctx.event.target.message_id,
@@ -92,6 +94,8 @@ async def _save(
     verdict = await asyncio.to_thread(screening.screen_text, text)  # ~3 ms of model time
     reasons = [*verdict.reasons, *await spam_reasons(ctx, participant, text)]
     held = bool(reasons) and item.moderation == "strict"
+    if item.kind == "statements" and item.moderation == "strict":
+        held = True  # strict: every new statement waits for a moderator before others see it
     answer = await ctx.answers.add(
         item,
         participant,
@@ -102,12 +106,20 @@ async def _save(
         message_id=where.get("message_id"),
     )
     answer.flags = reasons
-    answer.needs_review = bool(reasons)
+    answer.needs_review = bool(reasons) or held
+    if item.kind == "statements":
+        await statements.add_submitted(ctx, item, answer.id, text)
     if not held:
         await lifecycle.request_refresh(
             ctx.session, item, lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
-    if held:
+    if item.kind == "statements":
+        message = (
+            N_("Thanks. Your statement (ref A{ref}) will be shown once a moderator has checked it.")
+            if held
+            else N_("Thanks, your statement is added (ref A{ref}); others will be asked about it.")
+        )
+    elif held:
         message = N_(
             "Thanks. Your answer (ref A{ref}) will appear once a moderator has checked it."
         )
@@ -125,6 +137,9 @@ async def apply_pending(ctx: Context, participant: Participant, payload: dict[st
     """Store a vote or an answer that waited for consent (called once the person agrees)."""
     if payload.get("kind") == "vote":
         await apply_pending_vote(ctx, participant, payload)
+        return
+    if payload.get("kind") == "opinion":
+        await statements.apply_pending_opinion(ctx, participant, payload)
         return
     if payload.get("kind") != "answer":
         return

@@ -14,6 +14,7 @@ KIND_HINTS = {
     "ask": "Reply to this message, or press Answer, to share your view.",
     "rating": "Improve it, keep it as is, or scrap it? You can also say why.",
     "clause": "Do you agree with this clause? You can also comment on it.",
+    "statements": "Agree, disagree or pass on statements one at a time, or add your own.",
 }
 KIND_NAMES = {
     "poll": "Poll",
@@ -22,6 +23,7 @@ KIND_NAMES = {
     "ask": "Question",
     "rating": "Rating",
     "clause": "Clause",
+    "statements": "Statements",
 }
 
 
@@ -35,6 +37,11 @@ def item_card(item: Item, results: ItemResults | None = None) -> Card:
     buttons: list[Button] = []
     if is_open and item.is_choice:
         buttons = [Button(o.label, "vote", f"{item.short_id}:{o.position}") for o in item.options]
+    elif is_open and item.kind == "statements":
+        buttons = [
+            Button("Vote on statements", "statements", item.short_id, style="primary"),
+            Button("Add a statement", "answer", item.short_id, opens_form=True),
+        ]
     elif is_open:
         buttons = [Button("Answer", "answer", item.short_id, style="primary", opens_form=True)]
     bars: tuple[ResultBar, ...] = ()
@@ -49,7 +56,11 @@ def item_card(item: Item, results: ItemResults | None = None) -> Card:
         if item.is_choice:
             footer.append(_count(results.participants, "participant"))
         else:
-            footer.append(_count(results.responses, "answer"))
+            footer.append(
+                _count(results.participants, "participant")
+                if item.kind == "statements"
+                else _count(results.responses, "answer")
+            )
     if is_open and item.is_choice and item.results_visibility == "closed":
         footer.append("results shown when it closes")
     return Card(

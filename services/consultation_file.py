@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from bot.i18n import N_
+from services.limits import MAX_SEEDS, MAX_STATEMENT
 from services.profile import BUILT_IN, KEY_PATTERN, ProfileQuestion
 
 # Option labels are stored in English and shown through the translator (catalogue messages).
@@ -78,6 +79,17 @@ class AskSpec(_ItemSpec):
     question: Question
 
 
+class StatementsSpec(_ItemSpec):
+    kind: Literal["statements"]
+    question: Question
+    #: Seed statements people agree, disagree or pass on (issue 20).
+    statements: list[
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_STATEMENT)
+        ]
+    ] = Field(default_factory=list, max_length=MAX_SEEDS)
+
+
 class RegulationSpec(_Strict):
     title: Question
     summary: str = ""
@@ -95,7 +107,8 @@ class ClausesSpec(_ItemSpec):
 
 
 ItemSpec = Annotated[
-    ScaleSpec | PollSpec | AskSpec | RatingSpec | ClausesSpec, Field(discriminator="kind")
+    ScaleSpec | PollSpec | AskSpec | RatingSpec | ClausesSpec | StatementsSpec,
+    Field(discriminator="kind"),
 ]
 
 
@@ -126,6 +139,8 @@ class PlannedItem:
     regulation_summary: str | None = None
     #: "About you" questions asked just before this item.
     profile: tuple[ProfileQuestion, ...] = ()
+    #: A statements item's seed statements.
+    statements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +234,7 @@ def _shape_problems(name: str, lines: _Lines, exc: ValidationError) -> list[str]
         loc = tuple(error["loc"])
         if error["type"].startswith("union_tag"):
             loc += ("kind",)
-            kinds = "scale, clauses, rating, poll, multi, ask"
+            kinds = "scale, clauses, rating, poll, multi, ask, statements"
             message = f"unknown or missing kind; use one of {kinds}"
         elif "profile" in loc and error["type"] in ("literal_error", "model_type"):
             if error["type"] == "model_type" or isinstance(error.get("input"), dict):
@@ -346,6 +361,9 @@ def _expand(spec: Any, base: Path, name: str, line: int, problems: list[str]) ->
         return [PlannedItem(spec.kind, spec.question, tuple(spec.options))]
     if isinstance(spec, AskSpec):
         return [PlannedItem("ask", spec.question)]
+    if isinstance(spec, StatementsSpec):
+        seeds = tuple(" ".join(s.split()) for s in spec.statements)
+        return [PlannedItem("statements", spec.question, statements=seeds)]
     if isinstance(spec, RatingSpec):
         return [
             PlannedItem(

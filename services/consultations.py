@@ -22,6 +22,7 @@ from storage.items import ItemRepository, NewItem
 from storage.ledger import AuditLog
 from storage.models import Consultation, Item
 from storage.responses import AnswerRepository
+from storage.statements import StatementRepository
 
 #: Kinds whose items take a choice and, optionally, a text on the same item.
 WITH_TEXT = ("rating", "clause")
@@ -79,6 +80,8 @@ async def load(
         item.regulation_title = planned.regulation_title
         item.regulation_summary = planned.regulation_summary
         item.profile = [q.to_json() for q in planned.profile] or None
+        for text in planned.statements:  # a statements item's seeds
+            await StatementRepository(session).add(item.id, text, now)
     await session.flush()
     await AuditLog(session).record(
         actor,

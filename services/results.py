@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # light to import: the CLI's fast path prints ItemResults without an ORM
@@ -31,6 +32,54 @@ class AnswerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class StatementResult:
+    id: int
+    text: str
+    agree: int
+    disagree: int
+    passed: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResult:
+    id: int
+    size: int
+    representative: list[int]
+    #: statement id -> share of the group's voters on it who agree (0-100)
+    agree_percent: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A statements item's statements, opinion groups and consensus (issue 20)."""
+
+    statements: list[StatementResult]
+    groups: list[GroupResult]
+    consensus: list[int]
+    #: (participant id, x, y, group id or None) per voter: the opinion map.
+    points: list[tuple[int, float, float, int | None]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "statements": [
+                {
+                    "id": s.id,
+                    "text": s.text,
+                    "agree": s.agree,
+                    "disagree": s.disagree,
+                    "pass": s.passed,
+                }
+                for s in self.statements
+            ],
+            "groups": [
+                {"id": g.id, "size": g.size, "representative": g.representative}
+                for g in self.groups
+            ],
+            "consensus": self.consensus,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ItemResults:
     id: str
     kind: str
@@ -41,6 +90,8 @@ class ItemResults:
     options: list[OptionResult] = field(default_factory=list)
     by_platform: dict[str, int] = field(default_factory=dict)
     answers: list[AnswerRow] = field(default_factory=list)
+    #: A statements item's opinion groups (``services.opinion_groups``); None otherwise.
+    conversation: Conversation | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The documented ``townhall results ID --json`` shape (other tools rely on it)."""
@@ -56,6 +107,7 @@ class ItemResults:
             "answers": [
                 {"text": a.text, "platform": a.platform, "status": a.status} for a in self.answers
             ],
+            **(self.conversation.to_json() if self.conversation is not None else {}),
         }
 
 
@@ -68,6 +120,7 @@ async def compute(
 ) -> ItemResults:
     """Counts with a fixed number of queries, whatever the number of options or votes."""
     from storage.responses import AnswerRepository, VoteRepository
+    from storage.statements import StatementRepository
 
     options: list[OptionResult] = []
     answers: list[AnswerRow] = []
@@ -93,6 +146,14 @@ async def compute(
             AnswerRow(a.text, a.platform, a.status, a.created_at.isoformat())
             for a in reversed(rows)
         ]
+    conversation = None
+    if item.kind == "statements":
+        conversation = await conversation_of(session, item.id)
+        tally = replace(
+            tally,
+            participants=len(conversation.points),
+            by_platform=await StatementRepository(session).by_platform(item.id),
+        )
     return ItemResults(
         item.short_id,
         item.kind,
@@ -103,4 +164,30 @@ async def compute(
         options=options,
         by_platform=tally.by_platform,
         answers=answers,
+        conversation=conversation,
+    )
+
+
+async def conversation_of(session: AsyncSession, item_id: int) -> Conversation:
+    """The statements with their counts, and the groups found in the votes."""
+    from services.opinion_groups import analyse
+    from storage.statements import StatementRepository
+
+    repo = StatementRepository(session)
+    rows = await repo.all(item_id)
+    cells = [(c.participant, c.statement, c.value) for c in await repo.cells(item_id)]
+    # k-means and the silhouette take a while on big items: off the event loop
+    found = await asyncio.to_thread(analyse, cells, [r.id for r in rows])
+    groups = []
+    for g in found.groups:
+        percent = {}
+        for sid, (agree, disagree, passed) in g.votes.items():
+            seen = agree + disagree + passed
+            percent[sid] = round(100 * agree / seen, 1) if seen else 0.0
+        groups.append(GroupResult(g.id, g.size, g.representative, percent))
+    return Conversation(
+        [StatementResult(r.id, r.text, r.agree, r.disagree, r.passed) for r in rows],
+        groups,
+        found.consensus,
+        [(p.participant, p.x, p.y, p.group) for p in found.points],
     )

@@ -19,6 +19,7 @@ from storage.models import (
     Item,
     MessageOptOut,
     Participant,
+    StatementVote,
     Vote,
 )
 
@@ -194,6 +195,9 @@ class ConsultationRepository:
             ),
             select(Answer.item_id).where(
                 Answer.participant_id == participant.id, Answer.item_id.in_(ids)
+            ),
+            select(StatementVote.item_id).where(
+                StatementVote.participant_id == participant.id, StatementVote.item_id.in_(ids)
             ),
         )
         return {int(row[0]) for row in (await self.session.execute(query)).all()}

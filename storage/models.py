@@ -33,7 +33,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ITEM_KINDS = ("poll", "multi", "scale", "ask", "rating", "clause")
+ITEM_KINDS = ("poll", "multi", "scale", "ask", "rating", "clause", "statements")
 CONSULTATION_STATUSES = ("draft", "open", "closed", "superseded")
 ANSWER_STATUSES = ("visible", "held", "hidden")
 ROLES = ("policy", "moderator", "admin")
@@ -153,7 +153,7 @@ class Item(Base):
 
     @property
     def is_choice(self) -> bool:
-        return self.kind != "ask"
+        return self.kind not in ("ask", "statements")
 
 
 class Option(Base):
@@ -295,6 +295,46 @@ class Answer(Base):
     redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Statement(Base):
+    """One statement of a ``statements`` item (a Polis "comment"): seeded by the officer, or
+    written by a citizen, when it is also an :class:`Answer` and shown only while that answer
+    is visible (screened and moderated like any answer)."""
+
+    __tablename__ = "statements"
+    __table_args__ = (CheckConstraint("length(text) BETWEEN 1 AND 4000", name="text_length"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    #: The citizen's answer it came from (None: a seed statement).
+    answer_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("answers.id", ondelete="CASCADE"),
+        unique=True,
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StatementVote(Base):
+    """Agree (+1), disagree (-1) or pass (0) on one statement; one per person, replaceable."""
+
+    __tablename__ = "statement_votes"
+    __table_args__ = (
+        UniqueConstraint("statement_id", "participant_id", name="uq_statement_votes_once"),
+        CheckConstraint("value IN (-1, 0, 1)", name="value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[int] = mapped_column(Integer)
+    platform: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ErasedAnswer(Base):

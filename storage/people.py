@@ -25,6 +25,8 @@ from storage.models import (
     ProfileAnswer,
     Report,
     RoleGrant,
+    Statement,
+    StatementVote,
     Subscription,
     UTCDateTime,
     Vote,
@@ -153,6 +155,16 @@ class PrivacyRepository:
         stopped = await self.session.scalar(
             select(MessageOptOut.created_at).where(MessageOptOut.participant_id == participant.id)
         )
+        opinions = (
+            await self.session.execute(
+                select(Item.short_id, Statement.id, StatementVote.value, StatementVote.created_at)
+                .join(Statement, Statement.id == StatementVote.statement_id)
+                .join(Item, Item.id == StatementVote.item_id)
+                .where(StatementVote.participant_id == participant.id)
+                .order_by(StatementVote.created_at)
+            )
+        ).all()
+        said = {1: "agree", -1: "disagree", 0: "pass"}
         return {
             "votes": [
                 {"item": sid, "question": q, "choice": label, "at": at.isoformat()}
@@ -180,6 +192,21 @@ class PrivacyRepository:
                     ]
                 }
                 if (about := profile.all())
+                else {}
+            ),
+            **(
+                {
+                    "statement_votes": [
+                        {
+                            "item": sid,
+                            "statement": f"S{statement}",
+                            "vote": said[value],
+                            "at": at.isoformat(),
+                        }
+                        for sid, statement, value, at in opinions
+                    ]
+                }
+                if opinions
                 else {}
             ),
         }
@@ -215,7 +242,15 @@ class PrivacyRepository:
         answers = await self.session.execute(
             select(func.count(Answer.id)).where(Answer.participant_id == participant.id)
         )
-        counts = {"votes": int(votes.scalar_one()), "answers": int(answers.scalar_one())}
+        opinions = await self.session.execute(
+            select(func.count(StatementVote.id)).where(
+                StatementVote.participant_id == participant.id
+            )
+        )
+        counts = {
+            "votes": int(votes.scalar_one()) + int(opinions.scalar_one()),
+            "answers": int(answers.scalar_one()),
+        }
         answer_ids = list(
             (
                 await self.session.execute(
@@ -245,6 +280,15 @@ class PrivacyRepository:
                 ).where(Answer.participant_id == participant.id),
             )
         )
+        # Their statements (statements items), with everyone's votes on them, and their votes.
+        own_statements = select(Statement.id).where(Statement.answer_id.in_(own_answers))
+        await self.session.execute(
+            delete(StatementVote).where(
+                (StatementVote.participant_id == participant.id)
+                | StatementVote.statement_id.in_(own_statements)
+            )
+        )
+        await self.session.execute(delete(Statement).where(Statement.answer_id.in_(own_answers)))
         await self.session.execute(delete(Answer).where(Answer.participant_id == participant.id))
         await self.session.execute(delete(Vote).where(Vote.participant_id == participant.id))
         for table in (Subscription, MessageOptOut, ConsultationProgress, ProfileAnswer):

@@ -157,3 +157,15 @@ def test_an_item_may_ask_its_own_profile_questions(tmp_path: Path) -> None:
     assert plan.profile == [] and [q.key for q in plan.items[0].profile] == ["age"]
     problems = refused(text + "profile: [age]\n", tmp_path)
     assert any("items[0].profile[0]: age is asked twice" in p for p in problems), problems
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        GOOD
+        + "  - kind: statements\n    question: What should the town centre become?\n"
+        + "    statements:\n      - More  trees\n      - A weekly market\n",
+        encoding="utf-8",
+    )
+    (_, item) = load_file(path, now=NOW).items
+    assert (item.kind, item.statements) == ("statements", ("More trees", "A weekly market"))
+    long = GOOD + "  - kind: statements\n    question: Q?\n    statements:\n      - " + "x" * 281
+    assert refused(long + "\n", tmp_path)

@@ -376,3 +376,38 @@ async def test_a_person_who_chose_welsh_reads_welsh_and_counts_with_english_ones
     assert "in English" in await d.moderate("eve", "language en")
     assert "Your vote is now “No”." in await d.vote("eve", poll, 2)
     assert await d.votes(poll) == [0, 2]
+
+
+# -- statements (issue 20) ----------------------------------------------------------------------
+
+STATEMENTS = 'statements "What should the town centre become?" "More trees" "A weekly market"'
+
+
+async def test_statements_one_at_a_time_and_a_new_one_after_moderation(d: Driver) -> None:
+    item = await d.publish(STATEMENTS)
+    assert "More trees" in await d.opinions("ann", item)  # fewest votes, oldest first
+    assert "A weekly market" in await d.tap("ann", "Agree")
+    assert "every statement" in await d.tap("ann", "Pass")
+    assert "More trees" in await d.opinions("bob", item)  # bob has voted on none yet
+
+    told = await d.answer("bob", item, "Free parking on Saturdays")
+    assert "once a moderator has checked it" in told  # strict: every statement waits
+    held = ref_in(told)
+    assert "every statement" in await d.opinions("ann", item)  # not shown while held
+    assert await d.queue() == [held]
+    assert f"{held}: approved and visible." in await d.decide(held, "Approve")
+    assert "Free parking on Saturdays" in await d.opinions("ann", item)
+    await d.tap("ann", "Disagree")
+
+    result = await d.tally(item)
+    assert [(s["text"], s["agree"], s["disagree"], s["pass"]) for s in result["statements"]] == [
+        ("More trees", 1, 0, 0),
+        ("A weekly market", 0, 0, 1),
+        ("Free parking on Saturdays", 0, 1, 0),
+    ]
+    assert result["participants"] == 1 and result["groups"] == []
+    await d.forget("bob")  # Bob's statement goes, with the votes on it
+    assert [s["text"] for s in (await d.tally(item))["statements"]] == [
+        "More trees",
+        "A weekly market",
+    ]

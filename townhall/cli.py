@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
@@ -376,13 +378,21 @@ def results(
 @click.argument("item_id", required=False)
 @click.option("--all", "every", is_flag=True, help="Export every item instead of one.")
 @click.option(
-    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice([*EXPORT_FORMATS, "polis"]),
+    default="csv",
+    show_default=True,
+    help="polis: a statements item in Polis's CSV export layout (comments.csv, "
+    "participants-votes.csv, votes.csv) written into the folder given with -o.",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write to this file instead of standard output (ODS: needed unless piped).",
+    "--out",
+    type=click.Path(writable=True),
+    help="Write to this file instead of standard output (ODS: needed unless piped; "
+    "polis: the folder to write into).",
 )
 @click.option("--include-hidden", is_flag=True, help="Include held and hidden answers.")
 @click.option("--no-progress", is_flag=True, help="No progress bar, even on a terminal.")
@@ -406,6 +416,11 @@ def export(
     (pseudonymous ids only)."""
     if every == (item_id is not None):
         raise click.UsageError("give an ITEM_ID or --all (not both)")
+    if fmt == "polis":
+        _export_polis(item_id, every, output)
+        return
+    if output and os.path.isdir(output):
+        raise click.UsageError(f"{output} is a folder: give a file name")
     stdout = sys.stdout.buffer
     if fmt == "ods" and not output and stdout.isatty():
         raise click.UsageError("ODS is binary: use -o FILE, or pipe the output")
@@ -461,6 +476,27 @@ def export(
     else:
         _run(go(stdout))
         stdout.flush()
+
+
+def _export_polis(item_id: str | None, every: bool, output: str | None) -> None:
+    """``townhall export ID --format polis -o DIR``: Polis's CSV layout (issue 20)."""
+    if every or item_id is None or not output:
+        raise click.UsageError("--format polis needs one ITEM_ID and -o FOLDER")
+    settings = _settings(quiet=True)
+
+    async def go() -> list[Path]:
+        from services import polis_export
+
+        async with _session(settings, read_only=True) as session:
+            item = await _item_or_exit(session, item_id)
+            if item.kind != "statements":
+                raise click.UsageError(
+                    f"{item_id} is a {item.kind}: only statements items export in Polis's layout"
+                )
+            return polis_export.write(await polis_export.collect(session, item), Path(output))
+
+    for path in _run(go()):
+        click.echo(f"Wrote {path}", err=True)
 
 
 @main.command()

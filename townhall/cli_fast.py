@@ -134,6 +134,8 @@ def try_results(item_id: str, as_json: bool, include_hidden: bool) -> bool:
 
     if found is None:
         raise no_item(item_id)
+    if found.kind == "statements":  # the opinion groups are computed on the ordinary path
+        return False
     res = ItemResults(
         found.id,
         found.kind,

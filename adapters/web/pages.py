@@ -157,7 +157,7 @@ class ChatViews:
         if not page.is_open:  # the page changed under the visitor: the core says it closed
             return [translate.vote(visitor.id, sub, item, 1)], errors
         takes_text = page.consultation is not None and page.consultation.takes_text
-        if intent == "answer" and (page.kind == "ask" or takes_text):
+        if intent == "answer" and (page.kind in ("ask", "statements") or takes_text):
             text = str(form.get("answer", "")).strip()
             errors.answer_text = text
             if is_blank(text):
@@ -165,7 +165,7 @@ class ChatViews:
             elif len(text) > MAX_ANSWER:
                 errors.add("answer", say(ANSWER_TOO_LONG, limit=MAX_ANSWER))
             return [translate.answer(visitor.id, sub, item, text)], errors
-        if intent == "vote" and page.kind != "ask" and page.options:
+        if intent == "vote" and page.kind not in ("ask", "statements") and page.options:
             count = len(page.options)
             chosen = translate.positions(form.getall("choice", []), count)
             if page.kind == "multi":

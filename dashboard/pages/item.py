@@ -26,6 +26,7 @@ from dashboard.pages.item_charts import (
     pagination,
     query_string,
 )
+from dashboard.pages.item_opinions import opinion_map
 from dashboard.pages.items import place
 from services import exports, results
 from services.consultations import WITH_TEXT
@@ -183,7 +184,9 @@ async def _item_context(
         "themes": [],
         "formats": exports.FORMATS,
         # Open questions' answers, and the whys and comments of a consultation's ratings and clauses
-        "has_answers": item.kind == "ask" or item.kind in WITH_TEXT,
+        "has_answers": item.kind in ("ask", "statements") or item.kind in WITH_TEXT,
+        # Statements items (issue 20): the opinion map and the groups' agreement
+        "opinions": opinion_map(summary.conversation) if summary.conversation else None,
     }
     if not context["has_answers"]:
         return context

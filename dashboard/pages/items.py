@@ -24,7 +24,7 @@ from bot.platform_names import PLATFORM_NAMES as PLATFORMS
 from bot.platform_names import platform_name
 from bot.timeparse import parse_deadline
 from dashboard.core import DASHBOARD, Staff, require
-from services.limits import MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
+from services.limits import MAX_OPTIONS, MAX_QUESTION, MAX_SEEDS, MAX_STATEMENT, MIN_OPTIONS
 from storage.insights import InsightsRepository
 
 PER_PAGE = 25
@@ -33,6 +33,7 @@ KINDS = {
     "multi": "Poll (several choices)",
     "scale": "Scale (agree to disagree)",
     "ask": "Open question",
+    "statements": "Statements (agree, disagree or pass; opinion groups)",
 }
 STATUSES = {"open": "Open", "closed": "Closed"}
 WEB_CHANNEL = "web|public|"
@@ -189,6 +190,14 @@ def _validate(form: NewItemForm, channels: list[dict[str, str]], now: datetime) 
             )
         elif len({" ".join(o.split()).casefold() for o in lines}) != len(lines):
             errors["options"] = "Each option must be different"
+    if form.kind == "statements":
+        lines = form.option_lines()
+        if len(lines) > MAX_SEEDS:
+            errors["options"] = f"Enter at most {MAX_SEEDS} statements, one on each line"
+        elif any(len(" ".join(line.split())) > MAX_STATEMENT for line in lines):
+            errors["options"] = f"Each statement must be {MAX_STATEMENT} characters or fewer"
+        elif len({" ".join(o.split()).casefold() for o in lines}) != len(lines):
+            errors["options"] = "Each statement must be different"
     if form.closes.strip():
         try:
             parse_deadline(form.closes, now)
@@ -197,9 +206,9 @@ def _validate(form: NewItemForm, channels: list[dict[str, str]], now: datetime) 
                 "Enter when it closes as a time from now, like 6h or 2d, or a date and time "
                 "in the future, like 2026-12-01T12:00Z"
             )
-    if form.kind != "ask" and form.results not in ("live", "closed"):
+    if form.kind not in ("ask", "statements") and form.results not in ("live", "closed"):
         errors["results"] = "Select when people see the results"
-    if form.kind == "ask" and form.moderation not in ("strict", "lazy"):
+    if form.kind in ("ask", "statements") and form.moderation not in ("strict", "lazy"):
         errors["moderation"] = "Select how answers are moderated"
     if form.channel not in {c["value"] for c in channels}:
         errors["channel"] = "Select where to publish it"
@@ -217,10 +226,13 @@ def command_for(form: NewItemForm) -> ParsedCommand:
             flags = frozenset({"multi"})
     elif form.kind == "scale":
         name, args = "scale", (question,)
+    elif form.kind == "statements":
+        name, args = "statements", (question, *(plain_quotes(o) for o in form.option_lines()))
+        options["moderation"] = form.moderation
     else:
         name, args = "ask", (question,)
         options["moderation"] = form.moderation
-    if form.kind != "ask":
+    if form.kind not in ("ask", "statements"):
         options["results"] = form.results
     if form.closes.strip():
         options["closes"] = " ".join(plain_quotes(form.closes).split())

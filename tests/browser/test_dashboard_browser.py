@@ -103,7 +103,9 @@ async def test_create_and_publish_to_the_web_chat(
 
     await page.get_by_label("Poll (several choices)").check()
     await page.get_by_label("Question or statement").fill('Which "days" should it open? --multi')
-    await page.get_by_label("Options (polls only)").fill("Saturday\n--Sunday\n\n'Monday'\n")
+    await page.get_by_label("Options (polls), or seed statements (statements)").fill(
+        "Saturday\n--Sunday\n\n'Monday'\n"
+    )
     await page.get_by_label("When does it close? (optional)").fill("2d")
     await page.get_by_label("Where do you want to publish it?").select_option(
         label="Web chat (public page)"

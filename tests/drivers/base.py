@@ -49,6 +49,11 @@ class PlatformDriver(Protocol):
         """``who`` answers the open question ``item`` the usual way on this platform."""
         ...
 
+    async def opinions(self, who: str, item: str) -> str:
+        """``who`` presses "Vote on statements" under the statements item ``item``: the next
+        statement they have not voted on, with Agree / Disagree / Pass (issue 20)."""
+        ...
+
     async def refused(self, who: str, item: str) -> str:
         """``who`` sends input that must be refused (an officer's command from a citizen; on
         the web chat, a form our page never offers)."""

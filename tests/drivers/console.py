@@ -50,6 +50,9 @@ class ConsoleDriver(Records):
     async def answer(self, who: str, item: str, text: str) -> str:
         return await self.type(who, f"answer {item} {text}")
 
+    async def opinions(self, who: str, item: str) -> str:
+        return await self.type(who, f"statements {item}")
+
     async def refused(self, who: str, item: str) -> str:
         return await self.type(who, f"close {item}")
 

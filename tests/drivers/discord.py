@@ -131,6 +131,13 @@ class DiscordDriver(Records):
             self.written[ref_in(told)] = message
         return told
 
+    async def opinions(self, who: str, item: str) -> str:
+        before = set(self.fake.messages)
+        custom_id = f"statements:{item}"
+        payload = self.fake.component_click(self.first_seen[item], custom_id, USERS[who])
+        await self.h.deliver(payload)
+        return await self.told(who, before, payload)
+
     async def refused(self, who: str, item: str) -> str:
         return await self.slash(who, "close", {"item": item})
 

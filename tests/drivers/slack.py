@@ -110,6 +110,18 @@ class SlackDriver(Records):
             self.written[ref_in(told)] = message
         return told
 
+    async def opinions(self, who: str, item: str) -> str:
+        card = self.cards[item]
+        action_id = f"statements:{item}"
+        (button,) = [b for b in buttons(card) if b["action_id"] == action_id]
+        since = self.mark()
+        request = self.s.client.build_block_action(
+            IDS[who], CHANNEL, card, action_id, element=button
+        )
+        result = await self.s.client.send(request)
+        assert result.status == 200, result.body
+        return await self.told(who, since)
+
     async def refused(self, who: str, item: str) -> str:
         return await self.command(who, f"close {item}")
 

@@ -106,6 +106,11 @@ class TelegramDriver(Records):
             self.written[ref_in(told)] = update["message"]
         return told
 
+    async def opinions(self, who: str, item: str) -> str:
+        card = self.fake.message(self.group["id"], self.cards[item]["message_id"])
+        assert card is not None
+        return await self.press(who, card, "Vote on statements")
+
     async def refused(self, who: str, item: str) -> str:
         return await self.command(who, f"/close {item}")
 

@@ -129,6 +129,11 @@ class WebChatDriver(Records):
     async def answer(self, who: str, item: str, text: str) -> str:
         return await self.form(who, item, "answer", [("answer", text)])
 
+    async def opinions(self, who: str, item: str) -> str:
+        path = f"/c/{item}"
+        self.last[who] = (path, await self.browser(who).get(path))
+        return await self.press(who, f"statements:{item}")
+
     async def refused(self, who: str, item: str) -> str:
         return await self.form(who, item, "vote", [("choice", "9")])  # not an option we offer
 
