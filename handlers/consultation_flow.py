@@ -64,13 +64,13 @@ def item_card(
     ctx: Context, consultation: Consultation, item: Item, position: int, total: int
 ) -> Card:
     """One item as the flow shows it: where it is, its text, its buttons and Skip."""
-    body = cards.KIND_HINTS[item.kind]
+    body = ctx.t(cards.KIND_HINTS[item.kind])
     if item.kind == "clause" and item.clause_text:
         text = item.clause_text.strip()
         body = clip(text, CLAUSE_CHARS)
         if len(text) > CLAUSE_CHARS:
             body += "\n" + ctx.t("Full text: {url}", url=web_link(ctx, item.short_id))
-        body += "\n\n" + cards.KIND_HINTS["clause"]
+        body += "\n\n" + ctx.t(cards.KIND_HINTS["clause"])
     elif item.kind == "rating":
         summary = (item.regulation_summary or "").strip()
         body = f"{summary}\n\n{body}" if summary else body

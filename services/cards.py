@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from bot.i18n import N_, Translator, identity_translator
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, ResultBar
 from services.results import ItemResults
 from storage.models import Item
 
 KIND_HINTS = {
-    "poll": "Choose one option. You can change your vote until it closes.",
-    "multi": "Choose every option that applies; tap again to remove one.",
-    "scale": "How far do you agree? You can change your answer until it closes.",
-    "ask": "Reply to this message, or press Answer, to share your view.",
-    "rating": "Improve it, keep it as is, or scrap it? You can also say why.",
-    "clause": "Do you agree with this clause? You can also comment on it.",
+    "poll": N_("Choose one option. You can change your vote until it closes."),
+    "multi": N_("Choose every option that applies; tap again to remove one."),
+    "scale": N_("How far do you agree? You can change your answer until it closes."),
+    "ask": N_("Reply to this message, or press Answer, to share your view."),
+    "rating": N_("Improve it, keep it as is, or scrap it? You can also say why."),
+    "clause": N_("Do you agree with this clause? You can also comment on it."),
 }
 KIND_NAMES = {
     "poll": "Poll",
@@ -29,17 +30,24 @@ def results_visible(item: Item) -> bool:
     return item.status == "closed" or item.results_visibility == "live"
 
 
-def item_card(item: Item, results: ItemResults | None = None) -> Card:
-    """The public message for an item: buttons while open, results when visible."""
+def item_card(
+    item: Item, results: ItemResults | None = None, t: Translator = identity_translator
+) -> Card:
+    """The public message for an item: buttons while open, results when visible.
+
+    ``t``: the reader's language for the hint and buttons (the web chat's visitor); a public
+    card posted in a channel is English. Scale labels are catalogue messages, so they follow."""
     is_open = item.status == "open"
     buttons: list[Button] = []
     if is_open and item.is_choice:
-        buttons = [Button(o.label, "vote", f"{item.short_id}:{o.position}") for o in item.options]
+        buttons = [
+            Button(t(o.label), "vote", f"{item.short_id}:{o.position}") for o in item.options
+        ]
     elif is_open:
-        buttons = [Button("Answer", "answer", item.short_id, style="primary", opens_form=True)]
+        buttons = [Button(t("Answer"), "answer", item.short_id, style="primary", opens_form=True)]
     bars: tuple[ResultBar, ...] = ()
     if results is not None and item.is_choice and results_visible(item):
-        bars = tuple(ResultBar(o.label, o.votes, o.percent) for o in results.options)
+        bars = tuple(ResultBar(t(o.label), o.votes, o.percent) for o in results.options)
     footer = [f"{KIND_NAMES[item.kind]} {item.short_id}"]
     if is_open and item.closes_at is not None:
         footer.append(f"closes {format_deadline(item.closes_at)}")
@@ -54,9 +62,9 @@ def item_card(item: Item, results: ItemResults | None = None) -> Card:
         footer.append("results shown when it closes")
     return Card(
         title=item.question,
-        body=KIND_HINTS[item.kind]
+        body=t(KIND_HINTS[item.kind])
         if is_open
-        else "This item is closed. Thank you for taking part.",
+        else t("This item is closed. Thank you for taking part."),
         buttons=tuple(buttons),
         bars=bars,
         footer=" · ".join(footer),

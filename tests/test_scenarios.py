@@ -333,11 +333,29 @@ async def test_a_person_who_chose_welsh_reads_welsh_and_counts_with_english_ones
 ) -> None:
     """Issue 18: ``language cy`` is remembered; the vote is confirmed in Welsh and counted in
     the same tally as English votes; ``language en`` switches back."""
-    if d.platform == "web":
-        pytest.skip("the web chat offers no language switch yet (docs/translating.md)")
     poll = await d.publish(POLL)
     told = await d.moderate("eve", "language cy")
     assert "O hyn ymlaen, bydd Townhall yn ysgrifennu atoch yn Gymraeg." in told, told
+    welsh = await d.vote("eve", poll, 1)
+    assert "Diolch, mae eich pleidlais dros “Yes” wedi’i chofnodi." in welsh, welsh
+    english = await d.vote("ann", poll, 2)
+    assert "Thanks, your vote for “No” is recorded." in english, english
+    assert await d.votes(poll) == [1, 1]
+    assert "in English" in await d.moderate("eve", "language en")
+    assert "Your vote is now “No”." in await d.vote("eve", poll, 2)
+    assert await d.votes(poll) == [0, 2]
+
+
+@SQLITE_ONLY
+async def test_a_person_whose_platform_says_welsh_reads_welsh_from_the_first_message(
+    d: Driver,
+) -> None:
+    """Issue 18: where the platform says the person reads Welsh (Telegram's app language, the
+    browser's Accept-Language), the first reply is Welsh, with no command; the vote counts
+    with the English ones, and ``language en`` still wins over what the platform says."""
+    if not await d.platform_says("eve", "cy"):
+        pytest.skip(f"{d.platform} cannot say a person reads Welsh")
+    poll = await d.publish(POLL)
     welsh = await d.vote("eve", poll, 1)
     assert "Diolch, mae eich pleidlais dros “Yes” wedi’i chofnodi." in welsh, welsh
     english = await d.vote("ann", poll, 2)
