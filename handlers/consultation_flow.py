@@ -76,14 +76,15 @@ def item_card(
         body = f"{summary}\n\n{body}" if summary else body
     # Scale labels are catalogue messages: a Welsh reader sees them in Welsh (others as typed).
     buttons = [
-        Button(ctx.t(o.label), "vote", f"{item.short_id}:{o.position}") for o in item.options
+        Button(cards.label_in(o, ctx.t), "vote", f"{item.short_id}:{o.position}")
+        for o in item.options
     ]
     if not item.is_choice or item.kind in WITH_TEXT:
         label = ctx.t(TEXT_LABELS.get(item.kind, "Answer"))
         buttons.append(Button(label, "answer", item.short_id, opens_form=True))
     buttons.append(Button(ctx.t("Skip"), "skip", item.short_id))
     return Card(
-        title=item.question,
+        title=cards.question_in(item, ctx.t),
         body=body,
         buttons=tuple(buttons),
         footer=ctx.t(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_, Translator, identity_translator
+from dataclasses import replace
+
+from bot.i18n import N_, Translator, identity_translator, language_of, translator_for
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, ResultBar
 from services.results import ItemResults
-from storage.models import Item
+from storage.models import Item, Option
 
 KIND_HINTS = {
     "poll": N_("Choose one option. You can change your vote until it closes."),
@@ -26,6 +28,16 @@ KIND_NAMES = {
 }
 
 
+def question_in(item: Item, t: Translator) -> str:
+    """The item's question in ``t``'s language: its Welsh when it has one and ``t`` is Welsh."""
+    return item.question_cy if item.question_cy and language_of(t) == "cy" else item.question
+
+
+def label_in(option: Option, t: Translator) -> str:
+    """An option in ``t``'s language: its own Welsh, else the catalogue's (scale labels)."""
+    return option.label_cy if option.label_cy and language_of(t) == "cy" else t(option.label)
+
+
 def results_visible(item: Item) -> bool:
     return item.status == "closed" or item.results_visibility == "live"
 
@@ -41,13 +53,16 @@ def item_card(
     buttons: list[Button] = []
     if is_open and item.is_choice:
         buttons = [
-            Button(t(o.label), "vote", f"{item.short_id}:{o.position}") for o in item.options
+            Button(label_in(o, t), "vote", f"{item.short_id}:{o.position}") for o in item.options
         ]
     elif is_open:
         buttons = [Button(t("Answer"), "answer", item.short_id, style="primary", opens_form=True)]
     bars: tuple[ResultBar, ...] = ()
     if results is not None and item.is_choice and results_visible(item):
-        bars = tuple(ResultBar(t(o.label), o.votes, o.percent) for o in results.options)
+        labels = {o.position: label_in(o, t) for o in item.options}
+        bars = tuple(
+            ResultBar(labels.get(o.position, o.label), o.votes, o.percent) for o in results.options
+        )
     footer = [f"{KIND_NAMES[item.kind]} {item.short_id}"]
     if is_open and item.closes_at is not None:
         footer.append(f"closes {format_deadline(item.closes_at)}")
@@ -61,7 +76,7 @@ def item_card(
     if is_open and item.is_choice and item.results_visibility == "closed":
         footer.append("results shown when it closes")
     return Card(
-        title=item.question,
+        title=question_in(item, t),
         body=t(KIND_HINTS[item.kind])
         if is_open
         else t("This item is closed. Thank you for taking part."),
@@ -70,6 +85,33 @@ def item_card(
         footer=" · ".join(footer),
         accepts_replies=is_open and not item.is_choice,
         item=item.short_id,
+    )
+
+
+def public_card(item: Item, results: ItemResults | None = None) -> Card:
+    """The card posted in a channel, for everyone there: English, and Welsh beside it when the
+    item has its own Welsh (``--cy``, ``{en:, cy:}`` in a consultation file). Staff details
+    (the footer) stay English."""
+    english = item_card(item, results)
+    if not item.question_cy:
+        return english
+    welsh = item_card(item, results, translator_for("cy"))
+
+    def both(en: str, cy: str, between: str) -> str:
+        return en if en == cy else f"{en}{between}{cy}"
+
+    return replace(
+        english,
+        title=both(english.title, welsh.title, "\n"),
+        body=both(english.body, welsh.body, "\n\n"),
+        buttons=tuple(
+            replace(en, label=both(en.label, cy.label, " / "))
+            for en, cy in zip(english.buttons, welsh.buttons, strict=True)
+        ),
+        bars=tuple(
+            replace(en, label=both(en.label, cy.label, " / "))
+            for en, cy in zip(english.bars, welsh.bars, strict=True)
+        ),
     )
 
 

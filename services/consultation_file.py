@@ -45,20 +45,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
 
+class BilingualQuestion(_Strict):
+    """``{en: ..., cy: ...}``: a question in English and Welsh (issue 18)."""
+
+    en: Question
+    cy: Question | None = None
+
+
+class BilingualLabel(_Strict):
+    en: Label
+    cy: Label | None = None
+
+
+#: A plain string (one language), or ``{en: ..., cy: ...}``.
+AnyQuestion = Question | BilingualQuestion
+AnyLabel = Label | BilingualLabel
+
+
+def _en(text: str | BilingualQuestion | BilingualLabel) -> str:
+    return text if isinstance(text, str) else text.en
+
+
+def _cy(text: str | BilingualQuestion | BilingualLabel) -> str | None:
+    return None if isinstance(text, str) else text.cy
+
+
 class ScaleSpec(_Strict):
     kind: Literal["scale"]
-    statement: Question
+    statement: AnyQuestion
 
 
 class PollSpec(_Strict):
     kind: Literal["poll", "multi"]
-    question: Question
-    options: list[Label] = Field(min_length=2, max_length=10)
+    question: AnyQuestion
+    options: list[AnyLabel] = Field(min_length=2, max_length=10)
 
 
 class AskSpec(_Strict):
     kind: Literal["ask"]
-    question: Question
+    question: AnyQuestion
 
 
 class RegulationSpec(_Strict):
@@ -106,6 +131,9 @@ class PlannedItem:
     clause_text: str | None = None
     regulation_title: str | None = None
     regulation_summary: str | None = None
+    #: The Welsh (issue 18): the question, and each option's (all or none).
+    question_cy: str | None = None
+    options_cy: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,11 +338,24 @@ def _expand_clauses(
 
 def _expand(spec: Any, base: Path, name: str, line: int, problems: list[str]) -> list[PlannedItem]:
     if isinstance(spec, ScaleSpec):
-        return [PlannedItem("scale", spec.statement, SCALE)]
+        return [PlannedItem("scale", _en(spec.statement), SCALE, question_cy=_cy(spec.statement))]
     if isinstance(spec, PollSpec):
-        return [PlannedItem(spec.kind, spec.question, tuple(spec.options))]
+        welsh = [_cy(o) for o in spec.options]
+        if any(welsh) and not all(welsh):
+            problems.append(
+                f"{name}:{line}: options: give every option in Welsh ({{en: ..., cy: ...}}) or none"
+            )
+        return [
+            PlannedItem(
+                spec.kind,
+                _en(spec.question),
+                tuple(_en(o) for o in spec.options),
+                question_cy=_cy(spec.question),
+                options_cy=tuple(w for w in welsh if w) if all(welsh) else (),
+            )
+        ]
     if isinstance(spec, AskSpec):
-        return [PlannedItem("ask", spec.question)]
+        return [PlannedItem("ask", _en(spec.question), question_cy=_cy(spec.question))]
     if isinstance(spec, RatingSpec):
         return [
             PlannedItem(

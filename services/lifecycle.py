@@ -28,7 +28,7 @@ async def render_publication(session: AsyncSession, pub: Publication) -> View | 
     item = await ItemRepository(session).get(pub.item_id)
     if item is None:
         return None
-    return cards.item_card(item, await results.compute(session, item))
+    return cards.public_card(item, await results.compute(session, item))
 
 
 async def close_item(session: AsyncSession, item: Item, actor: str, now: datetime) -> bool:

@@ -123,6 +123,8 @@ class Item(Base):
     )
     kind: Mapped[str] = mapped_column(String(10))
     question: Mapped[str] = mapped_column(String(300))
+    #: The question in Welsh, when the item has it (issue 18): Welsh readers see it.
+    question_cy: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(10), default="open")
     results_visibility: Mapped[str] = mapped_column(String(10), default="live")
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -162,6 +164,8 @@ class Option(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(200))
+    #: The option in Welsh (issue 18); votes count once, whichever language was read.
+    label_cy: Mapped[str | None] = mapped_column(String(200))
 
     item: Mapped[Item] = relationship(back_populates="options")
 
@@ -278,6 +282,9 @@ class Answer(Base):
     )
     platform: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
+    #: The language the person was reading when they answered (``cy``/``en``; None: before
+    #: issue 18 recorded it). Answers in every language count together.
+    language: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(10), default="visible")
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Where the answer was written, so it can be reported or moderated in place.

@@ -127,3 +127,27 @@ def test_clause_documents_resolve_relative_to_the_file(tmp_path: Path) -> None:
     (tmp_path / "sub" / "c.yaml").write_text(text, encoding="utf-8")
     plan = load_file(tmp_path / "sub" / "c.yaml", now=NOW)
     assert sum(1 for i in plan.items if i.kind == "clause") == 8
+
+
+def test_questions_and_options_in_english_and_welsh(tmp_path: Path) -> None:
+    """Issue 18: ``{en: ..., cy: ...}`` where a plain string goes; plain strings still work."""
+    text = """\
+slug: bilingual
+title: A consultation
+closes: 14d
+items:
+  - kind: poll
+    question: {en: "Open on Sundays?", cy: "Agor ar y Sul?"}
+    options: [{en: "Yes", cy: Ie}, {en: "No", cy: Na}]
+  - kind: scale
+    statement: {en: Fines should go, cy: Dylai dirwyon fynd}
+  - kind: ask
+    question: What else?
+"""
+    poll, scale, ask = load_text(text, name="c.yaml", base=tmp_path, now=NOW).items
+    assert (poll.question, poll.question_cy) == ("Open on Sundays?", "Agor ar y Sul?")
+    assert (poll.options, poll.options_cy) == (("Yes", "No"), ("Ie", "Na"))
+    assert (scale.question, scale.question_cy) == ("Fines should go", "Dylai dirwyon fynd")
+    assert (ask.question, ask.question_cy, ask.options_cy) == ("What else?", None, ())
+    half = text.replace('{en: "No", cy: Na}', '"No"')
+    assert any("give every option in Welsh" in p for p in refused(half, tmp_path))

@@ -23,6 +23,7 @@ from services.consultation_file import load_file
 from storage.consultations import ConsultationRepository
 from storage.db import Database
 from storage.items import ItemRepository
+from storage.responses import AnswerRepository
 from tests.conftest import SQLITE_ONLY
 from tests.drivers import DRIVERS
 from tests.drivers.base import PlatformDriver, Records, ref_in
@@ -344,6 +345,31 @@ async def test_a_person_who_chose_welsh_reads_welsh_and_counts_with_english_ones
     assert "in English" in await d.moderate("eve", "language en")
     assert "Your vote is now “No”." in await d.vote("eve", poll, 2)
     assert await d.votes(poll) == [0, 2]
+
+
+async def test_a_bilingual_item_shows_each_person_their_language_and_counts_once(
+    d: Driver,
+) -> None:
+    """Issue 18: ``--cy`` gives an item its Welsh; a Welsh reader votes on “Ie”, an English
+    reader on “No”, one tally; an answer records the language it was written in."""
+    poll = await d.publish(POLL + ' --cy "Agor y llyfrgell ar y Sul? | Ie | Na"')
+    await d.moderate("eve", "language cy")
+    welsh = await d.vote("eve", poll, 1)
+    assert "Diolch, mae eich pleidlais dros “Ie” wedi’i chofnodi." in welsh, welsh
+    english = await d.vote("ann", poll, 2)
+    assert "Thanks, your vote for “No” is recorded." in english, english
+    assert await d.votes(poll) == [1, 1]
+    if d.platform != "web":  # a channel's card is for everyone: both languages
+        shown = await d.shown(poll)
+        assert "Open the library on Sundays?" in shown and "Agor y llyfrgell ar y Sul?" in shown
+    question = await d.publish(ASK + ' --cy "Beth fyddai’n gwella’r stryd fawr?"')
+    await d.answer("eve", question, "Mwy o feinciau")
+    await d.answer("ann", question, "More benches")
+    async with d.db.transaction() as session:
+        item = await ItemRepository(session).by_short_id(question)
+        assert item is not None and item.question_cy == "Beth fyddai'n gwella'r stryd fawr?"
+        rows = await AnswerRepository(session).for_item(item)
+        assert {a.text: a.language for a in rows} == {"Mwy o feinciau": "cy", "More benches": "en"}
 
 
 @SQLITE_ONLY

@@ -52,7 +52,9 @@ async def test_vote_and_answer_with_the_mouse(chat: ChatApp, page: Page) -> None
     await page.get_by_role("button", name="Send my answer").click()
     await expect(page.get_by_text("your answer is recorded")).to_be_visible()
     result = await chat.results(question)
-    assert result["answers"] == [{"text": "More benches", "platform": "web", "status": "visible"}]
+    assert result["answers"] == [
+        {"text": "More benches", "platform": "web", "status": "visible", "language": "en"}
+    ]
 
 
 async def test_vote_form_works_by_keyboard_alone(chat: ChatApp, page: Page) -> None:

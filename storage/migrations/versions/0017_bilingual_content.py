@@ -1,0 +1,36 @@
+"""bilingual content: an item's question and options in Welsh, each answer's language (issue 18)
+
+Revision ID: 0017
+Revises: 0013
+Create Date: 2026-12-07 21:25:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0017"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Empty: the item is in one language (English), as every item before this revision.
+    with op.batch_alter_table("items") as batch:
+        batch.add_column(sa.Column("question_cy", sa.String(length=300), nullable=True))
+    with op.batch_alter_table("options") as batch:
+        batch.add_column(sa.Column("label_cy", sa.String(length=200), nullable=True))
+    # The language the person read the question in when they answered; empty for older ones.
+    with op.batch_alter_table("answers") as batch:
+        batch.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("answers") as batch:
+        batch.drop_column("language")
+    with op.batch_alter_table("options") as batch:
+        batch.drop_column("label_cy")
+    with op.batch_alter_table("items") as batch:
+        batch.drop_column("question_cy")
