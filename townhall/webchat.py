@@ -25,7 +25,7 @@ from services import cards, consultations, results
 from storage.consultations import ConsultationRepository
 from storage.db import Database
 from storage.items import SHORT_ID_ALPHABET, SHORT_ID_LENGTH, ItemRepository
-from storage.models import Participant
+from storage.models import Item, Participant
 from storage.people import ParticipantRepository
 from storage.responses import AnswerRepository, VoteRepository
 
@@ -86,9 +86,17 @@ def page_loader(db: Database, settings: Settings, clock: Clock = utc_now) -> Pag
                 taken_part=summary.participants if item.is_choice else summary.responses,
                 results_later=item.is_choice and item.results_visibility == "closed",
                 language=language,
+                content_language=_content_language(item, language),
             )
 
     return load
+
+
+def _content_language(item: Item, language: str) -> str:
+    """The language the item's own text is shown in: English unless it has the reader's."""
+    if language == "cy" and item.question_cy:
+        return "cy"
+    return "en"
 
 
 def _language(
@@ -184,6 +192,7 @@ async def consultation_page(
                 detail=(item.clause_text or item.regulation_summary or "").strip(),
             ),
             language=language,
+            content_language=_content_language(item, language),
         )
 
 

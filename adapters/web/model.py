@@ -61,6 +61,9 @@ class ChatPage:
     consultation: ConsultationStep | None = None
     #: The language the page is in (``cy``/``en``): the visitor's choice, else their browser's.
     language: str = "en"
+    #: The language of the item's own question and poll options (the policy team's text):
+    #: English on a Welsh page when the item has no Welsh, marked ``lang`` for screen readers.
+    content_language: str = "en"
 
     @property
     def options(self) -> list[tuple[int, str]]:

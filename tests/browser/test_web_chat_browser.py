@@ -162,6 +162,9 @@ async def test_the_web_chat_in_welsh_passes_axe_and_switches(chat: ChatApp, page
     await page.goto(f"{chat.base}/c/{scale}")
     await expect(page.locator("html")).to_have_attribute("lang", "cy")
     await expect(page.get_by_text("Neidio i’r prif gynnwys")).to_be_attached()
+    # the policy team's question has no Welsh: marked English for screen readers
+    question = page.locator('legend [lang="en"]')
+    await expect(question).to_have_text("Should the library open on Sundays?")
     await assert_accessible(page)
     await page.get_by_role("button", name="Anfon fy mhleidlais").click()
     await expect(page.get_by_role("link", name="Dewiswch un opsiwn")).to_be_visible()
