@@ -22,6 +22,7 @@ from bot.views import Notice, View
 from handlers import consent, consultation_flow
 from services import cards, lifecycle, results
 from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
+from storage.channel_languages import ChannelLanguageRepository
 from storage.items import NewItem
 from storage.ledger import EventLedger
 from storage.models import Item, Option, Participant
@@ -152,7 +153,12 @@ async def create_and_publish(ctx: Context, kind: str, question: str, options: li
             options_cy=options_cy,
         )
     )
-    await ctx.publish(item, cards.public_card(item, await results.compute(ctx.session, item)))
+    target = ctx.event.target
+    language = await ChannelLanguageRepository(ctx.session).of(
+        ctx.event.platform, target.channel_id
+    )
+    summary = await results.compute(ctx.session, item)
+    await ctx.publish(item, cards.public_card(item, summary, language))
     await ctx.record("item.create", item.short_id, kind=kind)
     ctx.produced(ItemCreated(item.short_id, kind))
     ctx.notify(

@@ -88,12 +88,17 @@ def item_card(
     )
 
 
-def public_card(item: Item, results: ItemResults | None = None) -> Card:
+def public_card(
+    item: Item, results: ItemResults | None = None, channel_language: str | None = None
+) -> Card:
     """The card posted in a channel, for everyone there: English, and Welsh beside it when the
-    item has its own Welsh (``--cy``, ``{en:, cy:}`` in a consultation file). Staff details
-    (the footer) stay English."""
+    item has its own Welsh (``--cy``, ``{en:, cy:}`` in a consultation file); a channel set
+    to ``en`` or ``cy`` (``townhall channel language``) gets that one. Staff details (the
+    footer) stay English."""
+    if channel_language == "cy":
+        return item_card(item, results, translator_for("cy"))
     english = item_card(item, results)
-    if not item.question_cy:
+    if not item.question_cy or channel_language == "en":
         return english
     welsh = item_card(item, results, translator_for("cy"))
 

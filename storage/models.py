@@ -480,6 +480,18 @@ class AnswerTheme(Base):
     tagged_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ChannelLanguage(Base):
+    """The language a channel's public cards are in (issue 18): ``en``, ``cy`` or ``both``;
+    no row: both languages when the item has its Welsh, else English."""
+
+    __tablename__ = "channel_languages"
+    __table_args__ = (CheckConstraint(_in("language", ("en", "cy", "both")), name="language"),)
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    language: Mapped[str] = mapped_column(String(4))
+
+
 class InstanceSetting(Base):
     """Facts about this installation, e.g. the fingerprint of the secret key it was started with.
 

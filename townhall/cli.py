@@ -97,6 +97,7 @@ class _Commands(click.Group):
         "users": "townhall.users_cli:users",
         "secret-key": "townhall.secret_key_cli:secret_key",
         "consultation": "townhall.consultation_cli:consultation",
+        "channel": "townhall.channel_cli:channel",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -1,4 +1,5 @@
-"""bilingual content: an item's question and options in Welsh, each answer's language (issue 18)
+"""bilingual content: an item's question and options in Welsh, each answer's language, a
+channel's language for its public cards (issue 18)
 
 Revision ID: 0017
 Revises: 0013
@@ -25,9 +26,21 @@ def upgrade() -> None:
     # The language the person read the question in when they answered; empty for older ones.
     with op.batch_alter_table("answers") as batch:
         batch.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+    # No row: a channel's cards show both languages when the item has its Welsh.
+    op.create_table(
+        "channel_languages",
+        sa.Column("platform", sa.String(length=20), nullable=False),
+        sa.Column("channel_id", sa.String(length=100), nullable=False),
+        sa.Column("language", sa.String(length=4), nullable=False),
+        sa.CheckConstraint(
+            "language IN ('en', 'cy', 'both')", name=op.f("ck_channel_languages_language")
+        ),
+        sa.PrimaryKeyConstraint("platform", "channel_id", name=op.f("pk_channel_languages")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("channel_languages")
     with op.batch_alter_table("answers") as batch:
         batch.drop_column("language")
     with op.batch_alter_table("options") as batch:
