@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.i18n import N_
+from bot.i18n import N_, translator_for
 
 DEV_SECRET = "development-only-secret-key-change-me"  # noqa: S105 - a documented placeholder
 
@@ -232,6 +232,15 @@ class Settings(BaseSettings):
     @property
     def guild_ids(self) -> list[int]:
         return [int(g) for g in _split(self.discord_guild_ids) if g.isdigit()]
+
+    def privacy_notice_in(self, language: str) -> str:
+        """The privacy notice in ``language``: the operator's Welsh notice if set, our own
+        default through the catalogue, else the operator's notice as written."""
+        if language == "cy" and self.privacy_notice_cy:
+            return self.privacy_notice_cy
+        if self.privacy_notice == DEFAULT_PRIVACY_NOTICE:
+            return translator_for(language)(DEFAULT_PRIVACY_NOTICE)
+        return self.privacy_notice
 
     @property
     def is_sqlite(self) -> bool:

@@ -104,7 +104,7 @@ class Dispatcher:
                 handled=handled, notices=ctx.notices, results=ctx.results, language=ctx.language
             )
         except UserError as exc:
-            problem = exc.message
+            problem = exc.said(t)
             log.info("refused", platform=event.platform, kind=event.kind.value)
             log.debug("refusal", reason=problem)
         except Exception as exc:

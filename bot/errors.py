@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class UserError(Exception):
-    """Something the person got wrong: the message goes back to them, nothing is written."""
+    """Something the person got wrong: the message goes back to them, nothing is written.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    ``message`` is said as it is, or, with ``values``, is a catalogue message (``N_``) with
+    ``{placeholders}``: the dispatcher says it in the person's language (:meth:`said`), where
+    the code raising it has no translator (the command grammar). ``.message`` is the English.
+    """
+
+    def __init__(self, message: str, **values: object) -> None:
+        english = message.format(**values) if values else message
+        super().__init__(english)
+        self.message = english
+        self.template = message
+        self.values = values
+
+    def said(self, t: Callable[..., str]) -> str:
+        """The message in ``t``'s language (a message already translated comes back as is)."""
+        return t(self.template, **self.values) if self.values else self.message
 
 
 class UsageError(UserError):

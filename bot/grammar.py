@@ -8,10 +8,18 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.errors import UsageError
+from bot.i18n import N_, Translator, identity_translator
 
 # Phones and chat apps turn straight quotes into curly ones; people should not have to care.
 #: A moderator's decisions on an answer; each is also a command (``approve A12``).
 DECISIONS = ("approve", "hide", "redact", "escalate")
+
+#: Parse errors, said in the person's language by the dispatcher (commands stay English).
+UNKNOWN_OPTION = N_("Unknown option --{name}.\nUsage: {usage}")
+NEEDS_VALUE = N_("--{name} needs a value.\nUsage: {usage}")
+ONE_OF = N_("--{name} must be one of: {allowed}.")
+USAGE = N_("Usage: {usage}")
+UNREADABLE = N_("I couldn't read that: {problem} (check your quotes).")
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
 
@@ -92,7 +100,9 @@ def tokenize(text: str) -> list[str]:
     try:
         return shlex.split(plain_quotes(text), posix=True)
     except ValueError as exc:
-        raise UsageError(f"I couldn't read that: {exc} (check your quotes).") from None
+        raise UsageError(
+            N_("I couldn't read that: {problem} (check your quotes)."), problem=exc
+        ) from None
 
 
 def parse_args(spec: CommandSpec, rest: str) -> ParsedCommand:
@@ -107,8 +117,11 @@ def parse_args(spec: CommandSpec, rest: str) -> ParsedCommand:
         if token == "--":  # noqa: S105 - not a password
             # Not an "end of options" marker: it would turn --closes into a poll option.
             raise UsageError(
-                "A lone -- is not understood: options such as --closes 2d go after the "
-                f"arguments, without it.\nUsage: {spec.usage}"
+                N_(
+                    "A lone -- is not understood: options such as --closes 2d go after the "
+                    "arguments, without it.\nUsage: {usage}"
+                ),
+                usage=spec.usage,
             )
         if not token.startswith("--"):
             args.append(token)
@@ -119,18 +132,18 @@ def parse_args(spec: CommandSpec, rest: str) -> ParsedCommand:
             flags.add(name)
             continue
         if name not in spec.options:
-            raise UsageError(f"Unknown option --{name}.\nUsage: {spec.usage}")
+            raise UsageError(UNKNOWN_OPTION, name=name, usage=spec.usage)
         if not eq:
             if i >= len(tokens):
-                raise UsageError(f"--{name} needs a value.\nUsage: {spec.usage}")
+                raise UsageError(NEEDS_VALUE, name=name, usage=spec.usage)
             value = tokens[i]
             i += 1
         allowed = spec.options[name]
         if allowed and value.lower() not in allowed:
-            raise UsageError(f"--{name} must be one of: {', '.join(allowed)}.")
+            raise UsageError(ONE_OF, name=name, allowed=", ".join(allowed))
         options[name] = value.lower() if allowed else value
     if len(args) < spec.min_args or (spec.max_args is not None and len(args) > spec.max_args):
-        raise UsageError(f"Usage: {spec.usage}")
+        raise UsageError(USAGE, usage=spec.usage)
     return ParsedCommand(spec.name, tuple(args), frozenset(flags), options)
 
 
@@ -139,18 +152,18 @@ def check(spec: CommandSpec, command: ParsedCommand) -> ParsedCommand:
     text: known flags and options, allowed values, the number of arguments."""
     for name in command.flags:
         if name not in spec.flags:
-            raise UsageError(f"Unknown option --{name}.\nUsage: {spec.usage}")
+            raise UsageError(UNKNOWN_OPTION, name=name, usage=spec.usage)
     options: dict[str, str] = {}
     for name, value in command.options.items():
         if name not in spec.options:
-            raise UsageError(f"Unknown option --{name}.\nUsage: {spec.usage}")
+            raise UsageError(UNKNOWN_OPTION, name=name, usage=spec.usage)
         allowed = spec.options[name]
         if allowed and value.lower() not in allowed:
-            raise UsageError(f"--{name} must be one of: {', '.join(allowed)}.")
+            raise UsageError(ONE_OF, name=name, allowed=", ".join(allowed))
         options[name] = value.lower() if allowed else value
     count = len(command.args)
     if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
-        raise UsageError(f"Usage: {spec.usage}")
+        raise UsageError(USAGE, usage=spec.usage)
     return ParsedCommand(spec.name, tuple(command.args), frozenset(command.flags), options)
 
 
@@ -164,10 +177,14 @@ def usage_hint(specs: Sequence[CommandSpec]) -> str:
     return " | ".join(spec.hint for spec in specs if spec.hint)
 
 
-def help_text(specs: Sequence[CommandSpec], *, staff: bool) -> str:
-    lines = ["Townhall commands:"]
+def help_text(
+    specs: Sequence[CommandSpec], *, staff: bool, t: Translator = identity_translator
+) -> str:
+    """The commands this person may use; citizens' summaries (marked ``N_``) in their
+    language, the commands themselves as typed (English words)."""
+    lines = [t("Townhall commands:")]
     for spec in specs:
         if spec.staff_only and not staff:
             continue
-        lines.append(f"  {spec.usage}\n      {spec.summary}")
+        lines.append(f"  {spec.usage}\n      {t(spec.summary)}")
     return "\n".join(lines)

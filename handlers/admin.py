@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.errors import UserError
 from bot.grammar import CommandSpec, Field, help_text
+from bot.i18n import N_
 from bot.router import Router, has_role
 from handlers import consultations
 from handlers.polls import find_item
@@ -51,7 +52,7 @@ LIST = CommandSpec(
 HELP = CommandSpec(
     "help",
     "help",
-    "Show this help.",
+    N_("Show this help."),
     max_args=1,
     menu="What this bot can do",
     hint="help",
@@ -60,7 +61,7 @@ HELP = CommandSpec(
 START = CommandSpec(
     "start",
     "start [SLUG]",
-    "Say hello; with a consultation's name, answer it here one question at a time.",
+    N_("Say hello; with a consultation's name, answer it here one question at a time."),
     max_args=1,
     menu="Say hello, or start a consultation",
     slash=False,
@@ -108,7 +109,8 @@ async def list_items(ctx: Context) -> None:
 async def show_help(ctx: Context) -> None:
     from handlers import all_specs
 
-    ctx.notify(help_text(all_specs(), staff=await ctx.has_role("policy", "moderator")))
+    staff = await ctx.has_role("policy", "moderator")
+    ctx.notify(help_text(all_specs(), staff=staff, t=ctx.t))
 
 
 async def _consultation_named(ctx: Context, name: str) -> Consultation | None:

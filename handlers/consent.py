@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.config import DEFAULT_PRIVACY_NOTICE
 from bot.context import Context
 from bot.events import Event
 from bot.i18n import N_
@@ -22,12 +21,7 @@ from storage.people import pseudonym
 def notice_text(ctx: Context) -> str:
     """The privacy notice in the reader's language: the operator's Welsh notice if set, our
     own default through the catalogue, else the operator's notice as written."""
-    settings = ctx.settings
-    if ctx.language == "cy" and settings.privacy_notice_cy:
-        return settings.privacy_notice_cy
-    if settings.privacy_notice == DEFAULT_PRIVACY_NOTICE:
-        return ctx.t(DEFAULT_PRIVACY_NOTICE)
-    return settings.privacy_notice
+    return ctx.settings.privacy_notice_in(ctx.language)
 
 
 def privacy_text(ctx: Context) -> str:

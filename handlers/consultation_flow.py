@@ -70,19 +70,20 @@ def item_card(
     ctx: Context, consultation: Consultation, item: Item, position: int, total: int
 ) -> Card:
     """One item as the flow shows it: where it is, its text, its buttons and Skip."""
-    body = cards.KIND_HINTS[item.kind]
+    body = ctx.t(cards.KIND_HINTS[item.kind])
     if item.kind == "clause" and item.clause_text:
         text = item.clause_text.strip()
         body = clip(text, CLAUSE_CHARS)
         if len(text) > CLAUSE_CHARS:
             body += "\n" + ctx.t("Full text: {url}", url=web_link(ctx, item.short_id))
-        body += "\n\n" + cards.KIND_HINTS["clause"]
+        body += "\n\n" + ctx.t(cards.KIND_HINTS["clause"])
     elif item.kind == "rating":
         summary = (item.regulation_summary or "").strip()
         body = f"{summary}\n\n{body}" if summary else body
     # Scale labels are catalogue messages: a Welsh reader sees them in Welsh (others as typed).
     buttons = [
-        Button(ctx.t(o.label), "vote", f"{item.short_id}:{o.position}") for o in item.options
+        Button(cards.label_in(o, ctx.t), "vote", f"{item.short_id}:{o.position}")
+        for o in item.options
     ]
     if item.kind == "statements":  # issue 20: the statements one at a time, or add one
         buttons.append(Button(ctx.t("Vote on statements"), "statements", item.short_id))
@@ -91,7 +92,7 @@ def item_card(
         buttons.append(Button(label, "answer", item.short_id, opens_form=True))
     buttons.append(Button(ctx.t("Skip"), "skip", item.short_id))
     return Card(
-        title=item.question,
+        title=cards.question_in(item, ctx.t),
         body=body,
         buttons=tuple(buttons),
         footer=ctx.t(

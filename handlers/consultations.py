@@ -13,6 +13,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
 from bot.grammar import CommandSpec, Field
+from bot.i18n import N_
 from bot.inputs import INT_MAX, parse_int
 from bot.router import Router, has_role
 from bot.views import Card, Notice, view_to_dict
@@ -61,7 +62,7 @@ RESPOND = CommandSpec(
 SUBSCRIBE = CommandSpec(
     "subscribe",
     "subscribe TOPIC",
-    "Hear privately about new consultations on a topic.",
+    N_("Hear privately about new consultations on a topic."),
     min_args=1,
     max_args=1,
     menu="Hear about consultations on a topic",
@@ -70,7 +71,7 @@ SUBSCRIBE = CommandSpec(
 UNSUBSCRIBE = CommandSpec(
     "unsubscribe",
     "unsubscribe [TOPIC]",
-    "Stop hearing about a topic; with no topic, about everything.",
+    N_("Stop hearing about a topic; with no topic, about everything."),
     max_args=1,
     menu="Stop hearing about a topic, or everything",
     fields=(Field("topic", "A topic; leave it out to stop everything", limit=60),),
@@ -78,14 +79,14 @@ UNSUBSCRIBE = CommandSpec(
 TOPICS = CommandSpec(
     "topics",
     "topics",
-    "Your subscriptions, and the topics of open consultations.",
+    N_("Your subscriptions, and the topics of open consultations."),
     max_args=0,
     menu="Your subscriptions and open topics",
 )
 STOP = CommandSpec(
     "stop",
     "stop",
-    "No more consultation messages you did not ask for (subscribe again to undo).",
+    N_("No more consultation messages you did not ask for (subscribe again to undo)."),
     max_args=0,
     menu="Stop consultation messages",
 )

@@ -39,7 +39,7 @@ REASON = Field("reason", "Why (kept in the audit log)", limit=300)
 REPORT = CommandSpec(
     "report",
     "report REF (or reply /report to an answer)",
-    "Report an answer to the moderators.",
+    N_("Report an answer to the moderators."),
     max_args=1,
     menu="Reply to an answer with this to report it",
     fields=(REF,),

@@ -23,6 +23,7 @@ from bot.views import Notice, View
 from handlers import consent, consultation_flow
 from services import cards, lifecycle, results
 from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
+from storage.channel_languages import ChannelLanguageRepository
 from storage.items import NewItem
 from storage.ledger import EventLedger
 from storage.models import Item, Option, Participant
@@ -41,10 +42,11 @@ SCALE = (
 
 POLL = CommandSpec(
     "poll",
-    'poll "Question?" "Option A" "Option B" ... [--multi] [--closes 2d] [--results live|closed]',
+    'poll "Question?" "Option A" "Option B" ... [--multi] [--closes 2d] [--results live|closed] '
+    '[--cy "Cwestiwn? | Opsiwn A | Opsiwn B"]',
     "Publish a poll here (2-10 options; --multi lets people pick several).",
     flags=frozenset({"multi"}),
-    options={"closes": (), "results": ("live", "closed")},
+    options={"closes": (), "results": ("live", "closed"), "cy": ()},
     min_args=1,
     staff_only=True,
     menu="Publish a poll here (policy team)",
@@ -52,9 +54,9 @@ POLL = CommandSpec(
 )
 SCALE_SPEC = CommandSpec(
     "scale",
-    'scale "Statement" [--closes 2d] [--results live|closed]',
+    'scale "Statement" [--closes 2d] [--results live|closed] [--cy "Datganiad"]',
     "Publish a 5-point agree/disagree scale here.",
-    options={"closes": (), "results": ("live", "closed")},
+    options={"closes": (), "results": ("live", "closed"), "cy": ()},
     min_args=1,
     max_args=1,
     staff_only=True,
@@ -62,10 +64,16 @@ SCALE_SPEC = CommandSpec(
 )
 ASK = CommandSpec(
     "ask",
-    'ask "Open question?" [--closes 2d] [--moderation strict|lazy] [--author-notices yes|no]',
+    'ask "Open question?" [--closes 2d] [--moderation strict|lazy] [--author-notices yes|no] '
+    '[--cy "Cwestiwn agored?"]',
     "Publish an open question; people answer in their own words. strict (default) holds "
     "flagged answers for a moderator; lazy shows them and queues them for review.",
-    options={"closes": (), "moderation": ("strict", "lazy"), "author-notices": ("yes", "no")},
+    options={
+        "closes": (),
+        "moderation": ("strict", "lazy"),
+        "author-notices": ("yes", "no"),
+        "cy": (),
+    },
     min_args=1,
     max_args=1,
     staff_only=True,
@@ -105,6 +113,25 @@ def clean_options(labels: list[str]) -> list[str]:
     return options
 
 
+def welsh_text(
+    given: str | None, options: list[str], *, with_options: bool
+) -> tuple[str | None, list[str]]:
+    """``--cy "Cwestiwn? | Opsiwn A | Opsiwn B"``: the Welsh question, then (a poll) each
+    option's Welsh in the same order, split at ``|``; the question alone is fine too."""
+    if given is None:
+        return None, []
+    parts = [part.strip() for part in given.split("|")] if with_options else [given]
+    question = clean_question(parts[0])
+    if len(parts) == 1:
+        return question, []
+    if len(parts) != len(options) + 1:
+        raise UserError(
+            f"--cy gives the Welsh question, then one Welsh option per option, split by |: "
+            f"{len(options)} options, {len(parts) - 1} given in Welsh."
+        )
+    return question, clean_options(parts[1:])
+
+
 async def create_and_publish(
     ctx: Context,
     kind: str,
@@ -114,6 +141,9 @@ async def create_and_publish(
     before_publish: Callable[[Item], Awaitable[None]] | None = None,
 ) -> None:
     assert ctx.command is not None
+    question_cy, options_cy = welsh_text(
+        ctx.command.options.get("cy"), options, with_options=kind in ("poll", "multi")
+    )
     closes = ctx.command.options.get("closes")
     closes_at = parse_deadline(closes, ctx.clock()) if closes else None
     item = await ctx.items.create(
@@ -127,11 +157,18 @@ async def create_and_publish(
             results_visibility=ctx.command.options.get("results", "live"),
             moderation=ctx.command.options.get("moderation", "strict"),
             notify_authors=ctx.command.options.get("author-notices", "yes") == "yes",
+            question_cy=question_cy,
+            options_cy=options_cy,
         )
     )
     if before_publish is not None:  # e.g. a statements item's seed statements
         await before_publish(item)
-    await ctx.publish(item, cards.item_card(item, await results.compute(ctx.session, item)))
+    target = ctx.event.target
+    language = await ChannelLanguageRepository(ctx.session).of(
+        ctx.event.platform, target.channel_id
+    )
+    summary = await results.compute(ctx.session, item)
+    await ctx.publish(item, cards.public_card(item, summary, language))
     await ctx.record("item.create", item.short_id, kind=kind)
     ctx.produced(ItemCreated(item.short_id, kind))
     ctx.notify(
@@ -252,7 +289,7 @@ async def record_vote(ctx: Context, item: Item, option: Option, participant: Par
         await ctx.outbox.refresh_items(
             [item.id], lifecycle.refresh_due(now, ctx.settings.refresh_interval)
         )
-    said = ctx.t(VOTE_MESSAGES[outcome], label=ctx.t(option.label))
+    said = ctx.t(VOTE_MESSAGES[outcome], label=cards.label_in(option, ctx.t))
     ctx.notify(Notice(said, success=outcome != "unchanged"))
 
 
@@ -394,7 +431,7 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
         if outcome != "unchanged":
             changed[click.item.id] = click.item
         theirs = _in_their_language(ctx, click.event, people[click.key].language)
-        said = theirs.t(VOTE_MESSAGES[outcome], label=theirs.t(option.label))
+        said = theirs.t(VOTE_MESSAGES[outcome], label=cards.label_in(option, theirs.t))
         notices: list[View] = [Notice(said, success=outcome != "unchanged")]
         if click.key in unconsented:  # notice mode: the notice comes with the first vote
             notices.append(await consent.privacy_notice(theirs, click.event, later=privately))

@@ -21,7 +21,7 @@ MYDATA_PART = 3000
 PRIVACY = CommandSpec(
     "privacy",
     "privacy",
-    "Read how your answers are used; give consent.",
+    N_("Read how your answers are used; give consent."),
     max_args=0,
     menu="How your answers are used; consent",
     slash_help="How your answers are used; give your consent",
@@ -29,7 +29,7 @@ PRIVACY = CommandSpec(
 MYDATA = CommandSpec(
     "mydata",
     "mydata",
-    "Get a private copy of everything we hold about you.",
+    N_("Get a private copy of everything we hold about you."),
     max_args=0,
     menu="Get a private copy of what we hold about you",
     slash_help="A private copy of what Townhall holds about you",
@@ -37,7 +37,7 @@ MYDATA = CommandSpec(
 FORGET = CommandSpec(
     "forget",
     "forget",
-    "Erase your identity, votes and answers everywhere.",
+    N_("Erase your identity, votes and answers everywhere."),
     max_args=0,
     menu="Erase your votes and answers",
     slash_help="Erase your votes, answers and identity",
@@ -46,7 +46,7 @@ FORGET = CommandSpec(
 LANGUAGE = CommandSpec(
     "language",
     "language cy|en",
-    "Choose the language Townhall writes to you in: cy (Cymraeg) or en (English).",
+    N_("Choose the language Townhall writes to you in: cy (Cymraeg) or en (English)."),
     max_args=1,
     menu="Cymraeg / English: choose your language",
     slash_help="Choose your language: cy (Cymraeg) or en (English)",

@@ -18,6 +18,10 @@ RESULTS = Field(
     "results", "Show results live while open, or only once it has closed (default: live)", "option"
 )
 QUESTION = Field("question", "The question people vote on", required=True, limit=300)
+#: The item's Welsh (issue 18): the question, then (a poll) each option, split by |.
+WELSH = Field(
+    "cy", "Cymraeg: the question in Welsh (a poll: then | each option)", "option", limit=1000
+)
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "poll": (
@@ -32,11 +36,13 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("multi", "Let people choose several options", "flag"),
         CLOSES,
         RESULTS,
+        WELSH,
     ),
     "scale": (
         Field("statement", "The statement people rate", required=True, limit=300),
         CLOSES,
         RESULTS,
+        WELSH,
     ),
     "ask": (
         Field(
@@ -55,6 +61,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "option",
             kind="yes/no",
         ),
+        WELSH,
     ),
 }
 

@@ -104,6 +104,7 @@ async def _save(
         status="held" if held else "visible",
         channel_id=where.get("channel_id"),
         message_id=where.get("message_id"),
+        language=ctx.language,
     )
     answer.flags = reasons
     answer.needs_review = bool(reasons) or held

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from bot.i18n import N_, Translator, identity_translator, language_of, translator_for
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, ResultBar
 from services.results import ItemResults
-from storage.models import Item
+from storage.models import Item, Option
 
 KIND_HINTS = {
-    "poll": "Choose one option. You can change your vote until it closes.",
-    "multi": "Choose every option that applies; tap again to remove one.",
-    "scale": "How far do you agree? You can change your answer until it closes.",
-    "ask": "Reply to this message, or press Answer, to share your view.",
-    "rating": "Improve it, keep it as is, or scrap it? You can also say why.",
-    "clause": "Do you agree with this clause? You can also comment on it.",
-    "statements": "Agree, disagree or pass on statements one at a time, or add your own.",
+    "poll": N_("Choose one option. You can change your vote until it closes."),
+    "multi": N_("Choose every option that applies; tap again to remove one."),
+    "scale": N_("How far do you agree? You can change your answer until it closes."),
+    "ask": N_("Reply to this message, or press Answer, to share your view."),
+    "rating": N_("Improve it, keep it as is, or scrap it? You can also say why."),
+    "clause": N_("Do you agree with this clause? You can also comment on it."),
+    "statements": N_("Agree, disagree or pass on statements one at a time, or add your own."),
 }
 KIND_NAMES = {
     "poll": "Poll",
@@ -27,26 +30,46 @@ KIND_NAMES = {
 }
 
 
+def question_in(item: Item, t: Translator) -> str:
+    """The item's question in ``t``'s language: its Welsh when it has one and ``t`` is Welsh."""
+    return item.question_cy if item.question_cy and language_of(t) == "cy" else item.question
+
+
+def label_in(option: Option, t: Translator) -> str:
+    """An option in ``t``'s language: its own Welsh, else the catalogue's (scale labels)."""
+    return option.label_cy if option.label_cy and language_of(t) == "cy" else t(option.label)
+
+
 def results_visible(item: Item) -> bool:
     return item.status == "closed" or item.results_visibility == "live"
 
 
-def item_card(item: Item, results: ItemResults | None = None) -> Card:
-    """The public message for an item: buttons while open, results when visible."""
+def item_card(
+    item: Item, results: ItemResults | None = None, t: Translator = identity_translator
+) -> Card:
+    """The public message for an item: buttons while open, results when visible.
+
+    ``t``: the reader's language for the hint and buttons (the web chat's visitor); a public
+    card posted in a channel is English. Scale labels are catalogue messages, so they follow."""
     is_open = item.status == "open"
     buttons: list[Button] = []
     if is_open and item.is_choice:
-        buttons = [Button(o.label, "vote", f"{item.short_id}:{o.position}") for o in item.options]
+        buttons = [
+            Button(label_in(o, t), "vote", f"{item.short_id}:{o.position}") for o in item.options
+        ]
     elif is_open and item.kind == "statements":
         buttons = [
-            Button("Vote on statements", "statements", item.short_id, style="primary"),
-            Button("Add a statement", "answer", item.short_id, opens_form=True),
+            Button(t("Vote on statements"), "statements", item.short_id, style="primary"),
+            Button(t("Add a statement"), "answer", item.short_id, opens_form=True),
         ]
     elif is_open:
-        buttons = [Button("Answer", "answer", item.short_id, style="primary", opens_form=True)]
+        buttons = [Button(t("Answer"), "answer", item.short_id, style="primary", opens_form=True)]
     bars: tuple[ResultBar, ...] = ()
     if results is not None and item.is_choice and results_visible(item):
-        bars = tuple(ResultBar(o.label, o.votes, o.percent) for o in results.options)
+        labels = {o.position: label_in(o, t) for o in item.options}
+        bars = tuple(
+            ResultBar(labels.get(o.position, o.label), o.votes, o.percent) for o in results.options
+        )
     footer = [f"{KIND_NAMES[item.kind]} {item.short_id}"]
     if is_open and item.closes_at is not None:
         footer.append(f"closes {format_deadline(item.closes_at)}")
@@ -64,15 +87,47 @@ def item_card(item: Item, results: ItemResults | None = None) -> Card:
     if is_open and item.is_choice and item.results_visibility == "closed":
         footer.append("results shown when it closes")
     return Card(
-        title=item.question,
-        body=KIND_HINTS[item.kind]
+        title=question_in(item, t),
+        body=t(KIND_HINTS[item.kind])
         if is_open
-        else "This item is closed. Thank you for taking part.",
+        else t("This item is closed. Thank you for taking part."),
         buttons=tuple(buttons),
         bars=bars,
         footer=" · ".join(footer),
         accepts_replies=is_open and not item.is_choice,
         item=item.short_id,
+    )
+
+
+def public_card(
+    item: Item, results: ItemResults | None = None, channel_language: str | None = None
+) -> Card:
+    """The card posted in a channel, for everyone there: English, and Welsh beside it when the
+    item has its own Welsh (``--cy``, ``{en:, cy:}`` in a consultation file); a channel set
+    to ``en`` or ``cy`` (``townhall channel language``) gets that one. Staff details (the
+    footer) stay English."""
+    if channel_language == "cy":
+        return item_card(item, results, translator_for("cy"))
+    english = item_card(item, results)
+    if not item.question_cy or channel_language == "en":
+        return english
+    welsh = item_card(item, results, translator_for("cy"))
+
+    def both(en: str, cy: str, between: str) -> str:
+        return en if en == cy else f"{en}{between}{cy}"
+
+    return replace(
+        english,
+        title=both(english.title, welsh.title, "\n"),
+        body=both(english.body, welsh.body, "\n\n"),
+        buttons=tuple(
+            replace(en, label=both(en.label, cy.label, " / "))
+            for en, cy in zip(english.buttons, welsh.buttons, strict=True)
+        ),
+        bars=tuple(
+            replace(en, label=both(en.label, cy.label, " / "))
+            for en, cy in zip(english.bars, welsh.bars, strict=True)
+        ),
     )
 
 

@@ -63,25 +63,50 @@ class _ItemSpec(_Strict):
     profile: list[BuiltInProfile | ProfileSpec] = Field(default_factory=list, max_length=10)
 
 
+class BilingualQuestion(_Strict):
+    """``{en: ..., cy: ...}``: a question in English and Welsh (issue 18)."""
+
+    en: Question
+    cy: Question | None = None
+
+
+class BilingualLabel(_Strict):
+    en: Label
+    cy: Label | None = None
+
+
+#: A plain string (one language), or ``{en: ..., cy: ...}``.
+AnyQuestion = Question | BilingualQuestion
+AnyLabel = Label | BilingualLabel
+
+
+def _en(text: str | BilingualQuestion | BilingualLabel) -> str:
+    return text if isinstance(text, str) else text.en
+
+
+def _cy(text: str | BilingualQuestion | BilingualLabel) -> str | None:
+    return None if isinstance(text, str) else text.cy
+
+
 class ScaleSpec(_ItemSpec):
     kind: Literal["scale"]
-    statement: Question
+    statement: AnyQuestion
 
 
 class PollSpec(_ItemSpec):
     kind: Literal["poll", "multi"]
-    question: Question
-    options: list[Label] = Field(min_length=2, max_length=10)
+    question: AnyQuestion
+    options: list[AnyLabel] = Field(min_length=2, max_length=10)
 
 
 class AskSpec(_ItemSpec):
     kind: Literal["ask"]
-    question: Question
+    question: AnyQuestion
 
 
 class StatementsSpec(_ItemSpec):
     kind: Literal["statements"]
-    question: Question
+    question: AnyQuestion
     #: Seed statements people agree, disagree or pass on (issue 20).
     statements: list[
         Annotated[
@@ -141,6 +166,9 @@ class PlannedItem:
     profile: tuple[ProfileQuestion, ...] = ()
     #: A statements item's seed statements.
     statements: tuple[str, ...] = ()
+    #: The Welsh (issue 18): the question, and each option's (all or none).
+    question_cy: str | None = None
+    options_cy: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,14 +384,31 @@ def _expand_clauses(
 
 def _expand(spec: Any, base: Path, name: str, line: int, problems: list[str]) -> list[PlannedItem]:
     if isinstance(spec, ScaleSpec):
-        return [PlannedItem("scale", spec.statement, SCALE)]
+        return [PlannedItem("scale", _en(spec.statement), SCALE, question_cy=_cy(spec.statement))]
     if isinstance(spec, PollSpec):
-        return [PlannedItem(spec.kind, spec.question, tuple(spec.options))]
+        welsh = [_cy(o) for o in spec.options]
+        if any(welsh) and not all(welsh):
+            problems.append(
+                f"{name}:{line}: options: give every option in Welsh ({{en: ..., cy: ...}}) or none"
+            )
+        return [
+            PlannedItem(
+                spec.kind,
+                _en(spec.question),
+                tuple(_en(o) for o in spec.options),
+                question_cy=_cy(spec.question),
+                options_cy=tuple(w for w in welsh if w) if all(welsh) else (),
+            )
+        ]
     if isinstance(spec, AskSpec):
-        return [PlannedItem("ask", spec.question)]
+        return [PlannedItem("ask", _en(spec.question), question_cy=_cy(spec.question))]
     if isinstance(spec, StatementsSpec):
         seeds = tuple(" ".join(s.split()) for s in spec.statements)
-        return [PlannedItem("statements", spec.question, statements=seeds)]
+        return [
+            PlannedItem(
+                "statements", _en(spec.question), question_cy=_cy(spec.question), statements=seeds
+            )
+        ]
     if isinstance(spec, RatingSpec):
         return [
             PlannedItem(

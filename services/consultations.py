@@ -71,6 +71,8 @@ async def load(
                 closes_at=plan.closes_at,
                 consultation_id=consultation.id,
                 moderation=plan.moderation,
+                question_cy=planned.question_cy,
+                options_cy=planned.options_cy,
             )
         )
         item.position = position
@@ -207,6 +209,7 @@ async def item_results(
     statuses = results.ALL_STATUSES if include_hidden else results.PUBLIC_STATUSES
     rows = await AnswerRepository(session).for_item(item, statuses=statuses, newest_first=False)
     answers = [
-        results.AnswerRow(a.text, a.platform, a.status, a.created_at.isoformat()) for a in rows
+        results.AnswerRow(a.text, a.platform, a.status, a.created_at.isoformat(), a.language or "")
+        for a in rows
     ]
     return dataclasses.replace(summary, answers=answers)

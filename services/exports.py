@@ -28,7 +28,9 @@ CONTENT_TYPES = {
     "json": "application/json",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
 }
-#: The original nine columns first (other tools rely on them), then ``answer`` and ``themes``.
+#: The original nine columns first (other tools rely on them), then ``answer`` and ``themes``,
+#: then ``language``: the language an answer was written in (``cy``/``en``; empty for votes and
+#: for answers from before it was recorded). Every language counts in the one tally.
 COLUMNS = [
     "item",
     "kind",
@@ -41,6 +43,7 @@ COLUMNS = [
     "status",
     "answer",
     "themes",
+    "language",
 ]
 Progress = Callable[[int], None]
 #: A breakdown asked of an export: the "about you" question and TOWNHALL_MIN_CELL.
@@ -89,6 +92,7 @@ async def batches(
                 "status": "visible",
                 "answer": "",
                 "themes": [],
+                "language": "",
             }
             for platform, created, label, who in rows
         ]
@@ -113,8 +117,9 @@ async def answer_batches(
                 "status": status,
                 "answer": f"A{answer_id}",
                 "themes": themes.get(answer_id, []),
+                "language": language or "",
             }
-            for answer_id, platform, created, text, status, who in rows
+            for answer_id, platform, created, text, status, who, language in rows
         ]
 
 

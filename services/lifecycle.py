@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.views import View, view_to_dict
 from services import cards, results
+from storage.channel_languages import ChannelLanguageRepository
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
 from storage.models import Item, Publication
@@ -28,7 +29,8 @@ async def render_publication(session: AsyncSession, pub: Publication) -> View | 
     item = await ItemRepository(session).get(pub.item_id)
     if item is None:
         return None
-    return cards.item_card(item, await results.compute(session, item))
+    language = await ChannelLanguageRepository(session).of(pub.platform, pub.channel_id)
+    return cards.public_card(item, await results.compute(session, item), language)
 
 
 async def close_item(session: AsyncSession, item: Item, actor: str, now: datetime) -> bool:

@@ -29,6 +29,8 @@ class AnswerRow:
     platform: str
     status: str
     created_at: str
+    #: The language it was written in (``cy``/``en``; "" before issue 18 recorded it).
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,8 @@ class ItemResults:
             "options": [{"label": o.label, "votes": o.votes} for o in self.options],
             "by_platform": dict(sorted(self.by_platform.items())),
             "answers": [
-                {"text": a.text, "platform": a.platform, "status": a.status} for a in self.answers
+                {"text": a.text, "platform": a.platform, "status": a.status, "language": a.language}
+                for a in self.answers
             ],
             **(self.conversation.to_json() if self.conversation is not None else {}),
         }
@@ -143,7 +146,7 @@ async def compute(
         tally = await repo.tally(item, statuses=statuses)
         rows = await repo.for_item(item, statuses=statuses, limit=answer_limit, newest_first=True)
         answers = [
-            AnswerRow(a.text, a.platform, a.status, a.created_at.isoformat())
+            AnswerRow(a.text, a.platform, a.status, a.created_at.isoformat(), a.language or "")
             for a in reversed(rows)
         ]
     conversation = None

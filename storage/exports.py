@@ -50,7 +50,8 @@ class ExportQueries:
     def answers(
         self, item_id: int, statuses: Sequence[str], size: int
     ) -> AsyncIterator[Sequence[Any]]:
-        """(id, platform, created_at, text, status, pseudonym), oldest first, in batches."""
+        """(id, platform, created_at, text, status, pseudonym, language), oldest first, in
+        batches."""
         query = (
             select(
                 Answer.id,
@@ -59,6 +60,7 @@ class ExportQueries:
                 Answer.text,
                 Answer.status,
                 Participant.pseudonym,
+                Answer.language,
             )
             .join(Participant, Participant.id == Answer.participant_id)
             .where(Answer.item_id == item_id, Answer.status.in_(statuses))

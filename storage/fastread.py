@@ -48,8 +48,8 @@ class Results:
     #: (label, votes, percent), by position
     options: list[tuple[str, int, float]] = field(default_factory=list)
     by_platform: dict[str, int] = field(default_factory=dict)
-    #: (text, platform, status), oldest first
-    answers: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (text, platform, status, language or None), oldest first
+    answers: list[tuple[str, str, str, str | None]] = field(default_factory=list)
 
 
 def _statuses(include_hidden: bool) -> str:
@@ -91,7 +91,7 @@ def item_results(short_id: str, include_hidden: bool) -> Plan[Results | None]:
     item_id, short, kind, question, status = found[0]
     statuses = _statuses(include_hidden)
     answers_sql = (
-        f"SELECT text, platform, status FROM answers WHERE item_id = $1 "  # noqa: S608
+        f"SELECT text, platform, status, language FROM answers WHERE item_id = $1 "  # noqa: S608
         f"AND status IN ({statuses}) ORDER BY created_at, id"
     )
     if kind == "ask":

@@ -35,6 +35,9 @@ class NewItem:
     consultation_id: int | None = None
     moderation: str = "strict"
     notify_authors: bool = True
+    #: The question and options in Welsh (issue 18); options_cy empty or one per option.
+    question_cy: str | None = None
+    options_cy: Sequence[str] = ()
 
 
 class ItemRepository:
@@ -51,6 +54,7 @@ class ItemRepository:
             short_id=short_id,
             kind=new.kind,
             question=new.question,
+            question_cy=new.question_cy,
             status="open",
             results_visibility=new.results_visibility,
             closes_at=new.closes_at,
@@ -59,7 +63,14 @@ class ItemRepository:
             consultation_id=new.consultation_id,
             moderation=new.moderation,
             notify_authors=new.notify_authors,
-            options=[Option(position=i, label=label) for i, label in enumerate(new.options, 1)],
+            options=[
+                Option(
+                    position=i,
+                    label=label,
+                    label_cy=new.options_cy[i - 1] if new.options_cy else None,
+                )
+                for i, label in enumerate(new.options, 1)
+            ],
         )
         self.session.add(item)
         await self.session.flush()

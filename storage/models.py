@@ -126,6 +126,8 @@ class Item(Base):
     )
     kind: Mapped[str] = mapped_column(String(10))
     question: Mapped[str] = mapped_column(String(300))
+    #: The question in Welsh, when the item has it (issue 18): Welsh readers see it.
+    question_cy: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(10), default="open")
     results_visibility: Mapped[str] = mapped_column(String(10), default="live")
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -167,6 +169,8 @@ class Option(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(200))
+    #: The option in Welsh (issue 18); votes count once, whichever language was read.
+    label_cy: Mapped[str | None] = mapped_column(String(200))
 
     item: Mapped[Item] = relationship(back_populates="options")
 
@@ -283,6 +287,9 @@ class Answer(Base):
     )
     platform: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
+    #: The language the person was reading when they answered (``cy``/``en``; None: before
+    #: issue 18 recorded it). Answers in every language count together.
+    language: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(10), default="visible")
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Where the answer was written, so it can be reported or moderated in place.
@@ -516,6 +523,18 @@ class AnswerTheme(Base):
     )
     tagged_by: Mapped[str] = mapped_column(String(254))
     tagged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChannelLanguage(Base):
+    """The language a channel's public cards are in (issue 18): ``en``, ``cy`` or ``both``;
+    no row: both languages when the item has its Welsh, else English."""
+
+    __tablename__ = "channel_languages"
+    __table_args__ = (CheckConstraint(_in("language", ("en", "cy", "both")), name="language"),)
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    language: Mapped[str] = mapped_column(String(4))
 
 
 class InstanceSetting(Base):

@@ -64,12 +64,14 @@ class AnswerRepository:
         status: str = "visible",
         channel_id: str | None = None,
         message_id: str | None = None,
+        language: str | None = None,
     ) -> Answer:
         answer = Answer(
             item_id=item.id,
             participant_id=participant.id,
             platform=participant.platform,
             text=text,
+            language=language,
             status=status,
             flags=[],
             channel_id=channel_id,

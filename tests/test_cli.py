@@ -108,8 +108,18 @@ def test_piped_chat_script_end_to_end(env: dict[str, str]) -> None:
     ask_json = json.loads(run(["results", question, "--json"], env).stdout)
     assert ask_json["kind"] == "ask" and ask_json["options"] == []
     assert ask_json["answers"] == [
-        {"text": "More benches, fewer empty shops", "platform": "console", "status": "visible"},
-        {"text": "Free parking on Saturdays", "platform": "console", "status": "visible"},
+        {
+            "text": "More benches, fewer empty shops",
+            "platform": "console",
+            "status": "visible",
+            "language": "en",
+        },
+        {
+            "text": "Free parking on Saturdays",
+            "platform": "console",
+            "status": "visible",
+            "language": "en",
+        },
     ]
     listed = json.loads(run(["list", "--json"], env).stdout)
     assert {row["id"] for row in listed} == {poll, question}

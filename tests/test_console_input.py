@@ -64,5 +64,10 @@ def test_the_readme_console_example_works_when_pasted(env: dict[str, str]) -> No
     counted = json.loads(run(["results", poll, "--json"], env).stdout)
     assert [o["votes"] for o in counted["options"]] == [1, 1]
     assert json.loads(run(["results", question, "--json"], env).stdout)["answers"] == [
-        {"text": "More benches, fewer empty shops", "platform": "console", "status": "visible"}
+        {
+            "text": "More benches, fewer empty shops",
+            "platform": "console",
+            "status": "visible",
+            "language": "en",
+        }
     ]

@@ -158,6 +158,8 @@ def test_an_item_may_ask_its_own_profile_questions(tmp_path: Path) -> None:
     problems = refused(text + "profile: [age]\n", tmp_path)
     assert any("items[0].profile[0]: age is asked twice" in p for p in problems), problems
 
+
+def test_a_statements_item_keeps_its_seed_statements(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(
         GOOD
@@ -169,3 +171,27 @@ def test_an_item_may_ask_its_own_profile_questions(tmp_path: Path) -> None:
     assert (item.kind, item.statements) == ("statements", ("More trees", "A weekly market"))
     long = GOOD + "  - kind: statements\n    question: Q?\n    statements:\n      - " + "x" * 281
     assert refused(long + "\n", tmp_path)
+
+
+def test_questions_and_options_in_english_and_welsh(tmp_path: Path) -> None:
+    """Issue 18: ``{en: ..., cy: ...}`` where a plain string goes; plain strings still work."""
+    text = """\
+slug: bilingual
+title: A consultation
+closes: 14d
+items:
+  - kind: poll
+    question: {en: "Open on Sundays?", cy: "Agor ar y Sul?"}
+    options: [{en: "Yes", cy: Ie}, {en: "No", cy: Na}]
+  - kind: scale
+    statement: {en: Fines should go, cy: Dylai dirwyon fynd}
+  - kind: ask
+    question: What else?
+"""
+    poll, scale, ask = load_text(text, name="c.yaml", base=tmp_path, now=NOW).items
+    assert (poll.question, poll.question_cy) == ("Open on Sundays?", "Agor ar y Sul?")
+    assert (poll.options, poll.options_cy) == (("Yes", "No"), ("Ie", "Na"))
+    assert (scale.question, scale.question_cy) == ("Fines should go", "Dylai dirwyon fynd")
+    assert (ask.question, ask.question_cy, ask.options_cy) == ("What else?", None, ())
+    half = text.replace('{en: "No", cy: Na}', '"No"')
+    assert any("give every option in Welsh" in p for p in refused(half, tmp_path))

@@ -170,7 +170,8 @@ async def test_rating_and_clause_results_keep_the_results_shape(db: Database) ->
         {"label": "Scrap", "votes": 0},
     ]
     assert rating["answers"] == [
-        {"text": "Too vague.", "platform": "telegram", "status": "visible"}
+        # written straight to the database, with no reader's language recorded
+        {"text": "Too vague.", "platform": "telegram", "status": "visible", "language": ""}
     ]
     assert [o["label"] for o in clause["options"]] == ["Agree", "Needs changes", "Disagree"]
     assert [a["text"] for a in clause["answers"]] == ["Too vague."]

@@ -40,6 +40,33 @@ async def test_items_created_on_the_dashboard_are_audited_as_the_account(dash: D
     assert "item.create" in shown and policy.subject in shown and "web user" not in shown
 
 
+async def test_a_poll_in_english_and_welsh_from_the_new_item_form(dash: DashApp) -> None:
+    """Issue 18: the form's Welsh fields (lang="cy") become the item's Welsh; a Welsh option
+    count that does not match is refused with a GOV.UK error."""
+    policy = await dash.sign_in("policy")
+    page = await policy.get("/items/new")
+    assert 'name="question_cy"' in page.text and 'lang="cy"' in page.text
+    form = {
+        "kind": "poll",
+        "question": "Sundays?",
+        "options": "Yes\nNo",
+        "question_cy": "Dydd Sul?",
+        "options_cy": "Ie",
+        "channel": "web|public|",
+        "results": "live",
+    }
+    refused = await policy.post("/items/new", {**form, "csrf": await policy.csrf("/items/new")})
+    assert refused.status == 400
+    assert "Enter one Welsh option for each option" in plain(refused.text)
+    form["options_cy"] = "Ie\nNa"
+    created = await policy.post("/items/new", {**form, "csrf": await policy.csrf("/items/new")})
+    assert created.status == 200 and "Published poll" in plain(created.text)
+    async with dash.app.db.transaction() as session:
+        item = (await session.execute(select(Item))).scalar_one()
+        assert item.question_cy == "Dydd Sul?"
+        assert [(o.label, o.label_cy) for o in item.options] == [("Yes", "Ie"), ("No", "Na")]
+
+
 async def test_policy_sees_and_decides_escalated_answers_on_the_item_page(dash: DashApp) -> None:
     q = await dash.create('ask "How can we improve the parks?"')
     held = await dash.answer(q, "Email me at bob@example.com about the pond", "bob")

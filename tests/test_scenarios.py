@@ -24,6 +24,7 @@ from storage.consultations import ConsultationRepository
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.profiles import ProfileRepository
+from storage.responses import AnswerRepository
 from tests.conftest import SQLITE_ONLY
 from tests.drivers import DRIVERS
 from tests.drivers.base import PlatformDriver, Records, ref_in
@@ -363,8 +364,6 @@ async def test_a_person_who_chose_welsh_reads_welsh_and_counts_with_english_ones
 ) -> None:
     """Issue 18: ``language cy`` is remembered; the vote is confirmed in Welsh and counted in
     the same tally as English votes; ``language en`` switches back."""
-    if d.platform == "web":
-        pytest.skip("the web chat offers no language switch yet (docs/translating.md)")
     poll = await d.publish(POLL)
     told = await d.moderate("eve", "language cy")
     assert "O hyn ymlaen, bydd Townhall yn ysgrifennu atoch yn Gymraeg." in told, told
@@ -411,3 +410,48 @@ async def test_statements_one_at_a_time_and_a_new_one_after_moderation(d: Driver
         "More trees",
         "A weekly market",
     ]
+
+
+async def test_a_bilingual_item_shows_each_person_their_language_and_counts_once(
+    d: Driver,
+) -> None:
+    """Issue 18: ``--cy`` gives an item its Welsh; a Welsh reader votes on “Ie”, an English
+    reader on “No”, one tally; an answer records the language it was written in."""
+    poll = await d.publish(POLL + ' --cy "Agor y llyfrgell ar y Sul? | Ie | Na"')
+    await d.moderate("eve", "language cy")
+    welsh = await d.vote("eve", poll, 1)
+    assert "Diolch, mae eich pleidlais dros “Ie” wedi’i chofnodi." in welsh, welsh
+    english = await d.vote("ann", poll, 2)
+    assert "Thanks, your vote for “No” is recorded." in english, english
+    assert await d.votes(poll) == [1, 1]
+    if d.platform != "web":  # a channel's card is for everyone: both languages
+        shown = await d.shown(poll)
+        assert "Open the library on Sundays?" in shown and "Agor y llyfrgell ar y Sul?" in shown
+    question = await d.publish(ASK + ' --cy "Beth fyddai’n gwella’r stryd fawr?"')
+    await d.answer("eve", question, "Mwy o feinciau")
+    await d.answer("ann", question, "More benches")
+    async with d.db.transaction() as session:
+        item = await ItemRepository(session).by_short_id(question)
+        assert item is not None and item.question_cy == "Beth fyddai'n gwella'r stryd fawr?"
+        rows = await AnswerRepository(session).for_item(item)
+        assert {a.text: a.language for a in rows} == {"Mwy o feinciau": "cy", "More benches": "en"}
+
+
+@SQLITE_ONLY
+async def test_a_person_whose_platform_says_welsh_reads_welsh_from_the_first_message(
+    d: Driver,
+) -> None:
+    """Issue 18: where the platform says the person reads Welsh (Telegram's app language, the
+    browser's Accept-Language), the first reply is Welsh, with no command; the vote counts
+    with the English ones, and ``language en`` still wins over what the platform says."""
+    if not await d.platform_says("eve", "cy"):
+        pytest.skip(f"{d.platform} cannot say a person reads Welsh")
+    poll = await d.publish(POLL)
+    welsh = await d.vote("eve", poll, 1)
+    assert "Diolch, mae eich pleidlais dros “Yes” wedi’i chofnodi." in welsh, welsh
+    english = await d.vote("ann", poll, 2)
+    assert "Thanks, your vote for “No” is recorded." in english, english
+    assert await d.votes(poll) == [1, 1]
+    assert "in English" in await d.moderate("eve", "language en")
+    assert "Your vote is now “No”." in await d.vote("eve", poll, 2)
+    assert await d.votes(poll) == [0, 2]

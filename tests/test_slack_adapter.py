@@ -133,8 +133,18 @@ async def test_open_question_answers_in_thread_and_in_modal(slack: Slack) -> Non
 
     tally = await slack.results(question)
     assert tally["answers"] == [
-        {"text": "More benches & fewer empty shops", "platform": "slack", "status": "visible"},
-        {"text": "Free parking on Saturdays", "platform": "slack", "status": "visible"},
+        {
+            "text": "More benches & fewer empty shops",
+            "platform": "slack",
+            "status": "visible",
+            "language": "en",
+        },
+        {
+            "text": "Free parking on Saturdays",
+            "platform": "slack",
+            "status": "visible",
+            "language": "en",
+        },
     ]
     assert tally["participants"] == 2 and tally["by_platform"] == {"slack": 2}
     async with slack.app.db.transaction() as session:

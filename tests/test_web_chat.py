@@ -106,7 +106,9 @@ async def test_scale_and_answer(chat: ChatApp, browser: Browser) -> None:
     assert "your answer is recorded" in done.banner
     assert "privacy" not in done.banners.lower()  # told once, with the first vote
     result = await chat.results(question)
-    assert result["answers"] == [{"text": "More benches", "platform": "web", "status": "visible"}]
+    assert result["answers"] == [
+        {"text": "More benches", "platform": "web", "status": "visible", "language": "en"}
+    ]
     assert "You have sent 1 answer" in done.plain
 
 
@@ -213,7 +215,7 @@ async def test_explicit_consent_flow(db_url: str, db: Database, clock: FakeClock
             stored = await browser.post(f"/c/{question}", data)
             assert "your answer is recorded" in stored.banner
             assert (await chat.results(question))["answers"] == [
-                {"text": "A pond", "platform": "web", "status": "visible"}
+                {"text": "A pond", "platform": "web", "status": "visible", "language": "en"}
             ]
             # Declining keeps nothing.
             other = Browser(chat.base)

@@ -97,6 +97,21 @@ async def test_an_operators_own_notice_in_welsh(db: Database, clock: FakeClock) 
         assert "Kept by Example Council. Privacy notice: https://" in await d.vote("ann", poll, 1)
 
 
+async def test_help_and_command_errors_in_welsh(db: Database, clock: FakeClock) -> None:
+    """Help and the command grammar's errors reach a Welsh reader in Welsh; the commands
+    themselves stay as typed (English words); staff commands are not listed for a citizen."""
+    async with telegram_driver(db, clock) as d:
+        speaks_welsh(d, "eve")
+        told = await d.command("eve", "/help", private=True)
+        assert "Gorchmynion Townhall:" in told and "Dangos y cymorth hwn." in told, told
+        assert "mydata" in told and "Publish a poll" not in told
+        told = await d.command("eve", "/report A1 A2", private=True)
+        assert "Defnydd: report REF" in told, told
+        told = await d.command("eve", '/subscribe "health', private=True)
+        assert "(gwiriwch eich dyfynodau)" in told, told
+        assert "Usage: report REF" in await d.command("ann", "/report A1 A2", private=True)
+
+
 def _json_of(told: str) -> str:
     """The JSON copy in a mydata reply (between the title line and the counts)."""
     start, end = told.index("{"), told.rindex("}")

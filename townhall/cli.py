@@ -99,6 +99,7 @@ class _Commands(click.Group):
         "users": "townhall.users_cli:users",
         "secret-key": "townhall.secret_key_cli:secret_key",
         "consultation": "townhall.consultation_cli:consultation",
+        "channel": "townhall.channel_cli:channel",
         "themes": "townhall.themes_cli:themes",
     }
 

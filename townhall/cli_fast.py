@@ -148,7 +148,10 @@ def try_results(item_id: str, as_json: bool, include_hidden: bool) -> bool:
             for n, (label, votes, percent) in enumerate(found.options, start=1)
         ],
         by_platform=found.by_platform,
-        answers=[AnswerRow(text, platform, status, "") for text, platform, status in found.answers],
+        answers=[
+            AnswerRow(text, platform, status, "", language or "")
+            for text, platform, status, language in found.answers
+        ],
     )
     echo_results(res, as_json)
     return True

@@ -19,11 +19,13 @@ from adapters.web.links import chat_path
 from adapters.web.model import ChatPage, ConsultationStep, PageLoader
 from bot.config import Settings
 from bot.context import Clock, utc_now
+from bot.i18n import Translator, choose, translator_for
 from bot.views import Card
 from services import cards, consultations, results
 from storage.consultations import ConsultationRepository
 from storage.db import Database
 from storage.items import SHORT_ID_ALPHABET, SHORT_ID_LENGTH, ItemRepository
+from storage.models import Item, Participant
 from storage.people import ParticipantRepository
 from storage.responses import AnswerRepository, VoteRepository
 
@@ -39,23 +41,32 @@ def page_loader(db: Database, settings: Settings, clock: Clock = utc_now) -> Pag
     """A loader reading through ``db``; pseudonyms keyed with the settings' secret."""
     secret = settings.secret_key.get_secret_value()
 
-    async def load(item_id: str, visitor_id: str) -> ChatPage | None:
-        """An item's page, else (a slug) a consultation's page."""
-        page = await item_page(item_id, visitor_id) if _SHORT_ID.match(item_id) else None
+    default = settings.default_language
+
+    async def load(item_id: str, visitor_id: str, browser_says: str = "") -> ChatPage | None:
+        """An item's page, else (a slug) a consultation's page, in the visitor's language: the
+        one they chose (``language cy``, the page's switch), else their browser's, else the
+        instance default."""
+        page = (
+            await item_page(item_id, visitor_id, browser_says) if _SHORT_ID.match(item_id) else None
+        )
         if page is None and _SLUG.match(item_id):
-            return await consultation_page(db, secret, item_id, visitor_id, clock())
+            return await consultation_page(
+                db, secret, item_id, visitor_id, clock(), browser_says, default
+            )
         return page
 
-    async def item_page(item_id: str, visitor_id: str) -> ChatPage | None:
+    async def item_page(item_id: str, visitor_id: str, browser_says: str) -> ChatPage | None:
         async with db.transaction() as session:
             item = await ItemRepository(session).by_short_id(item_id)
             if item is None:
                 return None
+            participant = await ParticipantRepository(session, secret).find(PLATFORM, visitor_id)
+            language, t = _language(participant, browser_says, default)
             summary = await results.compute(session, item, answer_limit=0)
-            card = cards.item_card(item, summary)
+            card = cards.item_card(item, summary, t)
             if item.kind == "clause" and item.clause_text:  # the clause in full, above its hint
                 card = replace(card, body=f"{item.clause_text.strip()}\n\n{card.body}")
-            participant = await ParticipantRepository(session, secret).find(PLATFORM, visitor_id)
             chosen: frozenset[int] = frozenset()
             mine = 0
             if participant is not None:
@@ -74,13 +85,36 @@ def page_loader(db: Database, settings: Settings, clock: Clock = utc_now) -> Pag
                 closes_at=item.closes_at,
                 taken_part=summary.participants if item.is_choice else summary.responses,
                 results_later=item.is_choice and item.results_visibility == "closed",
+                language=language,
+                content_language=_content_language(item, language),
             )
 
     return load
 
 
+def _content_language(item: Item, language: str) -> str:
+    """The language the item's own text is shown in: English unless it has the reader's."""
+    if language == "cy" and item.question_cy:
+        return "cy"
+    return "en"
+
+
+def _language(
+    participant: Participant | None, browser_says: str, default: str
+) -> tuple[str, Translator]:
+    chosen = participant.language if participant is not None else None
+    language = choose(chosen, browser_says, default=default)
+    return language, translator_for(language)
+
+
 async def consultation_page(
-    db: Database, secret: str, slug: str, visitor_id: str, now: datetime
+    db: Database,
+    secret: str,
+    slug: str,
+    visitor_id: str,
+    now: datetime,
+    browser_says: str = "",
+    default: str = "en",
 ) -> ChatPage | None:
     """``/c/<slug>``: the visitor's next question of an open consultation (or, once they
     reached the end or it closed, the thanks and the policy team's responses)."""
@@ -93,6 +127,7 @@ async def consultation_page(
             return None
         items = list(await repo.items(consultation))
         participant = await ParticipantRepository(session, secret).find(PLATFORM, visitor_id)
+        language, t = _language(participant, browser_says, default)
         responded: set[int] = set()
         skipped: list[int] = []
         awaiting = None
@@ -127,17 +162,18 @@ async def consultation_page(
                 consented=participant is not None and participant.consented_at is not None,
                 path=chat_path(slug),
                 consultation=replace(base, finished=True),
+                language=language,
             )
         position, item = step
         summary = await results.compute(session, item, answer_limit=0)
-        card = cards.item_card(item, summary)
+        card = cards.item_card(item, summary, t)
         chosen: frozenset[int] = frozenset()
         if participant is not None and item.is_choice:
             chosen = await VoteRepository(session).positions_chosen(item, participant.id)
         if current is not None:  # a stance or rating given: the why, or on to the next
-            buttons = (("Next", f"consult:{consultation.id}"),)
+            buttons = ((t("Next"), f"consult:{consultation.id}"),)
         else:
-            buttons = (("Skip", f"skip:{item.short_id}"),)
+            buttons = ((t("Skip"), f"skip:{item.short_id}"),)
         return ChatPage(
             item_id=item.short_id,
             kind=item.kind,
@@ -155,6 +191,8 @@ async def consultation_page(
                 buttons=buttons,
                 detail=(item.clause_text or item.regulation_summary or "").strip(),
             ),
+            language=language,
+            content_language=_content_language(item, language),
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bot.i18n import LANGUAGES, Translator, count, language_of
 from bot.templating import govuk_environment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -33,7 +34,14 @@ def environment() -> jinja2.Environment:
     return govuk_environment(TEMPLATES)
 
 
-def render_page(request: web.Request, template: str, context: dict[str, Any]) -> str:
+def render_page(request: web.Request, template: str, context: dict[str, Any], t: Translator) -> str:
+    """The page in ``t``'s language: templates say ``t("...")`` and ``count(...)`` (extracted
+    by ``scripts/i18n`` like the Python's), and ``<html lang>`` is the language's code."""
+    language = language_of(t)
+
+    def counted(singular: str, plural: str, n: int) -> str:
+        return count(singular, plural, n, t)
+
     return (
         environment()
         .get_template(template)
@@ -41,6 +49,11 @@ def render_page(request: web.Request, template: str, context: dict[str, Any]) ->
             stylesheets=STYLESHEETS,
             scripts=SCRIPTS,
             module_scripts=MODULE_SCRIPTS,
+            t=t,
+            count=counted,
+            language=language,
+            #: The other languages, each in its own name, for the page's switch.
+            other_languages=[(code, name) for code, name in LANGUAGES.items() if code != language],
             **context,
         )
     )

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from bot.i18n import supported
 from bot.views import View, view_from_dict, view_to_dict
 
 COOKIE = "townhall_chat"
@@ -43,6 +44,8 @@ class Visitor:
     #: True when the cookie arrived with the request (False: a first visit, or blocked cookies).
     known: bool = False
     changed: bool = False
+    #: The language this browser chose with the page's switch ("" until it does).
+    language: str = ""
 
     def say(self, views: list[View]) -> None:
         self.flash.extend(views)
@@ -64,16 +67,20 @@ class Identities:
                 data: Any = self._serializer.loads(raw, max_age=MAX_AGE)
                 flash = [view_from_dict(v) for v in data.get("f", [])]
                 visitor_id = str(data["v"])
+                language = supported(str(data.get("l", ""))) or ""
                 if 8 <= len(visitor_id) <= 64:
-                    return Visitor(visitor_id, flash=flash, known=True)
+                    return Visitor(visitor_id, flash=flash, known=True, language=language)
             except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
                 pass  # tampered, expired or from another key: start afresh
         return Visitor(new_token(), changed=True)
 
-    def _value(self, visitor: Visitor) -> str:
-        return self._serializer.dumps(
-            {"v": visitor.id, "f": [view_to_dict(v) for v in visitor.flash]}
-        )
+    def _value(self, visitor: Visitor, *, flash: bool = True) -> str:
+        data: dict[str, Any] = {"v": visitor.id, "f": []}
+        if flash:
+            data["f"] = [view_to_dict(v) for v in visitor.flash]
+        if visitor.language:
+            data["l"] = visitor.language
+        return self._serializer.dumps(data)
 
     def fits(self, visitor: Visitor) -> bool:
         """The visitor's flash is small enough to carry in the cookie."""
@@ -85,7 +92,7 @@ class Identities:
             return
         value = self._value(visitor)
         if len(value) > MAX_COOKIE_BYTES:  # too much to carry: keep the identity, drop the flash
-            value = self._serializer.dumps({"v": visitor.id, "f": []})
+            value = self._value(visitor, flash=False)
         secure = self.force_secure or is_secure(request)
         jar: SimpleCookie = SimpleCookie()
         jar[COOKIE] = value

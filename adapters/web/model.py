@@ -59,6 +59,11 @@ class ChatPage:
     #: The page's own address when it is not the item's (a consultation's ``/c/<slug>``).
     path: str = ""
     consultation: ConsultationStep | None = None
+    #: The language the page is in (``cy``/``en``): the visitor's choice, else their browser's.
+    language: str = "en"
+    #: The language of the item's own question and poll options (the policy team's text):
+    #: English on a Welsh page when the item has no Welsh, marked ``lang`` for screen readers.
+    content_language: str = "en"
 
     @property
     def options(self) -> list[tuple[int, str]]:
@@ -73,5 +78,6 @@ class ChatPage:
         return out
 
 
-#: (item id, visitor id) -> the page, or None when there is no such item.
-PageLoader = Callable[[str, str], Awaitable[ChatPage | None]]
+#: (item id, visitor id, the language the browser says) -> the page, or None when there is
+#: no such item.
+PageLoader = Callable[[str, str, str], Awaitable[ChatPage | None]]

@@ -21,6 +21,7 @@ from adapters.web.identity import Visitor, new_token
 from adapters.web.links import chat_path
 from adapters.web.model import ChatPage
 from bot.events import Event
+from bot.i18n import Translator, choose, from_accept_language, translator_for
 from bot.inputs import is_blank
 from bot.messages import (
     ANSWER_TOO_LONG,
@@ -72,6 +73,18 @@ class ChatViews:
         self.adapter = adapter
         self.identities = adapter.identities
 
+    def browser_says(self, request: web.Request, visitor: Visitor) -> str:
+        """The language this browser asks for: its switch on our page, else Accept-Language."""
+        return (
+            visitor.language or from_accept_language(request.headers.get("Accept-Language")) or ""
+        )
+
+    def language(self, request: web.Request, visitor: Visitor) -> str:
+        """A page with no participant behind it (errors): the browser's, else the default."""
+        return choose(
+            self.browser_says(request, visitor), default=self.adapter.settings.default_language
+        )
+
     # -- GET /c/{item_id} ----------------------------------------------------------------
     async def show(self, request: web.Request) -> web.StreamResponse:
         visitor = self.identities.read(request)
@@ -103,8 +116,9 @@ class ChatViews:
         page = await self._found(request, visitor)
         if not isinstance(page, ChatPage):
             return page  # not found, or the database did not answer
+        says = self.browser_says(request, visitor)
         try:
-            events, errors = self._events(visitor, page, form)
+            events, errors = self._events(visitor, page, form, says)
         except translate.FormError:
             log.info("web chat form refused", reason="malformed")
             return self._message(request, visitor, "bad_request", status=400)
@@ -122,10 +136,15 @@ class ChatViews:
             # The database did not answer: nothing is acknowledged, the visitor tries again.
             log.exception("web chat dispatch failed")
             return self._message(request, visitor, "unavailable", status=503)
+        switched = translate.LANGUAGE_COMMANDS.get(events[0].text) if events else None
+        if switched is not None:  # the page's switch: this browser reads it from now on
+            visitor.language = switched
+            visitor.changed = True
+        t = translator_for(switched or page.language)
         if not events:
-            notices.append(Notice(say(UNCHANGED)))
+            notices.append(Notice(say(UNCHANGED, t)))
         elif not notices:  # every event was a duplicate: this form was sent before
-            notices.append(Notice(say(SENT_TWICE)))
+            notices.append(Notice(say(SENT_TWICE, t)))
         if page.consultation is not None:  # the page itself shows the next question
             notices = [n for n in notices if not is_next_question(n)]
         visitor.say(notices)
@@ -144,38 +163,41 @@ class ChatViews:
         return response
 
     def _events(
-        self, visitor: Visitor, page: ChatPage, form: Any
+        self, visitor: Visitor, page: ChatPage, form: Any, says: str = ""
     ) -> tuple[list[Event], FormErrors]:
         errors = FormErrors()
         sub = str(form.get("sub", ""))
         intent = str(form.get("intent", ""))
         item = page.item_id
+        t = translator_for(page.language)
         if intent == "button":
-            return [translate.button(visitor.id, sub, item, str(form.get("button", "")))], errors
+            pressed = str(form.get("button", ""))
+            return [translate.button(visitor.id, sub, item, pressed, says)], errors
         if intent == "command":
-            return [translate.command(visitor.id, sub, item, str(form.get("command", "")))], errors
+            name = str(form.get("command", ""))
+            return [translate.command(visitor.id, sub, item, name, says)], errors
         if not page.is_open:  # the page changed under the visitor: the core says it closed
-            return [translate.vote(visitor.id, sub, item, 1)], errors
+            return [translate.vote(visitor.id, sub, item, 1, says)], errors
         takes_text = page.consultation is not None and page.consultation.takes_text
         if intent == "answer" and (page.kind in ("ask", "statements") or takes_text):
             text = str(form.get("answer", "")).strip()
             errors.answer_text = text
             if is_blank(text):
-                errors.add("answer", say(ENTER_ANSWER))
+                errors.add("answer", say(ENTER_ANSWER, t))
             elif len(text) > MAX_ANSWER:
-                errors.add("answer", say(ANSWER_TOO_LONG, limit=MAX_ANSWER))
-            return [translate.answer(visitor.id, sub, item, text)], errors
+                errors.add("answer", say(ANSWER_TOO_LONG, t, limit=MAX_ANSWER))
+            return [translate.answer(visitor.id, sub, item, text, says)], errors
         if intent == "vote" and page.kind not in ("ask", "statements") and page.options:
             count = len(page.options)
             chosen = translate.positions(form.getall("choice", []), count)
             if page.kind == "multi":
                 if not chosen and not page.chosen:
-                    errors.add("choice", say(SELECT_SOME))
-                return translate.toggles(visitor.id, sub, item, chosen, page.chosen), errors
+                    errors.add("choice", say(SELECT_SOME, t))
+                return translate.toggles(visitor.id, sub, item, chosen, page.chosen, says), errors
             if len(chosen) != 1:
-                errors.add("choice", say(SELECT_ONE))
+                errors.add("choice", say(SELECT_ONE, t))
                 return [], errors
-            return [translate.vote(visitor.id, sub, item, chosen[0])], errors
+            return [translate.vote(visitor.id, sub, item, chosen[0], says)], errors
         raise translate.FormError("unknown intent")
 
     # -- helpers -------------------------------------------------------------------------
@@ -193,7 +215,8 @@ class ChatViews:
         if loader is None:
             raise web.HTTPServiceUnavailable(text="The web chat is not connected to a database.")
         try:
-            return await loader(request.match_info["item_id"].lower(), visitor.id)
+            item = request.match_info["item_id"].lower()
+            return await loader(item, visitor.id, self.browser_says(request, visitor))
         except Exception as exc:
             log.warning("web chat page could not be read", error=type(exc).__name__)
             raise PageUnavailable from None
@@ -209,6 +232,7 @@ class ChatViews:
         status: int = 200,
     ) -> web.StreamResponse:
         settings = self.adapter.settings
+        t = translator_for(page.language)
         context = {
             "page": page,
             "card": page.card,
@@ -220,15 +244,15 @@ class ChatViews:
             "new_sub": new_token,
             "action": page.path or chat_path(page.item_id),
             "step": page.consultation,
-            "privacy_notice": render.web_text(settings.privacy_notice),
+            "privacy_notice": render.web_text(settings.privacy_notice_in(page.language)),
             "footer": ""
             if page.consultation is not None and page.consultation.finished
-            else render.page_footer(page),
+            else render.page_footer(page, t),
             "privacy_url": settings.privacy_url,
             "explicit_consent": settings.consent_mode == "explicit",
             "max_answer": MAX_ANSWER,
         }
-        return self._html(request, visitor, "webchat/item.html", context, status)
+        return self._html(request, visitor, "webchat/item.html", context, status, t)
 
     def _not_found(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         return self._message(request, visitor, "not_found", status=404)
@@ -244,7 +268,8 @@ class ChatViews:
             "item_url": str(request.rel_url.path),
             "privacy_url": self.adapter.settings.privacy_url,
         }
-        return self._html(request, visitor, "webchat/message.html", context, status)
+        t = translator_for(self.language(request, visitor))
+        return self._html(request, visitor, "webchat/message.html", context, status, t)
 
     def _html(
         self,
@@ -253,8 +278,9 @@ class ChatViews:
         template: str,
         context: dict[str, Any],
         status: int,
+        t: Translator,
     ) -> web.StreamResponse:
-        html = render_page(request, template, context)
+        html = render_page(request, template, context, t)
         response = web.Response(
             text=html,
             status=status,

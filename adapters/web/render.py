@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adapters.web.model import ChatPage
 from adapters.web.translate import CAPABILITIES
+from bot.i18n import Translator, count, identity_translator, language_of
 from bot.notices import opens_form
 from bot.views import Card, Notice, Prompt, ResultBar, View
 
@@ -121,33 +122,45 @@ def _uk_zone() -> ZoneInfo | None:
 UK = _uk_zone()
 
 
-def govuk_date_time(at: datetime) -> str:
-    """GOV.UK style, in UK time: "6:23pm on 14 December 2026", "midday on 1 May 2027"."""
+def _month(at: datetime, language: str) -> str:
+    from babel.dates import get_month_names
+
+    return str(get_month_names("wide", locale=language)[at.month])
+
+
+def govuk_date_time(at: datetime, t: Translator = identity_translator) -> str:
+    """GOV.UK style, in UK time: "6:23pm on 14 December 2026", "midday on 1 May 2027"; in
+    Welsh "6:23yh ar 14 Rhagfyr 2026" (month names from Babel's CLDR data)."""
+    language = language_of(t)
     local = at.astimezone(UK) if UK is not None else at.astimezone(UTC)
     zone = "" if UK is not None else " (UTC)"
     if (local.hour, local.minute) == (0, 0):  # 00:00 ends the day before: name that day
         ended = datetime.fromordinal(local.toordinal() - 1)
-        return f"midnight at the end of {ended.day} {ended:%B %Y}{zone}"
+        day = f"{ended.day} {_month(ended, language)} {ended.year}"
+        return t("midnight at the end of {date}", date=day) + zone
     if (local.hour, local.minute) == (12, 0):
-        time = "midday"
+        time = t("midday")
     else:
         minutes = f":{local.minute:02d}" if local.minute else ""
-        time = f"{local.hour % 12 or 12}{minutes}{'am' if local.hour < 12 else 'pm'}"
-    return f"{time} on {local.day} {local:%B %Y}{zone}"
+        clock = f"{local.hour % 12 or 12}{minutes}"
+        time = t("{time}am", time=clock) if local.hour < 12 else t("{time}pm", time=clock)
+    day = f"{local.day} {_month(local, language)} {local.year}"
+    return t("{time} on {date}", time=time, date=day) + zone
 
 
-def page_footer(page: ChatPage) -> str:
+def page_footer(page: ChatPage, t: Translator = identity_translator) -> str:
     """The line under an item: when it closes, how many took part; no internal ids."""
     parts: list[str] = []
     if page.is_open and page.closes_at is not None:
-        parts.append(f"Closes at {govuk_date_time(page.closes_at)}")
+        parts.append(t("Closes at {when}", when=govuk_date_time(page.closes_at, t)))
     elif not page.is_open:
-        parts.append("Closed")
+        parts.append(t("Closed"))
     if page.kind == "ask":
-        parts.append(f"{page.taken_part} answer{'s' if page.taken_part != 1 else ''}")
+        parts.append(count("{n} answer", "{n} answers", page.taken_part, t))
     else:
-        verb = "person has" if page.taken_part == 1 else "people have"
-        parts.append(f"{page.taken_part} {verb} taken part")
+        parts.append(
+            count("{n} person has taken part", "{n} people have taken part", page.taken_part, t)
+        )
     if page.is_open and page.results_later:
-        parts.append("Results are shown when it closes")
+        parts.append(t("Results are shown when it closes"))
     return " · ".join(parts)

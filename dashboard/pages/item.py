@@ -210,6 +210,8 @@ async def _item_context(
             {
                 "id": row.answer.id,
                 "text": row.answer.text,
+                #: Written by someone reading Welsh: marked lang="cy" for screen readers.
+                "language": row.answer.language or "",
                 "platform": platform_name(row.answer.platform),
                 "when": when(row.answer.created_at),
                 "status": row.answer.status,

@@ -127,9 +127,15 @@ class NewItemForm:
     results: str = "live"
     moderation: str = "strict"
     channel: str = WEB_CHANNEL
+    #: The item's Welsh (issue 18): sent as the command's --cy.
+    question_cy: str = ""
+    options_cy: str = ""
 
     def option_lines(self) -> list[str]:
         return [line.strip() for line in self.options.splitlines() if line.strip()]
+
+    def welsh_option_lines(self) -> list[str]:
+        return [line.strip() for line in self.options_cy.splitlines() if line.strip()]
 
 
 async def _channels(request: web.Request) -> list[dict[str, str]]:
@@ -198,6 +204,18 @@ def _validate(form: NewItemForm, channels: list[dict[str, str]], now: datetime) 
             errors["options"] = f"Each statement must be {MAX_STATEMENT} characters or fewer"
         elif len({" ".join(o.split()).casefold() for o in lines}) != len(lines):
             errors["options"] = "Each statement must be different"
+    welsh = " ".join(form.question_cy.split())
+    welsh_options = form.welsh_option_lines()
+    if len(welsh) > MAX_QUESTION:
+        errors["question_cy"] = f"The Welsh question must be {MAX_QUESTION} characters or fewer"
+    elif welsh_options and not welsh:
+        errors["question_cy"] = "Enter the question in Welsh, or leave the Welsh options empty"
+    if welsh_options and form.kind not in ("poll", "multi"):
+        errors["options_cy"] = "Leave the Welsh options empty for a scale or an open question"
+    elif welsh_options and len(welsh_options) != len(form.option_lines()):
+        errors["options_cy"] = "Enter one Welsh option for each option, in the same order"
+    elif any("|" in text for text in (welsh, *welsh_options)):
+        errors["options_cy"] = "The Welsh cannot contain |"
     if form.closes.strip():
         try:
             parse_deadline(form.closes, now)
@@ -236,6 +254,9 @@ def command_for(form: NewItemForm) -> ParsedCommand:
         options["results"] = form.results
     if form.closes.strip():
         options["closes"] = " ".join(plain_quotes(form.closes).split())
+    welsh = " ".join(plain_quotes(form.question_cy).split())
+    if welsh:
+        options["cy"] = " | ".join([welsh, *(plain_quotes(o) for o in form.welsh_option_lines())])
     return ParsedCommand(name, args, flags, options)
 
 

@@ -171,8 +171,9 @@ async def test_web_chat_on_a_phone_and_a_desktop(dash: DashboardApp, page: Page)
             await no_overflow(page)
             await assert_accessible(page)
         buttons = await page.evaluate(
-            """() => [...document.querySelectorAll('button[name=command]')].map(b => [
-                 b.getBoundingClientRect().width, b.parentElement.getBoundingClientRect().width])"""
+            """() => [...document.querySelectorAll('.govuk-button-group button[name=command]')]
+               .map(b => [b.getBoundingClientRect().width,
+                          b.parentElement.getBoundingClientRect().width])"""
         )
         assert len(buttons) == 2
         if width == 390:

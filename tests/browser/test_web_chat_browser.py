@@ -52,7 +52,9 @@ async def test_vote_and_answer_with_the_mouse(chat: ChatApp, page: Page) -> None
     await page.get_by_role("button", name="Send my answer").click()
     await expect(page.get_by_text("your answer is recorded")).to_be_visible()
     result = await chat.results(question)
-    assert result["answers"] == [{"text": "More benches", "platform": "web", "status": "visible"}]
+    assert result["answers"] == [
+        {"text": "More benches", "platform": "web", "status": "visible", "language": "en"}
+    ]
 
 
 async def test_vote_form_works_by_keyboard_alone(chat: ChatApp, page: Page) -> None:
@@ -149,3 +151,40 @@ async def test_the_chat_works_inside_an_iframe(chat: ChatApp, page: Page) -> Non
     finally:
         await runner.cleanup()
     assert await votes(chat, poll) == [1, 0]
+
+
+async def test_the_web_chat_in_welsh_passes_axe_and_switches(chat: ChatApp, page: Page) -> None:
+    """Issue 18: a browser set to Welsh gets the page in Welsh (``<html lang="cy">``, the scale
+    labels too) from the first view; the vote counts with the English ones; the page's switch
+    turns it to English and is remembered."""
+    scale = await chat.create('scale "Should the library open on Sundays?"')
+    await page.set_extra_http_headers({"Accept-Language": "cy-GB,cy;q=0.9,en;q=0.5"})
+    await page.goto(f"{chat.base}/c/{scale}")
+    await expect(page.locator("html")).to_have_attribute("lang", "cy")
+    await expect(page.get_by_text("Neidio i’r prif gynnwys")).to_be_attached()
+    # the policy team's question has no Welsh: marked English for screen readers
+    question = page.locator('legend [lang="en"]')
+    await expect(question).to_have_text("Should the library open on Sundays?")
+    await assert_accessible(page)
+    await page.get_by_role("button", name="Anfon fy mhleidlais").click()
+    await expect(page.get_by_role("link", name="Dewiswch un opsiwn")).to_be_visible()
+    await assert_accessible(page)  # the Welsh error summary too
+    await page.get_by_label("Cytuno’n gryf").check()
+    await page.get_by_role("button", name="Anfon fy mhleidlais").click()
+    await expect(page.get_by_text("wedi’i chofnodi").first).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", "cy")
+    await assert_accessible(page)
+    options = (await chat.results(scale))["options"]
+    assert {o["label"]: o["votes"] for o in options}["Strongly agree"] == 1  # type: ignore[index]
+
+    english = page.get_by_role("button", name="English")
+    await expect(english).to_have_attribute("lang", "en")
+    await english.click()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(
+        page.get_by_text("From now on Townhall will write to you in English.")
+    ).to_be_visible()
+    await page.goto(f"{chat.base}/c/{scale}")  # remembered, though the browser still says cy
+    await expect(page.get_by_role("button", name="Change my vote")).to_be_visible()
+    await expect(page.get_by_role("button", name="Cymraeg")).to_have_attribute("lang", "cy")
+    await assert_accessible(page)

@@ -89,6 +89,11 @@ class PlatformDriver(Protocol):
         """``who`` presses "No thanks" on the consent card the bot gave them."""
         ...
 
+    async def platform_says(self, who: str, language: str) -> bool:
+        """From now on ``who``'s platform says they read ``language`` (Telegram's app
+        language, the browser's Accept-Language); False where the platform cannot say it."""
+        ...
+
     async def mydata(self, who: str) -> str:
         """``who`` asks for a copy of what is held about them; the copy as one text."""
         ...

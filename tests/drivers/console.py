@@ -78,6 +78,9 @@ class ConsoleDriver(Records):
     async def decline(self, who: str) -> str:
         return await self.type(who, "consent no")
 
+    async def platform_says(self, who: str, language: str) -> bool:
+        return False  # the console has no platform language
+
     async def mydata(self, who: str) -> str:
         return await self.type(who, "mydata")
 

@@ -179,6 +179,9 @@ class DiscordDriver(Records):
     async def decline(self, who: str) -> str:
         return await self.press(who, self.with_button("consent:no"), "consent:no")
 
+    async def platform_says(self, who: str, language: str) -> bool:
+        return False  # Discord offers no Welsh locale
+
     async def mydata(self, who: str) -> str:
         return await self.slash(who, "mydata")
 

@@ -173,6 +173,9 @@ class SlackDriver(Records):
     async def decline(self, who: str) -> str:
         return await self.press(who, "No thanks")
 
+    async def platform_says(self, who: str, language: str) -> bool:
+        return False  # Slack user locales are not read
+
     async def mydata(self, who: str) -> str:
         return await self.command(who, "mydata")
 

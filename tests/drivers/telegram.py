@@ -152,6 +152,10 @@ class TelegramDriver(Records):
     async def decline(self, who: str) -> str:
         return await self.press(who, self.last_with_button(IDS[who], "No thanks"), "No thanks")
 
+    async def platform_says(self, who: str, language: str) -> bool:
+        self.users[who] = self.fake.user(IDS[who], who.title(), language_code=language)
+        return True
+
     async def mydata(self, who: str) -> str:
         return await self.command(who, "/mydata", private=True)
 

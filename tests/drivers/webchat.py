@@ -67,6 +67,13 @@ class WebChatDriver(Records):
             self.browsers[who] = Browser(self.chat.base)
         return self.browsers[who]
 
+    async def platform_says(self, who: str, language: str) -> bool:
+        """``who``'s browser is set to ``language`` (its Accept-Language header)."""
+        if who in self.browsers:
+            await self.browsers[who].close()
+        self.browsers[who] = Browser(self.chat.base, accept_language=f"{language},en;q=0.5")
+        return True
+
     async def close_browsers(self) -> None:
         for browser in self.browsers.values():
             await browser.close()
@@ -149,6 +156,8 @@ class WebChatDriver(Records):
         return said((await self.app.dispatch(event)).notices)
 
     async def moderate(self, who: str, command: str) -> str:
+        if command.startswith("language "):  # a citizen's own: the page's Cymraeg/English switch
+            return await self.form(who, self.home, "command", [("command", command)])
         return said(await self.core(who, command))  # moderation is done elsewhere
 
     async def forge(self, who: str, ref: str, label: str) -> str:

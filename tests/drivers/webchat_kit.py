@@ -114,9 +114,11 @@ def _plain(markup: str) -> str:
 class Browser:
     """Keeps cookies like a browser (per client), follows POST-redirect-GET."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, accept_language: str = "") -> None:
+        """``accept_language``: the languages the browser is set to (``cy,en;q=0.8``)."""
+        headers = {"Accept-Language": accept_language} if accept_language else {}
         self.session = aiohttp.ClientSession(
-            base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True)
+            base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers
         )
 
     async def close(self) -> None:

@@ -1,7 +1,7 @@
 """statements: Polis-style conversations (issue 20) — statements and agree/disagree/pass votes
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 21:10:00.000000
 """
 
