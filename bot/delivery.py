@@ -161,7 +161,7 @@ class Deliverer:
         rates = adapter.capabilities.send_rates
         if row.op != "refresh":
             assert row.claim is not None
-            async with self.db.transaction() as session:
+            async with self.db.statement() as session:
                 started = await OutboxRepository(session).start_attempt(
                     row.id, row.claim, self.clock() + LEASE, IN_FLIGHT
                 )
@@ -216,9 +216,12 @@ class Deliverer:
             name = None
             if row.publication_id is not None:
                 name = await ask_channel_name(adapter, target)
-            async with self.db.transaction() as session:
-                await OutboxRepository(session).mark_sent(row.id, self.clock(), ref.message_id)
-                if row.publication_id is not None:
+            if row.publication_id is None:  # one statement: no BEGIN/COMMIT round trips
+                async with self.db.statement() as session:
+                    await OutboxRepository(session).mark_sent(row.id, self.clock(), ref.message_id)
+            else:
+                async with self.db.transaction() as session:
+                    await OutboxRepository(session).mark_sent(row.id, self.clock(), ref.message_id)
                     await PublicationRepository(session).set_message_id(
                         row.publication_id, ref.message_id, channel_name=name
                     )

@@ -8,12 +8,24 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, literal, select, text, update
+from sqlalchemy import String, Text, cast, delete, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import WROTE_OUTBOX, wrote
-from storage.dialect import insert, rowcount
+from storage.dialect import insert, is_postgresql, pg_batch, rowcount
 from storage.models import PENDING_REFRESH_WHERE, OutboxMessage, Publication, UTCDateTime
+
+#: :meth:`OutboxRepository.send_private_many` on PostgreSQL: one statement for the batch.
+_PG_SEND_PRIVATE = pg_batch(
+    "INSERT INTO outbox (op, private, platform, channel_id, view, status, attempts, due_at,"
+    " created_at) SELECT 'send', true, p, c, CAST(v AS json), 'pending', 0, :at, :at"
+    " FROM unnest(CAST(:platforms AS varchar[]), CAST(:channels AS varchar[]),"
+    " CAST(:views AS text[])) AS t(p, c, v)",
+    ("platforms", String),
+    ("channels", String),
+    ("views", String),
+    at=True,
+)
 
 
 class OutboxRepository:
@@ -60,6 +72,16 @@ class OutboxRepository:
         if not messages:
             return
         wrote(self.session, WROTE_OUTBOX)
+        if is_postgresql(self.session):
+            platforms, channels, views = ([m[i] for m in messages] for i in (0, 1, 2))
+            params = {
+                "platforms": platforms,
+                "channels": channels,
+                "views": [json.dumps(view) for view in views],
+                "at": at,
+            }
+            await self.session.execute(_PG_SEND_PRIVATE, params)
+            return
         rows = [
             {
                 "op": "send",
