@@ -20,5 +20,5 @@ RUN pip install --no-cache-dir . && useradd --create-home townhall
 USER townhall
 ENV TOWNHALL_HTTP_HOST=0.0.0.0 TOWNHALL_HTTP_PORT=8080 TOWNHALL_ASSETS_DIR=/app/govuk-frontend
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)" || exit 1
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)" || exit 1
 CMD ["townhall", "run"]

@@ -87,6 +87,9 @@ class Deliverer:
         self.limiter = limiter or SendLimiter()
         self.concurrency = concurrency
         self._claim = f"{secrets.token_hex(6)}:"
+        #: (platform, chat) -> when a 429's ``retry_after`` ends: the chat's queue waits, not
+        #: only the refused row (the next row to that chat would meet the same 429).
+        self._paused: dict[tuple[str, str], datetime] = {}
         self._claims = itertools.count(1)
         self.adapters = adapters
         self.render = render
@@ -159,9 +162,17 @@ class Deliverer:
         claim ran out and another worker took the row, or the chat's budget is spent for
         longer than ``MAX_INLINE_WAIT`` (the row is made due when it refills)."""
         rates = adapter.capabilities.send_rates
+        chat = (row.platform, row.channel_id)
+        paused = self._paused.get(chat)
+        if paused is not None:
+            if paused > self.clock():
+                self.metrics.deliveries.labels(row.platform, "paused").inc()
+                await self._later(row, paused)
+                return False
+            del self._paused[chat]
         if row.op != "refresh":
             assert row.claim is not None
-            async with self.db.transaction() as session:
+            async with self.db.statement() as session:
                 started = await OutboxRepository(session).start_attempt(
                     row.id, row.claim, self.clock() + LEASE, IN_FLIGHT
                 )
@@ -172,22 +183,25 @@ class Deliverer:
         wait = await self.limiter.acquire(row.platform, rates, target, max_wait=MAX_INLINE_WAIT)
         if wait:
             self.metrics.deliveries.labels(row.platform, "paced").inc()
-            due = self.clock() + timedelta(seconds=wait)
-            async with self.db.transaction() as session:
-                outbox = OutboxRepository(session)
-                if row.op == "refresh":
-                    assert row.publication_id is not None
-                    await outbox.refresh(
-                        publication_id=row.publication_id,
-                        platform=row.platform,
-                        channel_id=row.channel_id,
-                        due_at=due,
-                    )
-                else:  # not attempted after all
-                    assert row.claim is not None
-                    await outbox.release(row.id, row.claim, due, row.last_error)
+            await self._later(row, self.clock() + timedelta(seconds=wait))
             return False
         return True
+
+    async def _later(self, row: OutboxMessage, due: datetime) -> None:
+        """Not now: the row (not attempted) is due again at ``due``."""
+        async with self.db.transaction() as session:
+            outbox = OutboxRepository(session)
+            if row.op == "refresh":
+                assert row.publication_id is not None
+                await outbox.refresh(
+                    publication_id=row.publication_id,
+                    platform=row.platform,
+                    channel_id=row.channel_id,
+                    due_at=due,
+                )
+            else:  # not attempted after all
+                assert row.claim is not None
+                await outbox.release(row.id, row.claim, due, row.last_error)
 
     async def drain(self, within: float = 10.0) -> None:
         """Deliver everything that is due now (and whatever that causes); for tests and CLI."""
@@ -216,9 +230,12 @@ class Deliverer:
             name = None
             if row.publication_id is not None:
                 name = await ask_channel_name(adapter, target)
-            async with self.db.transaction() as session:
-                await OutboxRepository(session).mark_sent(row.id, self.clock(), ref.message_id)
-                if row.publication_id is not None:
+            if row.publication_id is None:  # one statement: no BEGIN/COMMIT round trips
+                async with self.db.statement() as session:
+                    await OutboxRepository(session).mark_sent(row.id, self.clock(), ref.message_id)
+            else:
+                async with self.db.transaction() as session:
+                    await OutboxRepository(session).mark_sent(row.id, self.clock(), ref.message_id)
                     await PublicationRepository(session).set_message_id(
                         row.publication_id, ref.message_id, channel_name=name
                     )
@@ -254,6 +271,10 @@ class Deliverer:
         )
         self.metrics.deliveries.labels(row.platform, result).inc()
         self.metrics.platform_errors.labels(row.platform, exc.code or result).inc()
+        if exc.retry_after is not None:  # the chat's queue waits too (see _begin)
+            chat = (row.platform, row.channel_id)
+            until = now + timedelta(seconds=exc.retry_after)
+            self._paused[chat] = max(until, self._paused.get(chat, until))
         async with self.db.transaction() as session:
             outbox = OutboxRepository(session)
             if row.op == "refresh":

@@ -78,6 +78,25 @@ class Database:
                 await session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
             yield session
 
+    @asynccontextmanager
+    async def statement(self) -> AsyncIterator[AsyncSession]:
+        """A session for ONE write that is a transaction by itself (a single statement).
+
+        PostgreSQL runs it in autocommit: one round trip instead of three (``BEGIN``, the
+        statement, ``COMMIT``), the statement being atomic on its own. The outbox's per-row
+        bookkeeping uses it (docs/performance.md). SQLite runs it in an ordinary transaction
+        (its round trips are in-process). Never use it for two statements that must stand or
+        fall together.
+        """
+        if self.is_sqlite:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+                yield session
+
     async def ping(self) -> None:
         """``SELECT 1`` on a fresh connection: raises when the database is unreachable."""
         async with self.engine.connect() as conn:

@@ -6,11 +6,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import insert, rowcount
+from storage.dialect import insert, is_postgresql, pg_batch, rowcount
 from storage.models import AuditEntry, ProcessedEvent
+
+#: :meth:`EventLedger.claim_many` on PostgreSQL: one statement whatever the batch's size.
+PG_CLAIM_EVENTS = pg_batch(
+    "INSERT INTO processed_events (platform, event_id, processed_at)"
+    " SELECT p, e, :at FROM unnest(CAST(:platforms AS varchar[]), CAST(:events AS varchar[]))"
+    " AS t(p, e) ON CONFLICT (platform, event_id) DO NOTHING RETURNING platform, event_id",
+    ("platforms", String),
+    ("events", String),
+    at=True,
+)
 
 
 class EventLedger:
@@ -33,6 +43,10 @@ class EventLedger:
         others were processed before: redeliveries)."""
         if not events:
             return set()
+        if is_postgresql(self.session):
+            platforms, ids = ([event[i] for event in events] for i in (0, 1))
+            params = {"platforms": platforms, "events": ids, "at": at}
+            return {(p, e) for p, e in await self.session.execute(PG_CLAIM_EVENTS, params)}
         table = ProcessedEvent.__table__
         stmt = (
             insert(self.session, table)

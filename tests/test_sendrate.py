@@ -5,12 +5,13 @@ recorded with the completion. Redis at 127.0.0.1:6379 (the shared budget) as in 
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import timedelta
 
 from bot.adapter import Capabilities, SendRates
 from bot.config import Settings
 from bot.events import Target
-from bot.sendrate import SendLimiter
+from bot.sendrate import InlineMemoryStorage, SendLimiter
 from bot.testing import RecordingAdapter
 from bot.views import Notice, view_to_dict
 from storage.db import Database
@@ -46,6 +47,20 @@ async def test_a_spent_budget_says_how_long_to_wait_and_counts_nothing() -> None
     # another chat is not held up, and the refused attempt took nothing from the overall
     assert await limiter.acquire("telegram", TELEGRAM, Target("-100999"), max_wait=0) == 0.0
     assert not await limiter.acquire("telegram", SendRates(), group, max_wait=0)
+
+
+async def test_the_memory_budget_expires_inline_without_a_thread_per_key() -> None:
+    limiter = SendLimiter()
+    storage = limiter.strategy.storage
+    assert isinstance(storage, InlineMemoryStorage)
+    for chat in ("1", "2", "3"):
+        assert await limiter.acquire("telegram", TELEGRAM, Target(chat), max_wait=0) == 0.0
+    assert storage.timer is None  # limits' own expiry task (a thread hop per key) never ran
+    assert set(storage.events) == {"LIMITER/telegram/all/30/1/second"} | {
+        f"LIMITER/telegram/chat:{chat}/1/1/second" for chat in ("1", "2", "3")
+    }
+    storage.sweep(time.time() + 2)  # every window here lasts a second
+    assert not storage.events and not storage.locks
 
 
 async def test_workers_share_one_budget_through_redis() -> None:

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from bot.errors import DeliveryError
 from bot.events import MessageRef, Target
-from bot.views import Card, Notice
+from bot.views import Card, Notice, view_to_dict
 from storage.db import Database
 from storage.models import Answer, Item, OutboxMessage
+from storage.outbox import OutboxRepository
 from tests.drivers.telegram_kit import (  # noqa: F401 - fake_telegram is a fixture
     BOT_USERNAME,
     OFFICER_ID,
@@ -67,6 +68,34 @@ async def test_commands_menu_refusals_and_other_bots(
     assert await count_rows(db, Item) == 0
     sent = [c.params["text"] for c in fake.calls_to("sendMessage")[:] if c in fake.calls[since:]]
     assert sent == [helped.params["text"]]  # nothing for /poll@other_bot
+
+
+async def test_a_429_pauses_that_chats_queue_not_only_the_refused_row(
+    fake: FakeTelegram, db: Database, clock: FakeClock
+) -> None:
+    busy, calm = fake.group(-1001000000013, "Busy"), fake.group(-1001000000014, "Calm")
+    async with running(fake, db, clock) as h:
+        async with db.transaction() as session:
+            outbox = OutboxRepository(session)
+            for chat, text in ((busy, "one"), (busy, "two"), (busy, "three"), (calm, "other")):
+                view = view_to_dict(Notice(text))
+                await outbox.send(
+                    platform="telegram", channel_id=str(chat["id"]), view=view, at=clock.now
+                )
+        fake.fail_next("sendMessage", status=429, retry_after=5)
+        await h.app.deliverer.drain()
+        # "one" was refused; "two" and "three" waited with it instead of meeting the same 429
+        assert sorted(c.params["text"] for c in fake.calls_to("sendMessage")) == ["one", "other"]
+        assert [r.status for r in await outbox_rows(db)] == [
+            "pending",
+            "pending",
+            "pending",
+            "sent",
+        ]
+        clock.advance(seconds=5)
+        await h.app.deliverer.drain()
+    assert [m["text"] for m in fake.sent_messages(busy["id"])] == ["one", "two", "three"]
+    assert [r.status for r in await outbox_rows(db)] == ["sent"] * 4
 
 
 async def test_results_go_to_the_officers_private_chat(

@@ -169,6 +169,8 @@ async def test_workers_option_starts_several_on_one_port_and_sigterm_stops_all(
     assert parent.returncode == 0, read(log)[-3000:]
     assert await holders(db_url) == {}  # every worker stopped cleanly
     assert conflicts(fake) == 0
+    # no TOWNHALL_REDIS_URL here: said once, at start, what the workers then do not share
+    assert read(log).count("warning: 2 workers without TOWNHALL_REDIS_URL") == 1
 
 
 def test_workers_on_sqlite_are_refused_in_one_line(tmp_path: Path) -> None:
@@ -206,6 +208,10 @@ async def test_one_discord_gateway_session_between_two_workers_and_a_handover(
 
             holder = next(a for a in apps if gateway(a))
             other = apps[1 - apps.index(holder)]
+            synced = fake.find_calls(
+                lambda call: (call.route or "").endswith("/commands"), method="PUT"
+            )
+            assert len(synced) == 1, synced  # the gateway's holder synced; the other did not
             assert other.adapters["discord"].connected  # logged in, for sending
             await holder.stop()
             apps.remove(holder)

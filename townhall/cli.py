@@ -148,6 +148,8 @@ def run(workers: int, reuse_port: bool) -> None:
         except ConfigError as exc:
             click.echo(f"townhall: {exc}", err=True)
             raise SystemExit(2) from None
+        for caveat in several.caveats(settings, workers):
+            click.echo(f"townhall: warning: {caveat}", err=True)
         raise SystemExit(_run(several.supervise(settings, workers)))
     adapters, disabled = configured_adapters(settings, all_specs())
 

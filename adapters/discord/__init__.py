@@ -103,6 +103,9 @@ class DiscordAdapter:
         self._dispatch: Dispatch | None = None
         #: The gateway is run under a lease by the app (see roles()).
         self._leased = False
+        #: Under a lease, the application commands are synced by the worker that first opens
+        #: the gateway (once per process), not by every worker at login.
+        self._commands_synced = False
 
     def http_routes(self) -> list[web.RouteDef]:
         return []  # everything arrives through the gateway
@@ -119,7 +122,8 @@ class DiscordAdapter:
 
     async def start(self, dispatch: Dispatch) -> None:
         """Log in (a bad token fails here), sync commands; unless the gateway goes by a lease
-        (:meth:`roles`), connect and wait for READY."""
+        (:meth:`roles`), connect and wait for READY. Under a lease, the worker that opens the
+        gateway syncs the commands (one worker, not all of them at once)."""
         self._dispatch = dispatch
         await self._log_in()
         if not self._leased:
@@ -141,6 +145,7 @@ class DiscordAdapter:
             guild_ready_timeout=self.guild_ready_timeout,
             endpoints=Endpoints.from_urls(self.api_url, self.gateway_url),
             commands=self.commands,
+            sync_on_login=not self._leased,
         )
         self.client = client
         try:
@@ -160,6 +165,9 @@ class DiscordAdapter:
             await self._log_in()
             client = self.client
             assert client is not None
+        if self._leased and not self._commands_synced:
+            self._commands_synced = True
+            await client.sync_commands()  # a failure is logged; buttons and forms still work
         self._task = asyncio.create_task(self._connect(client), name="discord-gateway")
         # Under a lease, not longer than it lasts unrenewed (READY may come later).
         await self._wait_until_ready(

@@ -55,7 +55,11 @@ class TownhallClient(discord.Client):
         guild_ready_timeout: float = 2.0,
         endpoints: Endpoints | None = None,
         commands: Sequence[CommandSpec] = (),
+        sync_on_login: bool = True,
     ) -> None:
+        """``sync_on_login=False``: the commands are synced by whoever opens the gateway
+        (:meth:`sync_commands`), not by every worker that logs in to send over REST."""
+        self.sync_on_login = sync_on_login
         # Townhall never joins voice: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -89,7 +93,8 @@ class TownhallClient(discord.Client):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(render.ActionButton)
-        await self.sync_commands()
+        if self.sync_on_login:
+            await self.sync_commands()
 
     async def sync_commands(self) -> None:
         """Sync ``/townhall`` and the report menu to the configured guilds (instant) or
