@@ -37,6 +37,7 @@ def both(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:  # noqa:
     return fast.returncode, fast.stdout, fast.stderr
 
 
+@pytest.mark.timeout(360)  # ~70 CLI processes: minutes on a loaded machine, not a hang
 def test_fast_and_ordinary_paths_print_the_same(env: dict[str, str]) -> None:  # noqa: F811
     run(["db", "upgrade"], env)
     assert both(["list"], env) == (0, "No items yet.\n", "")
