@@ -224,7 +224,8 @@ async def show_next(
     progress.awaiting_item_id = None
     items = list(await ctx.consultations.items(consultation))
     done = await ctx.consultations.responded(participant, consultation)
-    step = next_step(items, done, progress.skipped or [])
+    finished = await ctx.consultations.finished(participant, items, done)
+    step = next_step(items, finished, progress.skipped or [])
     # The consultation's own, then those of the item about to be shown.
     wanted = [*(consultation.profile or []), *((step[1].profile or []) if step else [])]
     if wanted and participant.consented_at is not None:

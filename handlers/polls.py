@@ -167,7 +167,7 @@ async def create_and_publish(
     language = await ChannelLanguageRepository(ctx.session).of(
         ctx.event.platform, target.channel_id
     )
-    summary = await results.compute(ctx.session, item)
+    summary = await results.compute(ctx.session, item, groups=False)
     await ctx.publish(item, cards.public_card(item, summary, language))
     await ctx.record("item.create", item.short_id, kind=kind)
     ctx.produced(ItemCreated(item.short_id, kind))

@@ -30,7 +30,7 @@ async def render_publication(session: AsyncSession, pub: Publication) -> View | 
     if item is None:
         return None
     language = await ChannelLanguageRepository(session).of(pub.platform, pub.channel_id)
-    return cards.public_card(item, await results.compute(session, item), language)
+    return cards.public_card(item, await results.compute(session, item, groups=False), language)
 
 
 async def close_item(session: AsyncSession, item: Item, actor: str, now: datetime) -> bool:
@@ -41,7 +41,7 @@ async def close_item(session: AsyncSession, item: Item, actor: str, now: datetim
     if not await ItemRepository(session).close(item, now):
         return False
     await AuditLog(session).record(actor, "item.close", item.short_id, now)
-    summary = cards.results_card(item, await results.compute(session, item))
+    summary = cards.results_card(item, await results.compute(session, item, groups=False))
     outbox = OutboxRepository(session)
     for pub in await PublicationRepository(session).for_item(item.id):
         await outbox.refresh(

@@ -120,8 +120,13 @@ async def compute(
     *,
     include_hidden: bool = False,
     answer_limit: int | None = None,
+    groups: bool = True,
 ) -> ItemResults:
-    """Counts with a fixed number of queries, whatever the number of options or votes."""
+    """Counts with a fixed number of queries, whatever the number of options or votes.
+
+    ``groups=False``: a statements item's counts only (people, statements, platforms), not its
+    opinion groups: what a card shows. The analysis (PCA, k-means) is for results, the
+    dashboard and exports; a card refresh on a busy conversation must not run it per vote."""
     from storage.responses import AnswerRepository, VoteRepository
     from storage.statements import StatementRepository
 
@@ -151,12 +156,13 @@ async def compute(
         ]
     conversation = None
     if item.kind == "statements":
-        conversation = await conversation_of(session, item.id)
-        tally = replace(
-            tally,
-            participants=len(conversation.points),
-            by_platform=await StatementRepository(session).by_platform(item.id),
-        )
+        said = StatementRepository(session)
+        if groups:
+            conversation = await conversation_of(session, item.id)
+            voters = len(conversation.points)
+        else:
+            voters = await said.participants(item.id)
+        tally = replace(tally, participants=voters, by_platform=await said.by_platform(item.id))
     return ItemResults(
         item.short_id,
         item.kind,

@@ -22,6 +22,7 @@ from storage.models import (
     StatementVote,
     Vote,
 )
+from storage.statements import StatementRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,21 @@ class ConsultationRepository:
             ),
         )
         return {int(row[0]) for row in (await self.session.execute(query)).all()}
+
+    async def finished(
+        self, participant: Participant, items: Sequence[Item], responded: set[int]
+    ) -> set[int]:
+        """Of ``responded``, the items the flow moves past: all but a statements item with
+        statements left that this person has not voted on (where they resume, issue 20)."""
+        statements = StatementRepository(self.session)
+        left = {
+            item.id
+            for item in items
+            if item.kind == "statements"
+            and item.id in responded
+            and await statements.next_for(item.id, participant.id) is not None
+        }
+        return responded - left
 
     # -- whom to message ---------------------------------------------------------------------
     async def took_part(self, consultation: Consultation) -> list[Recipient]:

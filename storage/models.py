@@ -322,6 +322,9 @@ class Statement(Base):
     )
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Set when its author was forgotten: the text is erased and the statement left out of
+    #: everything; the row stays so that its id is never reused (docs/opinion-groups.md).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class StatementVote(Base):

@@ -31,6 +31,7 @@ from storage.models import (
     UTCDateTime,
     Vote,
 )
+from storage.statements import StatementRepository
 
 
 def pseudonym(secret_key: str, platform: str, user_id: str) -> str:
@@ -280,15 +281,13 @@ class PrivacyRepository:
                 ).where(Answer.participant_id == participant.id),
             )
         )
-        # Their statements (statements items), with everyone's votes on them, and their votes.
-        own_statements = select(Statement.id).where(Statement.answer_id.in_(own_answers))
+        # Their votes on statements; their own statements (statements items) become
+        # tombstones: text erased, left out everywhere; others' votes on them are kept but
+        # count nowhere (docs/opinion-groups.md, "Forget").
         await self.session.execute(
-            delete(StatementVote).where(
-                (StatementVote.participant_id == participant.id)
-                | StatementVote.statement_id.in_(own_statements)
-            )
+            delete(StatementVote).where(StatementVote.participant_id == participant.id)
         )
-        await self.session.execute(delete(Statement).where(Statement.answer_id.in_(own_answers)))
+        await StatementRepository(self.session).erase_authored(own_answers, at or datetime.now(UTC))
         await self.session.execute(delete(Answer).where(Answer.participant_id == participant.id))
         await self.session.execute(delete(Vote).where(Vote.participant_id == participant.id))
         for table in (Subscription, MessageOptOut, ConsultationProgress, ProfileAnswer):

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.dialect import insert
+from storage.dialect import insert, rowcount
 from storage.models import Answer, Participant, Statement, StatementVote
+
+#: What an erased statement's text becomes (never shown: erased statements are left out).
+ERASED = "(erased)"
 
 #: The votes a person can give, as stored.
 AGREE, DISAGREE, PASS = 1, -1, 0
@@ -50,8 +54,14 @@ class VoteCell:
     created_at: datetime
 
 
+def _kept() -> ColumnElement[bool]:
+    """Not erased: a statement whose author asked to be forgotten is a tombstone (its text
+    gone, its id never reused), out of the flow, the analysis, the results and the exports."""
+    return Statement.erased_at.is_(None)
+
+
 def _visible() -> ColumnElement[bool]:
-    return or_(Statement.answer_id.is_(None), Answer.status == "visible")
+    return and_(_kept(), or_(Statement.answer_id.is_(None), Answer.status == "visible"))
 
 
 class StatementRepository:
@@ -87,7 +97,7 @@ class StatementRepository:
                 Answer.status,
             )
             .outerjoin(Answer, Answer.id == Statement.answer_id)
-            .where(Statement.item_id == item_id)
+            .where(Statement.item_id == item_id, _kept())
             .order_by(Statement.id)
         )
         if only_visible:
@@ -174,7 +184,7 @@ class StatementRepository:
             )
             .join(Statement, Statement.id == StatementVote.statement_id)
             .outerjoin(Answer, Answer.id == Statement.answer_id)
-            .where(StatementVote.item_id == item_id)
+            .where(StatementVote.item_id == item_id, _kept())
             .order_by(StatementVote.created_at, StatementVote.id)
         )
         if only_visible:
@@ -183,12 +193,28 @@ class StatementRepository:
         return [VoteCell(p, s, v, at) for p, s, v, at in rows.all()]
 
     async def participants(self, item_id: int) -> int:
+        """The people who voted on a visible statement: the count a card shows, without the
+        analysis (the same number as the opinion map's points)."""
         row = await self.session.execute(
-            select(func.count(func.distinct(StatementVote.participant_id))).where(
-                StatementVote.item_id == item_id
-            )
+            select(func.count(func.distinct(StatementVote.participant_id)))
+            .join(Statement, Statement.id == StatementVote.statement_id)
+            .outerjoin(Answer, Answer.id == Statement.answer_id)
+            .where(StatementVote.item_id == item_id, _visible())
         )
         return int(row.scalar_one())
+
+    async def erase_authored(self, answer_ids: Select[Any], at: datetime) -> int:
+        """Their author is forgotten: the statements made from ``answer_ids`` become
+        tombstones (text erased, no link to the answer, which is deleted next). Other
+        people's votes on them stay theirs (each voter's own data, erased with their own
+        ``forget``) but count nowhere, as with a hidden statement."""
+        result = await self.session.execute(
+            update(Statement)
+            .where(Statement.answer_id.in_(answer_ids))
+            .values(answer_id=None, text=ERASED, erased_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
 
     async def by_platform(self, item_id: int) -> dict[str, int]:
         rows = await self.session.execute(

@@ -275,9 +275,9 @@ async def load_consultation(d: Driver) -> None:
         await consultations.load(session, plan, new_version=False, actor="cli", now=now)
 
 
-async def consultation_shown(d: Driver) -> dict[str, Any]:
+async def consultation_shown(d: Driver, slug: str = SLUG) -> dict[str, Any]:
     async with d.db.transaction() as session:
-        found = await ConsultationRepository(session).latest(SLUG)
+        found = await ConsultationRepository(session).latest(slug)
         assert found is not None
         return await consultations.show(session, found, d.app.clock())
 
@@ -410,6 +410,41 @@ async def test_statements_one_at_a_time_and_a_new_one_after_moderation(d: Driver
         "More trees",
         "A weekly market",
     ]
+
+
+async def test_statements_in_a_consultation_vote_skip_and_resume(d: Driver) -> None:
+    """Issue 20: a statements item in the one-at-a-time flow: its statements one by one, the
+    next question once all are voted on; Skip moves on; leaving half-way resumes there."""
+    now = d.app.clock()
+    async with d.db.transaction() as session:
+        plan = load_file(CONSULTATION.with_name("consultation-statements.yaml"), now=now)
+        await consultations.load(session, plan, new_version=False, actor="cli", now=now)
+    await d.officer("publish town-centre")
+    assert "1 of 2" in await d.start("ann", "town-centre")
+    assert "More trees" in await d.tap("ann", "Vote on statements")
+    assert "A weekly market" in await d.tap("ann", "Agree")
+    told = await d.start("ann", "town-centre")  # later: back at the statements, not past them
+    assert "1 of 2" in told and "Anything else" not in told
+    assert "A weekly market" in await d.tap("ann", "Vote on statements")
+    assert "2 of 2" in await d.tap("ann", "Disagree")  # every statement voted: the next item
+    assert "1 of 2" in await d.start("bob", "town-centre")
+    assert "2 of 2" in await d.tap("bob", "Skip")
+    item = (await consultation_shown(d, "town-centre"))["items"][0]["id"]
+    result = await d.tally(item)
+    assert [(s["agree"], s["disagree"]) for s in result["statements"]] == [(1, 0), (0, 1)]
+    assert result["participants"] == 1
+
+
+async def test_a_statement_vote_before_consent_counts_once_i_agree(start: Start) -> None:
+    """Explicit consent: the vote waits (apply_pending_opinion), then counts, and the next
+    statement follows."""
+    async with start(consent="explicit") as d:
+        item = await d.publish(STATEMENTS)
+        assert "More trees" in await d.opinions("ann", item)
+        await d.tap("ann", "Agree")
+        assert [s["agree"] for s in (await d.tally(item))["statements"]] == [0, 0]
+        assert "A weekly market" in await d.agree("ann")
+        assert [s["agree"] for s in (await d.tally(item))["statements"]] == [1, 0]
 
 
 async def test_a_bilingual_item_shows_each_person_their_language_and_counts_once(

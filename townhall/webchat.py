@@ -63,7 +63,7 @@ def page_loader(db: Database, settings: Settings, clock: Clock = utc_now) -> Pag
                 return None
             participant = await ParticipantRepository(session, secret).find(PLATFORM, visitor_id)
             language, t = _language(participant, browser_says, default)
-            summary = await results.compute(session, item, answer_limit=0)
+            summary = await results.compute(session, item, answer_limit=0, groups=False)
             card = cards.item_card(item, summary, t)
             if item.kind == "clause" and item.clause_text:  # the clause in full, above its hint
                 card = replace(card, body=f"{item.clause_text.strip()}\n\n{card.body}")
@@ -138,7 +138,10 @@ async def consultation_page(
                 skipped = list(progress.skipped or [])
                 awaiting = progress.awaiting_item_id
         is_open = consultations.status(consultation, now) == "open"
-        step = consultations.next_step(items, responded, skipped) if is_open else None
+        finished = (
+            await repo.finished(participant, items, responded) if participant is not None else set()
+        )
+        step = consultations.next_step(items, finished, skipped) if is_open else None
         current = next((i for i in items if i.id == awaiting), None) if is_open else None
         if current is not None:
             step = (items.index(current) + 1, current)
@@ -165,7 +168,7 @@ async def consultation_page(
                 language=language,
             )
         position, item = step
-        summary = await results.compute(session, item, answer_limit=0)
+        summary = await results.compute(session, item, answer_limit=0, groups=False)
         card = cards.item_card(item, summary, t)
         chosen: frozenset[int] = frozenset()
         if participant is not None and item.is_choice:
