@@ -11,15 +11,16 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
+from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
 from services import polis_export
 from services.opinion_groups import analyse
 from storage.db import Database
 from storage.items import ItemRepository, NewItem
-from storage.models import Answer, Base
-from storage.people import ParticipantRepository
-from storage.statements import StatementRepository
+from storage.models import Answer, Base, Statement, StatementVote
+from storage.people import ParticipantRepository, PrivacyRepository
+from storage.statements import ERASED, StatementRepository
 from townhall.cli import main
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -168,3 +169,44 @@ def test_polis_export_reads_back_to_the_same_matrix(
     assert data["consensus"] == ids[4:]
     first = data["statements"][0]
     assert (first["agree"], first["disagree"], first["pass"]) == (9, 8, 0)
+    # The issue's shape exactly: no more keys, statement ids in groups and consensus.
+    assert all(set(s) == {"id", "text", "agree", "disagree", "pass"} for s in data["statements"])
+    assert all(set(g) == {"id", "size", "representative"} for g in data["groups"])
+    assert {i for g in data["groups"] for i in g["representative"]} <= set(ids)
+
+    # The author of the citizen's statement is forgotten: its text goes (a tombstone, out of
+    # the results and the export); the others' votes on it stay theirs but count nowhere.
+    author, citizens = next(iter(votes)), ids[6]
+    assert _erase(db_url, author) == 15  # the 15 other people's votes on it
+    shown = runner.invoke(main, ["results", item, "--json"], env=env)
+    assert [s["id"] for s in json.loads(shown.stdout)["statements"]] == ids[:6]
+    again = tmp_path / "after"
+    out = runner.invoke(main, ["export", item, "--format", "polis", "-o", str(again)], env=env)
+    assert out.exit_code == 0, out.output
+    comments, rows, header = read_polis(again)
+    assert str(citizens) not in header and "Citizen says 0" not in str(comments)
+    assert len(rows) == 16 and all(r["participant"] != "" for r in rows)
+
+
+def _erase(db_url: str, participant_id: int) -> int:
+    """``forget`` for one person; the votes left on the statements they wrote."""
+
+    async def go() -> int:
+        database = Database(db_url)
+        try:
+            async with database.transaction() as session:
+                person = await ParticipantRepository(session, SECRET).get(participant_id)
+                assert person is not None
+                await PrivacyRepository(session).erase(person, T0)
+            async with database.transaction() as session:
+                left = await session.execute(
+                    select(func.count())
+                    .select_from(StatementVote)
+                    .join(Statement, Statement.id == StatementVote.statement_id)
+                    .where(Statement.erased_at.is_not(None), Statement.text == ERASED)
+                )
+                return int(left.scalar_one())
+        finally:
+            await database.dispose()
+
+    return asyncio.run(go())
