@@ -405,11 +405,13 @@ async def test_statements_one_at_a_time_and_a_new_one_after_moderation(d: Driver
         ("Free parking on Saturdays", 0, 1, 0),
     ]
     assert result["participants"] == 1 and result["groups"] == []
-    await d.forget("bob")  # Bob's statement goes, with the votes on it
+    bobs = f'"statement": "S{result["statements"][2]["id"]}"'
+    await d.forget("bob")  # Bob's statement goes; Ann's vote on it stays hers, counted nowhere
     assert [s["text"] for s in (await d.tally(item))["statements"]] == [
         "More trees",
         "A weekly market",
     ]
+    assert bobs in await d.mydata("ann")
 
 
 async def test_statements_in_a_consultation_vote_skip_and_resume(d: Driver) -> None:
