@@ -27,6 +27,9 @@ ranking here is the same ``ra × pa`` product without the test. Everything is de
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -158,6 +161,36 @@ def analyse(
     # save at these sizes (k-means on 10,000 points: 2.1 s with them, 0.14 s without).
     with threadpool_limits(1):
         return _analyse(cells, statements, min_votes)
+
+
+#: The analyses kept per process (``analyse_cached``): one per item, the newest few items.
+CACHED_ITEMS = 8
+_cache: OrderedDict[int, tuple[bytes, Analysis]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def analyse_cached(
+    item_id: int, cells: Sequence[tuple[int, int, int]], statements: Sequence[int]
+) -> Analysis:
+    """``analyse``, kept per item and keyed on a digest of its exact input (every vote in
+    order and the statements shown): the dashboard, results and exports of an item nobody has
+    voted on since reuse the groups; any vote, change or moderation decision recomputes."""
+    digest = hashlib.blake2b(
+        np.asarray(cells, dtype=np.int64).tobytes() + b"|" + np.asarray(statements).tobytes(),
+        digest_size=16,
+    ).digest()
+    with _cache_lock:
+        kept = _cache.get(item_id)
+        if kept is not None and kept[0] == digest:
+            _cache.move_to_end(item_id)
+            return kept[1]
+    found = analyse(cells, statements)
+    with _cache_lock:
+        _cache[item_id] = (digest, found)
+        _cache.move_to_end(item_id)
+        while len(_cache) > CACHED_ITEMS:
+            _cache.popitem(last=False)
+    return found
 
 
 def _analyse(

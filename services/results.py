@@ -179,14 +179,15 @@ async def compute(
 
 async def conversation_of(session: AsyncSession, item_id: int) -> Conversation:
     """The statements with their counts, and the groups found in the votes."""
-    from services.opinion_groups import analyse
+    from services.opinion_groups import analyse_cached
     from storage.statements import StatementRepository
 
     repo = StatementRepository(session)
     rows = await repo.all(item_id)
     cells = [(c.participant, c.statement, c.value) for c in await repo.cells(item_id)]
-    # k-means and the silhouette take a while on big items: off the event loop
-    found = await asyncio.to_thread(analyse, cells, [r.id for r in rows])
+    # k-means and the silhouette take a while on big items: off the event loop, and kept
+    # until the item's votes change
+    found = await asyncio.to_thread(analyse_cached, item_id, cells, [r.id for r in rows])
     groups = []
     for g in found.groups:
         percent = {}

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
 from services import polis_export
-from services.opinion_groups import analyse
+from services.opinion_groups import analyse, analyse_cached
 from storage.db import Database
 from storage.items import ItemRepository, NewItem
 from storage.models import Answer, Base, Statement, StatementVote
@@ -58,6 +58,16 @@ def test_a_planted_two_camp_matrix_gives_two_groups_and_their_consensus() -> Non
     camp_a = found.groups[0] if group[0] == found.groups[0].id else found.groups[1]
     assert set(camp_a.representative) <= set(range(1, 9)) and camp_a.representative
     assert analyse(cells) == found  # deterministic
+
+
+def test_the_analysis_is_kept_until_a_vote_changes() -> None:
+    cells, shown = two_camps(10), list(range(1, 11))
+    first = analyse_cached(-1, cells, shown)
+    assert analyse_cached(-1, list(cells), shown) is first  # the same votes: not recomputed
+    person, statement, value = cells[-1]
+    changed = [*cells, (person, statement, 1 if value != 1 else -1)]  # a vote changed
+    assert analyse_cached(-1, changed, shown) is not first
+    assert analyse_cached(-1, cells, shown[:-1]) is not first  # a statement hidden
 
 
 def test_one_camp_is_no_grouping() -> None:
