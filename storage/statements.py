@@ -219,7 +219,9 @@ class StatementRepository:
     async def by_platform(self, item_id: int) -> dict[str, int]:
         rows = await self.session.execute(
             select(StatementVote.platform, func.count(func.distinct(StatementVote.participant_id)))
-            .where(StatementVote.item_id == item_id)
+            .join(Statement, Statement.id == StatementVote.statement_id)
+            .outerjoin(Answer, Answer.id == Statement.answer_id)
+            .where(StatementVote.item_id == item_id, _visible())  # as ``participants``
             .group_by(StatementVote.platform)
         )
         return {platform: int(n) for platform, n in rows.all()}

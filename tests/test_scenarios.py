@@ -414,6 +414,7 @@ async def test_statements_one_at_a_time_and_a_new_one_after_moderation(d: Driver
     assert bobs in await d.mydata("ann")
 
 
+@SQLITE_ONLY
 async def test_statements_in_a_consultation_vote_skip_and_resume(d: Driver) -> None:
     """Issue 20: a statements item in the one-at-a-time flow: its statements one by one, the
     next question once all are voted on; Skip moves on; leaving half-way resumes there."""
@@ -437,6 +438,7 @@ async def test_statements_in_a_consultation_vote_skip_and_resume(d: Driver) -> N
     assert result["participants"] == 1
 
 
+@SQLITE_ONLY
 async def test_a_statement_vote_before_consent_counts_once_i_agree(start: Start) -> None:
     """Explicit consent: the vote waits (apply_pending_opinion), then counts, and the next
     statement follows."""
