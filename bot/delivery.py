@@ -166,7 +166,7 @@ class Deliverer:
         paused = self._paused.get(chat)
         if paused is not None:
             if paused > self.clock():
-                self.metrics.deliveries.labels(row.platform, "paused").inc()
+                self.metrics.child(self.metrics.deliveries, row.platform, "paused").inc()
                 await self._later(row, paused)
                 return False
             del self._paused[chat]
@@ -182,7 +182,7 @@ class Deliverer:
         target = Target(row.channel_id, row.thread_id, private=row.private)
         wait = await self.limiter.acquire(row.platform, rates, target, max_wait=MAX_INLINE_WAIT)
         if wait:
-            self.metrics.deliveries.labels(row.platform, "paced").inc()
+            self.metrics.child(self.metrics.deliveries, row.platform, "paced").inc()
             await self._later(row, self.clock() + timedelta(seconds=wait))
             return False
         return True
@@ -226,7 +226,7 @@ class Deliverer:
             view = view_from_dict(row.view)
             target = Target(row.channel_id, row.thread_id, private=row.private)
             ref = await adapter.send(target, view, reply_to=row.reply_to, key=f"townhall-{row.id}")
-            self.metrics.deliveries.labels(row.platform, "sent").inc()
+            self.metrics.child(self.metrics.deliveries, row.platform, "sent").inc()
             name = None
             if row.publication_id is not None:
                 name = await ask_channel_name(adapter, target)
@@ -269,8 +269,8 @@ class Deliverer:
             if exc.uncertain
             else "error"
         )
-        self.metrics.deliveries.labels(row.platform, result).inc()
-        self.metrics.platform_errors.labels(row.platform, exc.code or result).inc()
+        self.metrics.child(self.metrics.deliveries, row.platform, result).inc()
+        self.metrics.child(self.metrics.platform_errors, row.platform, exc.code or result).inc()
         if exc.retry_after is not None:  # the chat's queue waits too (see _begin)
             chat = (row.platform, row.channel_id)
             until = now + timedelta(seconds=exc.retry_after)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
@@ -36,8 +37,14 @@ from storage.statements import StatementRepository
 
 def pseudonym(secret_key: str, platform: str, user_id: str) -> str:
     """HMAC-SHA256(secret, "platform:user_id") as hex: stable, not reversible without the key."""
-    message = f"{platform}:{user_id}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+    mac = _keyed(secret_key).copy()  # the key's pads are derived once per key, not per call
+    mac.update(f"{platform}:{user_id}".encode())
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(secret_key: str) -> hmac.HMAC:
+    return hmac.new(secret_key.encode(), digestmod=hashlib.sha256)
 
 
 class ParticipantRepository:

@@ -82,7 +82,14 @@ async def test_a_429_pauses_that_chats_queue_not_only_the_refused_row(
                 await outbox.send(
                     platform="telegram", channel_id=str(chat["id"]), view=view, at=clock.now
                 )
-        fake.fail_next("sendMessage", status=429, retry_after=5)
+        # The two chats are sent to concurrently: refuse the busy chat's first send, whichever
+        # chat reaches the API first.
+        fake.fail_next(
+            "sendMessage",
+            status=429,
+            retry_after=5,
+            predicate=lambda params: str(params.get("chat_id")) == str(busy["id"]),
+        )
         await h.app.deliverer.drain()
         # "one" was refused; "two" and "three" waited with it instead of meeting the same 429
         assert sorted(c.params["text"] for c in fake.calls_to("sendMessage")) == ["one", "other"]

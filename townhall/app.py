@@ -133,13 +133,14 @@ class Townhall:
         except identifiers.IdentifierTooLong as exc:
             platform = event.platform if len(event.platform) <= identifiers.PLATFORM else "?"
             log.info("refused", platform=platform, kind=event.kind.value, reason="too long")
-            self.metrics.events.labels(platform, event.kind.value, "refused").inc()
+            self.metrics.child(self.metrics.events, platform, event.kind.value, "refused").inc()
             return Outcome(handled=True, notices=[Notice(exc.message)])
         outcome = await self.dispatcher(event)
         result = "duplicate" if outcome.duplicate else "failed" if outcome.failed else "ok"
-        self.metrics.events.labels(event.platform, event.kind.value, result).inc()
+        metrics = self.metrics
+        metrics.child(metrics.events, event.platform, event.kind.value, result).inc()
         waited = (datetime.now(UTC) - event.received_at).total_seconds()
-        self.metrics.ack_seconds.labels(event.platform, event.kind.value).observe(waited)
+        metrics.child(metrics.ack_seconds, event.platform, event.kind.value).observe(waited)
         return outcome
 
     async def prepare(self) -> None:

@@ -30,6 +30,7 @@ from adapters.telegram.errors import (
     ignore_retry_after_warning,
     is_not_modified,
 )
+from adapters.telegram.http import AiohttpRequest
 from adapters.telegram.notices import Acknowledger
 from adapters.telegram.ordering import KeyedLocks
 from adapters.telegram.webhook import (
@@ -186,6 +187,9 @@ class TelegramAdapter:
             .base_file_url(_file_url(self._api_url))
             .concurrent_updates(self._concurrency)
         )
+        # One aiohttp session for every Bot API call (adapters/telegram/http.py).
+        transport = AiohttpRequest()
+        builder = builder.request(transport).get_updates_request(transport)
         builder = builder.updater(None)  # polling is our own loop (see _poll_once)
         app = builder.build()
         try:
