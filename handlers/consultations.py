@@ -192,7 +192,12 @@ async def respond(ctx: Context) -> None:
     slug, text = ctx.command.args
     try:
         sent = await consultation_response.respond(
-            ctx.session, slug, text, ctx.event.subject, ctx.clock()
+            ctx.session,
+            slug,
+            text,
+            ctx.event.subject,
+            ctx.clock(),
+            ctx.settings.default_language,
         )
     except consultation_response.ResponseRefused as exc:
         raise UserError(ctx.t(str(exc))) from None
