@@ -91,7 +91,7 @@ async def show_results(ctx: Context) -> None:
     item = await find_item(ctx, ctx.command.args[0])
     summary = await results.compute(ctx.session, item, answer_limit=5)
     await ctx.record("item.results", item.short_id)
-    ctx.notify(cards.results_card(item, summary, show_answers=True))
+    ctx.notify(cards.results_card(item, summary, show_answers=True, t=ctx.t))
 
 
 @router.command(LIST, filters=[policy_only])

@@ -11,9 +11,11 @@ ephemerally, the web chat to the visitor, the console as ``(to you)``).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.context import Context, Translator, identity_translator
 from bot.errors import UserError
-from bot.i18n import N_
+from bot.i18n import N_, translator_for
 from bot.inputs import INT_MAX, parse_int
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, clip
@@ -48,21 +50,58 @@ def start_button(consultation: Consultation, t: Translator = identity_translator
     return Button(t("Start"), "consult", slug if fits else str(consultation.id), style="primary")
 
 
-def intro_card(ctx: Context, consultation: Consultation, items: int) -> Card:
-    """The card that introduces a consultation in a channel or a subscriber's chat."""
+def title_in(consultation: Consultation, t: Translator) -> str:
+    """The consultation's title in ``t``'s language (its Welsh, when the file gives it)."""
+    return cards.text_in(consultation.title, consultation.title_cy, t)
+
+
+def intro_card(consultation: Consultation, items: int, t: Translator = identity_translator) -> Card:
+    """The card that introduces a consultation to one reader (a subscriber's chat)."""
     closes = consultation.closes_at
-    fields = [(ctx.t("Questions"), str(items))]
+    fields = [(t("Questions"), str(items))]
     if closes is not None:
-        fields.append((ctx.t("Closes"), format_deadline(closes)))
+        fields.append((t("Closes"), format_deadline(closes)))
     return Card(
-        title=consultation.title,
-        body=consultation.introduction.strip(),
+        title=title_in(consultation, t),
+        body=cards.text_in(consultation.introduction, consultation.introduction_cy, t).strip(),
         fields=tuple(fields),
-        buttons=(start_button(consultation, ctx.t),),
-        footer=ctx.t(
+        buttons=(start_button(consultation, t),),
+        footer=t(
             "Press Start to answer privately, one question at a time (or send: start {slug}).",
             slug=consultation.slug,
         ),
+    )
+
+
+def public_intro_card(
+    consultation: Consultation, items: int, channel_language: str | None = None
+) -> Card:
+    """The introduction posted in a channel, for everyone there: English, and Welsh beside it
+    when the consultation has its Welsh title, unless the channel is set to one language
+    (``townhall channel language``), as an item's public card."""
+    if channel_language == "cy":
+        return intro_card(consultation, items, translator_for("cy"))
+    english = intro_card(consultation, items)
+    if not consultation.title_cy or channel_language == "en":
+        return english
+    welsh = intro_card(consultation, items, translator_for("cy"))
+
+    def both(en: str, cy: str, between: str) -> str:
+        return en if en == cy or not cy else f"{en}{between}{cy}" if en else cy
+
+    return replace(
+        english,
+        title=both(english.title, welsh.title, "\n"),
+        body=both(english.body, welsh.body, "\n\n"),
+        fields=tuple(
+            (both(en[0], cy[0], " / "), en[1])
+            for en, cy in zip(english.fields, welsh.fields, strict=True)
+        ),
+        buttons=tuple(
+            replace(en, label=both(en.label, cy.label, " / "))
+            for en, cy in zip(english.buttons, welsh.buttons, strict=True)
+        ),
+        footer=both(english.footer, welsh.footer, "\n"),
     )
 
 
@@ -72,13 +111,15 @@ def item_card(
     """One item as the flow shows it: where it is, its text, its buttons and Skip."""
     body = ctx.t(cards.KIND_HINTS[item.kind])
     if item.kind == "clause" and item.clause_text:
-        text = item.clause_text.strip()
+        text = cards.text_in(item.clause_text, item.clause_text_cy, ctx.t).strip()
         body = clip(text, CLAUSE_CHARS)
         if len(text) > CLAUSE_CHARS:
             body += "\n" + ctx.t("Full text: {url}", url=web_link(ctx, item.short_id))
         body += "\n\n" + ctx.t(cards.KIND_HINTS["clause"])
     elif item.kind == "rating":
-        summary = (item.regulation_summary or "").strip()
+        summary = cards.text_in(
+            item.regulation_summary or "", item.regulation_summary_cy, ctx.t
+        ).strip()
         body = f"{summary}\n\n{body}" if summary else body
     # Scale labels are catalogue messages: a Welsh reader sees them in Welsh (others as typed).
     buttons = [
@@ -96,7 +137,10 @@ def item_card(
         body=body,
         buttons=tuple(buttons),
         footer=ctx.t(
-            "{n} of {total} · {title}", n=position, total=total, title=consultation.title[:80]
+            "{n} of {total} · {title}",
+            n=position,
+            total=total,
+            title=title_in(consultation, ctx.t)[:80],
         ),
         confidential=True,
     )
@@ -107,7 +151,7 @@ def follow_up_card(ctx: Context, consultation: Consultation, item: Item) -> Card
     question = N_("Why? (optional)") if item.kind == "rating" else N_("Any comment? (optional)")
     return Card(
         title=ctx.t(question),
-        body=item.question,
+        body=cards.question_in(item, ctx.t),
         buttons=(
             Button(ctx.t(TEXT_LABELS[item.kind]), "answer", item.short_id, opens_form=True),
             Button(ctx.t("Next"), "consult", str(consultation.id), style="primary"),
@@ -122,12 +166,12 @@ def profile_card(
     """An "about you" question: its options and "Prefer not to say", one click each."""
     prefix = f"{consultation.id}:{question.key}"
     buttons = [
-        Button(ctx.t(label), "profile", f"{prefix}:{n}")
-        for n, label in enumerate(question.options, 1)
+        Button(label, "profile", f"{prefix}:{n}")
+        for n, label in enumerate(question.options_in(ctx.t), 1)
     ]
     buttons.append(Button(ctx.t(profile.PREFER_NOT), "profile", f"{prefix}:-"))
     return Card(
-        title=ctx.t(question.question),
+        title=question.question_in(ctx.t),
         body=ctx.t(
             "About you (optional): this helps the team see who took part. Results are only "
             "published for groups of at least {n} people.",
@@ -166,6 +210,11 @@ async def answer_profile(ctx: Context, value: str) -> None:
     await show_next(ctx, consultation, participant, progress)
 
 
+def privacy_in(consultation: Consultation, t: Translator) -> str:
+    """The consultation's own privacy text in ``t``'s language (its Welsh, when given)."""
+    return cards.text_in(consultation.privacy, consultation.privacy_cy, t).strip()
+
+
 async def open_consultation(ctx: Context, consultation: Consultation | None) -> Consultation:
     """The consultation if people may answer it now; a clear refusal otherwise."""
     if consultation is None:
@@ -187,7 +236,7 @@ async def begin(ctx: Context, consultation: Consultation) -> None:
         ctx.notify(
             Card(
                 title=card.title,
-                body=f"{consultation.privacy.strip()}\n\n{card.body}".strip(),
+                body=f"{privacy_in(consultation, ctx.t)}\n\n{card.body}".strip(),
                 buttons=card.buttons,
                 footer=ctx.t("Then press Start again."),
                 confidential=True,
@@ -198,14 +247,14 @@ async def begin(ctx: Context, consultation: Consultation) -> None:
     progress = await ctx.consultations.progress_of(participant, consultation)
     if progress is None:
         progress = await ctx.consultations.start(participant, consultation, ctx.clock())
-        notice = consultation.privacy.strip()
+        notice = privacy_in(consultation, ctx.t)
         if participant.consented_at is None:  # notice mode: shown now, with Townhall's own
             participant.consented_at = ctx.clock()
             notice = f"{notice}\n\n{consent.privacy_text(ctx)}".strip()
         if notice:
             ctx.notify(
                 Card(
-                    title=ctx.t("Privacy: {title}", title=consultation.title[:200]),
+                    title=ctx.t("Privacy: {title}", title=title_in(consultation, ctx.t)[:200]),
                     body=notice,
                     confidential=True,
                 )
@@ -247,7 +296,7 @@ async def show_next(
             body=ctx.t(
                 "Your answers to “{title}” are recorded. Send mydata to see everything we "
                 "hold about you, or forget to erase it.",
-                title=consultation.title[:200],
+                title=title_in(consultation, ctx.t)[:200],
             ),
             confidential=True,
         )
@@ -294,7 +343,8 @@ async def wait_for_text(ctx: Context, item: Item) -> bool:
         return False
     _, _, progress = await _where(ctx, item)
     progress.awaiting_item_id = item.id
-    ctx.notify(ctx.t("Type your answer to “{q}” as your next message here.", q=item.question[:80]))
+    question = cards.question_in(item, ctx.t)[:80]
+    ctx.notify(ctx.t("Type your answer to “{q}” as your next message here.", q=question))
     return True
 
 

@@ -13,7 +13,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.events import EventKind
 from bot.grammar import CommandSpec, Field
-from bot.i18n import N_
+from bot.i18n import N_, choose, translator_for
 from bot.inputs import INT_MAX, parse_int
 from bot.router import Router, has_role
 from bot.views import Card, Notice, view_to_dict
@@ -23,6 +23,7 @@ from handlers.privacy import plural
 from handlers.questions import store_answer
 from services import consultation_response, lifecycle
 from services.consultations import status
+from storage.channel_languages import ChannelLanguageRepository
 from storage.models import Consultation
 
 router = Router("consultations")
@@ -116,15 +117,20 @@ async def publish(ctx: Context) -> None:
             )
         )
     items = len(await ctx.consultations.items(consultation))
-    card = consultation_flow.intro_card(ctx, consultation, items)
+    language = await ChannelLanguageRepository(ctx.session).of(
+        ctx.event.platform, ctx.event.target.channel_id
+    )
+    card = consultation_flow.public_intro_card(consultation, items, language)
     sent = 0
     if state == "draft":  # opening it: subscribers hear once, whatever channels follow
         consultation.status = "open"
         if consultation.opens_at is None or consultation.opens_at > ctx.clock():
             consultation.opens_at = ctx.clock()
         recipients = await ctx.subscriptions.subscribers(list(consultation.topics or []))
-        view = view_to_dict(dataclasses.replace(card, confidential=True))
-        for person in recipients:
+        for person in recipients:  # each in their language, else the default
+            t = translator_for(choose(person.language, default=ctx.settings.default_language))
+            mine = consultation_flow.intro_card(consultation, items, t)
+            view = view_to_dict(dataclasses.replace(mine, confidential=True))
             await ctx.outbox.send(
                 platform=person.platform,
                 channel_id=person.user_id,
@@ -186,7 +192,12 @@ async def respond(ctx: Context) -> None:
     slug, text = ctx.command.args
     try:
         sent = await consultation_response.respond(
-            ctx.session, slug, text, ctx.event.subject, ctx.clock()
+            ctx.session,
+            slug,
+            text,
+            ctx.event.subject,
+            ctx.clock(),
+            ctx.settings.default_language,
         )
     except consultation_response.ResponseRefused as exc:
         raise UserError(ctx.t(str(exc))) from None

@@ -15,6 +15,7 @@ from bot.views import Button, Card, Notice, clip
 from handlers import consent, consultation_flow
 from handlers.polls import clean_question, create_and_publish, open_item
 from handlers.publishing import CLOSES
+from services import cards
 from services.limits import MAX_SEEDS, MAX_STATEMENT
 from storage.models import Item, Participant
 from storage.statements import AGREE, DISAGREE, PASS, Shown
@@ -106,7 +107,7 @@ def statement_card(ctx: Context, item: Item, statement: Shown) -> Card:
     """One statement for one person, with Agree / Disagree / Pass."""
     value = f"{item.short_id}:{statement.id}"
     return Card(
-        title=clip(item.question, 200),
+        title=clip(cards.question_in(item, ctx.t), 200),
         body=statement.text,
         buttons=(
             Button(ctx.t("Agree"), "opine", f"{value}:a", style="primary"),

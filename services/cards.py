@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.i18n import N_, Translator, identity_translator, language_of, translator_for
+from bot.i18n import N_, Translator, count, identity_translator, language_of, translator_for
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, ResultBar
 from services.results import ItemResults
@@ -19,15 +19,22 @@ KIND_HINTS = {
     "clause": N_("Do you agree with this clause? You can also comment on it."),
     "statements": N_("Agree, disagree or pass on statements one at a time, or add your own."),
 }
+#: Catalogue messages: a card's footer says them in its reader's language.
 KIND_NAMES = {
-    "poll": "Poll",
-    "multi": "Poll",
-    "scale": "Scale",
-    "ask": "Question",
-    "rating": "Rating",
-    "clause": "Clause",
-    "statements": "Statements",
+    "poll": N_("Poll"),
+    "multi": N_("Poll"),
+    "scale": N_("Scale"),
+    "ask": N_("Question"),
+    "rating": N_("Rating"),
+    "clause": N_("Clause"),
+    "statements": N_("Statements"),
 }
+
+
+def text_in(english: str, welsh: str | None, t: Translator) -> str:
+    """``welsh`` for a Welsh reader when there is one, else ``english`` (text typed by staff:
+    a consultation's title, introduction, privacy text; a clause; a regulation's summary)."""
+    return welsh if welsh and language_of(t) == "cy" else english
 
 
 def question_in(item: Item, t: Translator) -> str:
@@ -70,22 +77,18 @@ def item_card(
         bars = tuple(
             ResultBar(labels.get(o.position, o.label), o.votes, o.percent) for o in results.options
         )
-    footer = [f"{KIND_NAMES[item.kind]} {item.short_id}"]
+    footer = [f"{t(KIND_NAMES[item.kind])} {item.short_id}"]
     if is_open and item.closes_at is not None:
-        footer.append(f"closes {format_deadline(item.closes_at)}")
+        footer.append(t("closes {when}", when=format_deadline(item.closes_at)))
     if not is_open:
-        footer.append("closed")
+        footer.append(t("closed"))
     if results is not None:
-        if item.is_choice:
-            footer.append(_count(results.participants, "participant"))
+        if item.is_choice or item.kind == "statements":
+            footer.append(count("{n} participant", "{n} participants", results.participants, t))
         else:
-            footer.append(
-                _count(results.participants, "participant")
-                if item.kind == "statements"
-                else _count(results.responses, "answer")
-            )
+            footer.append(count("{n} answer", "{n} answers", results.responses, t))
     if is_open and item.is_choice and item.results_visibility == "closed":
-        footer.append("results shown when it closes")
+        footer.append(t("results shown when it closes"))
     return Card(
         title=question_in(item, t),
         body=t(KIND_HINTS[item.kind])
@@ -104,18 +107,22 @@ def public_card(
 ) -> Card:
     """The card posted in a channel, for everyone there: English, and Welsh beside it when the
     item has its own Welsh (``--cy``, ``{en:, cy:}`` in a consultation file); a channel set
-    to ``en`` or ``cy`` (``townhall channel language``) gets that one. Staff details (the
-    footer) stay English."""
+    to ``en`` or ``cy`` (``townhall channel language``) gets that one."""
     if channel_language == "cy":
         return item_card(item, results, translator_for("cy"))
     english = item_card(item, results)
     if not item.question_cy or channel_language == "en":
         return english
-    welsh = item_card(item, results, translator_for("cy"))
+    return _bilingual(english, item_card(item, results, translator_for("cy")))
 
-    def both(en: str, cy: str, between: str) -> str:
-        return en if en == cy else f"{en}{between}{cy}"
 
+def _both(en: str, cy: str, between: str) -> str:
+    return en if en == cy or not cy else f"{en}{between}{cy}" if en else cy
+
+
+def _bilingual(english: Card, welsh: Card) -> Card:
+    """One card saying both: each text in English, then in Welsh where it differs."""
+    both = _both
     return replace(
         english,
         title=both(english.title, welsh.title, "\n"),
@@ -128,32 +135,67 @@ def public_card(
             replace(en, label=both(en.label, cy.label, " / "))
             for en, cy in zip(english.bars, welsh.bars, strict=True)
         ),
+        fields=tuple(
+            (both(en[0], cy[0], " / "), both(en[1], cy[1], " / "))
+            for en, cy in zip(english.fields, welsh.fields, strict=True)
+        ),
+        footer=both(english.footer, welsh.footer, "\n"),
     )
 
 
-def results_card(item: Item, results: ItemResults, *, show_answers: bool = False) -> Card:
+def results_card(
+    item: Item,
+    results: ItemResults,
+    *,
+    show_answers: bool = False,
+    t: Translator = identity_translator,
+) -> Card:
     """A results summary, posted on close; with the latest answers for the policy team."""
     fields: list[tuple[str, str]] = [
-        ("Participants", str(results.participants)),
-        ("Responses", str(results.responses)),
+        (t("Participants"), str(results.participants)),
+        (t("Responses"), str(results.responses)),
     ]
     if results.by_platform:
         fields.append(
-            ("By platform", ", ".join(f"{p}: {n}" for p, n in sorted(results.by_platform.items())))
+            (
+                t("By platform"),
+                ", ".join(f"{p}: {n}" for p, n in sorted(results.by_platform.items())),
+            )
         )
     body = ""
     if show_answers and not item.is_choice:
         latest = results.answers[-3:]
-        body = "\n".join(f"• {a.text[:200]}" for a in latest) if latest else "No answers yet."
+        body = "\n".join(f"• {a.text[:200]}" for a in latest) if latest else t("No answers yet.")
+    labels = {o.position: label_in(o, t) for o in item.options}
     return Card(
-        title=f"Results: {item.question}",
+        title=t("Results: {title}", title=question_in(item, t)),
         body=body,
         fields=tuple(fields),
-        bars=tuple(ResultBar(o.label, o.votes, o.percent) for o in results.options),
-        footer=f"{KIND_NAMES[item.kind]} {item.short_id} · {item.status}",
+        bars=tuple(
+            ResultBar(labels.get(o.position, o.label), o.votes, o.percent) for o in results.options
+        ),
+        footer=t(
+            "{kind} {id} · {status}",
+            kind=t(KIND_NAMES[item.kind]),
+            id=item.short_id,
+            status=t(STATUS_NAMES.get(item.status, item.status)),
+        ),
         item=item.short_id,
     )
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+#: An item's status as a card says it.
+STATUS_NAMES = {"open": N_("open"), "closed": N_("closed")}
+
+
+def public_results_card(
+    item: Item, results: ItemResults, channel_language: str | None = None
+) -> Card:
+    """The results posted in a channel when the item closes: in both languages when the item
+    has its Welsh and the channel is not set to one (as :func:`public_card`)."""
+    if channel_language == "cy":
+        return results_card(item, results, t=translator_for("cy"))
+    english = results_card(item, results)
+    if not item.question_cy or channel_language == "en":
+        return english
+    return _bilingual(english, results_card(item, results, t=translator_for("cy")))

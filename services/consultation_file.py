@@ -47,22 +47,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
 
-class ProfileSpec(_Strict):
-    """A custom "about you" question: single choice, asked once per person."""
-
-    key: Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
-    question: Question
-    options: list[Label] = Field(min_length=2, max_length=10)
-
-
-BuiltInProfile = Literal["age", "region", "respondent"]
-
-
-class _ItemSpec(_Strict):
-    #: "About you" questions asked just before this item (its first, for clauses and ratings).
-    profile: list[BuiltInProfile | ProfileSpec] = Field(default_factory=list, max_length=10)
-
-
 class BilingualQuestion(_Strict):
     """``{en: ..., cy: ...}``: a question in English and Welsh (issue 18)."""
 
@@ -75,17 +59,53 @@ class BilingualLabel(_Strict):
     cy: Label | None = None
 
 
+class BilingualText(_Strict):
+    """A longer text (an introduction, a privacy notice, a summary) in English and Welsh."""
+
+    en: str = ""
+    cy: str | None = None
+
+
+class BilingualDocument(_Strict):
+    """A clauses document (a file, or the text itself) in English and Welsh."""
+
+    en: Text
+    cy: Text | None = None
+
+
 #: A plain string (one language), or ``{en: ..., cy: ...}``.
 AnyQuestion = Question | BilingualQuestion
 AnyLabel = Label | BilingualLabel
+AnyText = str | BilingualText
+AnyDocument = Text | BilingualDocument
 
 
-def _en(text: str | BilingualQuestion | BilingualLabel) -> str:
+_Any = str | BilingualQuestion | BilingualLabel | BilingualText | BilingualDocument
+
+
+def _en(text: _Any) -> str:
     return text if isinstance(text, str) else text.en
 
 
-def _cy(text: str | BilingualQuestion | BilingualLabel) -> str | None:
-    return None if isinstance(text, str) else text.cy
+def _cy(text: _Any) -> str | None:
+    cy = None if isinstance(text, str) else text.cy
+    return cy.strip() or None if cy is not None else None
+
+
+class ProfileSpec(_Strict):
+    """A custom "about you" question: single choice, asked once per person."""
+
+    key: Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+    question: AnyQuestion
+    options: list[AnyLabel] = Field(min_length=2, max_length=10)
+
+
+BuiltInProfile = Literal["age", "region", "respondent"]
+
+
+class _ItemSpec(_Strict):
+    #: "About you" questions asked just before this item (its first, for clauses and ratings).
+    profile: list[BuiltInProfile | ProfileSpec] = Field(default_factory=list, max_length=10)
 
 
 class ScaleSpec(_ItemSpec):
@@ -116,8 +136,8 @@ class StatementsSpec(_ItemSpec):
 
 
 class RegulationSpec(_Strict):
-    title: Question
-    summary: str = ""
+    title: AnyQuestion
+    summary: AnyText = ""
 
 
 class RatingSpec(_ItemSpec):
@@ -127,8 +147,8 @@ class RatingSpec(_ItemSpec):
 
 class ClausesSpec(_ItemSpec):
     kind: Literal["clauses"]
-    document: Text | None = None
-    text: Text | None = None
+    document: AnyDocument | None = None
+    text: AnyDocument | None = None
 
 
 ItemSpec = Annotated[
@@ -139,9 +159,9 @@ ItemSpec = Annotated[
 
 class FileSpec(_Strict):
     slug: Slug
-    title: Question
-    introduction: str = ""
-    privacy: str = ""
+    title: AnyQuestion
+    introduction: AnyText = ""
+    privacy: AnyText = ""
     closes: When
     opens: When | None = None
     topics: list[Label] = Field(default_factory=list)
@@ -169,6 +189,9 @@ class PlannedItem:
     #: The Welsh (issue 18): the question, and each option's (all or none).
     question_cy: str | None = None
     options_cy: tuple[str, ...] = ()
+    clause_title_cy: str | None = None
+    clause_text_cy: str | None = None
+    regulation_summary_cy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +209,10 @@ class ConsultationPlan:
     slug_line: int = 1  # where ``slug`` is written, for refusals that concern the file
     #: "About you" questions asked once per person before the items (services/profile.py).
     profile: list[ProfileQuestion] = field(default_factory=list)
+    #: The Welsh of the title, introduction and privacy text, when the file gives it.
+    title_cy: str | None = None
+    introduction_cy: str | None = None
+    privacy_cy: str | None = None
 
 
 class ConsultationFileError(Exception):
@@ -293,6 +320,10 @@ def _is_key(part: Any) -> bool:
         "rating",
         "clauses",
         "ProfileSpec",
+        "BilingualQuestion",
+        "BilingualLabel",
+        "BilingualText",
+        "BilingualDocument",
         "literal['age','region','respondent']",
     }
 
@@ -337,38 +368,69 @@ def _clip(text: str, limit: int = QUESTION_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
-def _expand_clauses(
-    spec: ClausesSpec, base: Path, name: str, line: int, problems: list[str]
-) -> list[PlannedItem]:
-    if (spec.document is None) == (spec.text is None):
-        problems.append(f"{name}:{line}: clauses: give either document (a file) or text, not both")
-        return []
+def _read_clauses(
+    document: str | None, text: str | None, base: Path, name: str, line: int, problems: list[str]
+) -> tuple[str, list[tuple[str, str, str, int]]] | None:
+    """Where the clauses are written (for refusals) and the clauses; None when refused."""
     where = "text"
-    if spec.document is not None:
-        path = (base / spec.document).resolve()
-        where = spec.document
+    if document is not None:
+        path = (base / document).resolve()
+        where = document
         try:
             markdown = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             reason = "not found" if isinstance(exc, FileNotFoundError) else "cannot be read"
-            problems.append(f"{name}:{line}: clauses: document {spec.document} {reason}")
-            return []
+            problems.append(f"{name}:{line}: clauses: document {document} {reason}")
+            return None
     else:
-        markdown = spec.text or ""
+        markdown = text or ""
     clauses = parse_clauses(markdown)
     if not clauses:
         problems.append(
             f"{name}:{line}: clauses: {where} has no clause; each clause starts with a line "
             '"## " (e.g. "## 1. Duty to commission")'
         )
+        return None
+    return where, clauses
+
+
+def _expand_clauses(
+    spec: ClausesSpec, base: Path, name: str, line: int, problems: list[str]
+) -> list[PlannedItem]:
+    if (spec.document is None) == (spec.text is None):
+        problems.append(f"{name}:{line}: clauses: give either document (a file) or text, not both")
         return []
+    doc, text = spec.document, spec.text
+    read = _read_clauses(
+        None if doc is None else _en(doc),
+        None if text is None else _en(text),
+        base,
+        name,
+        line,
+        problems,
+    )
+    if read is None:
+        return []
+    where, clauses = read
+    welsh: list[tuple[str, str, str, int]] = []
+    doc_cy, text_cy = (None if doc is None else _cy(doc)), (None if text is None else _cy(text))
+    if doc_cy or text_cy:  # the Welsh: the same clauses, in the same order
+        read_cy = _read_clauses(doc_cy, text_cy, base, name, line, problems)
+        if read_cy is not None and len(read_cy[1]) != len(clauses):
+            problems.append(
+                f"{name}:{line}: clauses: the Welsh ({read_cy[0]}) has {len(read_cy[1])} "
+                f"clauses and the English ({where}) {len(clauses)}; give the same clauses"
+            )
+        elif read_cy is not None:
+            welsh = read_cy[1]
     out = []
-    for number, title, body, md_line in clauses:
+    for index, (number, title, body, md_line) in enumerate(clauses):
         if not body:
             problems.append(
                 f"{name}:{line}: clauses: clause {number} ({where} line {md_line}) has no text"
             )
             continue
+        _, title_cy, body_cy, _ = welsh[index] if welsh else ("", "", "", 0)
         out.append(
             PlannedItem(
                 "clause",
@@ -377,6 +439,9 @@ def _expand_clauses(
                 clause_number=number[:20],
                 clause_title=_clip(title),
                 clause_text=body,
+                question_cy=_clip(f"Cymal {number}: {title_cy}") if title_cy else None,
+                clause_title_cy=_clip(title_cy) if title_cy else None,
+                clause_text_cy=body_cy or None,
             )
         )
     return out
@@ -413,14 +478,34 @@ def _expand(spec: Any, base: Path, name: str, line: int, problems: list[str]) ->
         return [
             PlannedItem(
                 "rating",
-                r.title,
+                _en(r.title),
                 RATING,
-                regulation_title=r.title,
-                regulation_summary=r.summary.strip(),
+                regulation_title=_en(r.title),
+                regulation_summary=_en(r.summary).strip(),
+                question_cy=_cy(r.title),
+                regulation_summary_cy=_cy(r.summary),
             )
             for r in spec.regulations
         ]
     return _expand_clauses(spec, base, name, line, problems)
+
+
+def _custom_profile(
+    entry: ProfileSpec, where: tuple[Any, ...], name: str, lines: _Lines, problems: list[str]
+) -> ProfileQuestion:
+    welsh = [_cy(o) for o in entry.options]
+    if any(welsh) and not all(welsh):
+        problems.append(
+            f"{name}:{lines.find((*where, 'options'))}: {_where(where)}.options: give every "
+            "option in Welsh ({en: ..., cy: ...}) or none"
+        )
+    return ProfileQuestion(
+        entry.key,
+        _en(entry.question),
+        tuple(_en(o) for o in entry.options),
+        question_cy=_cy(entry.question),
+        options_cy=tuple(w for w in welsh if w) if all(welsh) else (),
+    )
 
 
 def _profile(
@@ -438,7 +523,7 @@ def _profile(
         question = (
             BUILT_IN[entry]
             if isinstance(entry, str)
-            else ProfileQuestion(entry.key, entry.question, tuple(entry.options))
+            else _custom_profile(entry, (*where, index), name, lines, problems)
         )
         if not isinstance(entry, str) and entry.key in BUILT_IN:
             line = lines.find((*where, index, "key"))
@@ -506,9 +591,9 @@ def load_text(text: str, *, name: str, base: Path, now: datetime) -> Consultatio
         raise ConsultationFileError(problems)
     return ConsultationPlan(
         spec.slug,
-        spec.title,
-        spec.introduction.strip(),
-        spec.privacy.strip(),
+        _en(spec.title),
+        _en(spec.introduction).strip(),
+        _en(spec.privacy).strip(),
         opens,
         closes,
         list(spec.topics),
@@ -517,6 +602,9 @@ def load_text(text: str, *, name: str, base: Path, now: datetime) -> Consultatio
         items,
         lines.find(("slug",)),
         profile,
+        title_cy=_cy(spec.title),
+        introduction_cy=_cy(spec.introduction),
+        privacy_cy=_cy(spec.privacy),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import SOURCE, choose, translator_for
 from bot.timeparse import format_deadline
 from bot.views import Button, Card, view_to_dict
+from services.cards import text_in
 from storage.consultations import ConsultationRepository
 from storage.outbox import OutboxRepository
 
@@ -34,7 +35,9 @@ async def send_due(
         t = translator_for(choose(person.language, default=default_language))
         closes = consultation.closes_at
         card = Card(
-            title=t("Reminder: {title}", title=consultation.title)[:300],
+            title=t(
+                "Reminder: {title}", title=text_in(consultation.title, consultation.title_cy, t)
+            )[:300],
             body=(
                 t(
                     "You started this consultation; it closes {when}. Press Continue to pick "

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import SOURCE, Translator, choose, count, identity_translator, translator_for
 from bot.views import Card, view_to_dict
+from services.cards import label_in, question_in, text_in
 from services.consultations import item_results, status
 from storage.consultations import ConsultationRepository
 from storage.ledger import AuditLog
-from storage.models import Consultation, ConsultationResponse
+from storage.models import Consultation, ConsultationResponse, Item
 from storage.outbox import OutboxRepository
 
 MAX_RESPONSE = 4000
@@ -45,8 +48,14 @@ class ResponseSent:
     recipients: int
 
 
-async def headline(session: AsyncSession, consultation: Consultation, now: datetime) -> Headline:
-    """One line per item: the most chosen option with its share, or the number of answers."""
+async def headline(
+    session: AsyncSession,
+    consultation: Consultation,
+    now: datetime,
+    t: Translator = identity_translator,
+) -> Headline:
+    """One line per item: the most chosen option with its share, or the number of answers; in
+    ``t``'s language (the policy team's own reads English)."""
     repo = ConsultationRepository(session)
     lines = []
     items = list(await repo.items(consultation))
@@ -56,24 +65,42 @@ async def headline(session: AsyncSession, consultation: Consultation, now: datet
         parts = []
         if total:
             top = max(summary.options, key=lambda o: o.votes)
-            parts.append(f"{top.label} {round(100 * top.votes / total)}% of {total}")
+            parts.append(
+                t(
+                    "{label} {percent}% of {total}",
+                    label=_label(item, top.position, top.label, t),
+                    percent=round(100 * top.votes / total),
+                    total=total,
+                )
+            )
         if summary.answers:
-            parts.append(f"{len(summary.answers)} comments")
-        shown = "; ".join(parts) or "no responses"
-        lines.append(f"{item.position}. {item.question[:80]}: {shown}")
+            parts.append(count("{n} comment", "{n} comments", len(summary.answers), t))
+        shown = "; ".join(parts) or t("no responses")
+        lines.append(f"{item.position}. {question_in(item, t)[:80]}: {shown}")
     if len(items) > HEADLINE_ITEMS:
-        lines.append(f"... and {len(items) - HEADLINE_ITEMS} more")
+        lines.append(t("... and {n} more", n=len(items) - HEADLINE_ITEMS))
     progress = await repo.progress(consultation)
     return Headline(
         "\n".join(lines), progress.participants, progress.completed, status(consultation, now)
     )
 
 
+def _label(item: Item, position: int, label: str, t: Translator) -> str:
+    option = next((o for o in item.options if o.position == position), None)
+    return label_in(option, t) if option is not None else t(label)
+
+
 async def respond(
-    session: AsyncSession, consultation_slug: str, text: str, actor: str, now: datetime
+    session: AsyncSession,
+    consultation_slug: str,
+    text: str,
+    actor: str,
+    now: datetime,
+    default_language: str = SOURCE,
 ) -> ResponseSent:
     """Record the response (audited) and queue it, with the headline results, privately to
-    each person who took part and has not opted out. The caller commits."""
+    each person who took part and has not opted out, each in their language (the one they
+    chose, else ``default_language``). The caller commits."""
     repo = ConsultationRepository(session)
     consultation = await repo.latest(consultation_slug.strip().lower()[:100])
     if consultation is None:
@@ -93,20 +120,31 @@ async def respond(
             recipients=len(recipients),
         )
     )
-    summary = await headline(session, consultation, now)
-    view = view_to_dict(
-        Card(
-            title=f"You said, we did: {consultation.title}"[:300],
-            body=text,
-            fields=(("What people said", summary.text),) if summary.text else (),
-            footer="Thank you for taking part. Send stop for no more messages like this.",
-            confidential=True,
-        )
-    )
+    views: dict[str, dict[str, Any]] = {}  # one per language
     outbox = OutboxRepository(session)
     for person in recipients:
+        language = choose(person.language, default=default_language)
+        if language not in views:
+            t = translator_for(language)
+            summary = await headline(session, consultation, now, t)
+            title = text_in(consultation.title, consultation.title_cy, t)
+            views[language] = view_to_dict(
+                Card(
+                    title=t("You said, we did: {title}", title=title)[:300],
+                    body=text,
+                    fields=((t("What people said"), summary.text),) if summary.text else (),
+                    footer=t(
+                        "Thank you for taking part. Send stop for no more messages like this."
+                    ),
+                    confidential=True,
+                )
+            )
         await outbox.send(
-            platform=person.platform, channel_id=person.user_id, view=view, at=now, private=True
+            platform=person.platform,
+            channel_id=person.user_id,
+            view=views[language],
+            at=now,
+            private=True,
         )
     await AuditLog(session).record(
         actor,

@@ -81,6 +81,9 @@ async def load(
         item.clause_text = planned.clause_text
         item.regulation_title = planned.regulation_title
         item.regulation_summary = planned.regulation_summary
+        item.clause_title_cy = planned.clause_title_cy
+        item.clause_text_cy = planned.clause_text_cy
+        item.regulation_summary_cy = planned.regulation_summary_cy
         item.profile = [q.to_json() for q in planned.profile] or None
         for text in planned.statements:  # a statements item's seeds
             await StatementRepository(session).add(item.id, text, now)
@@ -102,6 +105,9 @@ def _filled(consultation: Consultation, plan: ConsultationPlan) -> Consultation:
     consultation.title = plan.title
     consultation.introduction = plan.introduction
     consultation.privacy = plan.privacy
+    consultation.title_cy = plan.title_cy
+    consultation.introduction_cy = plan.introduction_cy
+    consultation.privacy_cy = plan.privacy_cy
     consultation.opens_at = plan.opens_at
     consultation.closes_at = plan.closes_at
     consultation.topics = plan.topics

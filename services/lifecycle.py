@@ -41,9 +41,12 @@ async def close_item(session: AsyncSession, item: Item, actor: str, now: datetim
     if not await ItemRepository(session).close(item, now):
         return False
     await AuditLog(session).record(actor, "item.close", item.short_id, now)
-    summary = cards.results_card(item, await results.compute(session, item, groups=False))
+    summary = await results.compute(session, item, groups=False)
     outbox = OutboxRepository(session)
+    languages = ChannelLanguageRepository(session)
     for pub in await PublicationRepository(session).for_item(item.id):
+        language = await languages.of(pub.platform, pub.channel_id)
+        card = cards.public_results_card(item, summary, language)
         await outbox.refresh(
             publication_id=pub.id, platform=pub.platform, channel_id=pub.channel_id, due_at=now
         )
@@ -52,7 +55,7 @@ async def close_item(session: AsyncSession, item: Item, actor: str, now: datetim
             channel_id=pub.channel_id,
             thread_id=pub.thread_id,
             reply_to=pub.message_id,
-            view=view_to_dict(summary),
+            view=view_to_dict(card),
             at=now,
         )
     return True

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import N_
+from bot.i18n import N_, Translator, language_of
 
 #: Keys: what a breakdown is asked for by (``results ID --by age``).
 KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -28,9 +28,32 @@ class ProfileQuestion:
     key: str
     question: str
     options: tuple[str, ...]
+    #: A custom question's Welsh (``{en: ..., cy: ...}`` in the file): the question, and each
+    #: option's (all or none). Built-in questions are catalogue messages instead.
+    question_cy: str | None = None
+    options_cy: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "question": self.question, "options": list(self.options)}
+        out: dict[str, Any] = {
+            "key": self.key,
+            "question": self.question,
+            "options": list(self.options),
+        }
+        if self.question_cy:
+            out["question_cy"] = self.question_cy
+        if self.options_cy:
+            out["options_cy"] = list(self.options_cy)
+        return out
+
+    def question_in(self, t: Translator) -> str:
+        """The question in ``t``'s language: its own Welsh, else the catalogue's (built-ins)."""
+        return self.question_cy if self.question_cy and language_of(t) == "cy" else t(self.question)
+
+    def options_in(self, t: Translator) -> tuple[str, ...]:
+        """The options as ``t``'s reader sees them (stored answers stay the English)."""
+        if self.options_cy and language_of(t) == "cy":
+            return self.options_cy
+        return tuple(t(o) for o in self.options)
 
 
 #: Built-in questions: their text and options are catalogue messages (Welsh readers see them
@@ -80,7 +103,13 @@ BUILT_IN: dict[str, ProfileQuestion] = {
 def from_json(rows: Sequence[dict[str, Any]] | None) -> list[ProfileQuestion]:
     """The questions stored on a consultation (``Consultation.profile``)."""
     return [
-        ProfileQuestion(str(r["key"]), str(r["question"]), tuple(str(o) for o in r["options"]))
+        ProfileQuestion(
+            str(r["key"]),
+            str(r["question"]),
+            tuple(str(o) for o in r["options"]),
+            question_cy=str(r["question_cy"]) if r.get("question_cy") else None,
+            options_cy=tuple(str(o) for o in r.get("options_cy") or ()),
+        )
         for r in rows or ()
     ]
 

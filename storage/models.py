@@ -102,6 +102,10 @@ class Consultation(Base):
     #: "About you" questions asked once per person before the items (services/profile.py):
     #: each ``{"key", "question", "options"}``; empty: none asked.
     profile: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
+    #: The Welsh, when the file gives it (issue 18): Welsh readers see it.
+    title_cy: Mapped[str | None] = mapped_column(String(300))
+    introduction_cy: Mapped[str | None] = mapped_column(Text)
+    privacy_cy: Mapped[str | None] = mapped_column(Text)
 
 
 class Item(Base):
@@ -146,6 +150,10 @@ class Item(Base):
     clause_text: Mapped[str | None] = mapped_column(Text)
     regulation_title: Mapped[str | None] = mapped_column(String(300))
     regulation_summary: Mapped[str | None] = mapped_column(Text)
+    #: Their Welsh, when the consultation file gives it (issue 18).
+    clause_title_cy: Mapped[str | None] = mapped_column(String(300))
+    clause_text_cy: Mapped[str | None] = mapped_column(Text)
+    regulation_summary_cy: Mapped[str | None] = mapped_column(Text)
     #: "About you" questions asked just before it (services/profile.py), as on a consultation.
     profile: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 

@@ -270,6 +270,7 @@ async def test_the_response_reaches_every_participant_once(
         card = step(await townhall.dispatch(people.command(who, f"start {SLUG}")))
         await press(townhall, people, who, card, "Agree")
     await townhall.dispatch(people.command("cat", "stop"))
+    await townhall.dispatch(people.command("bob", "language cy"))  # bob's comes in Welsh
     await townhall.dispatch(people.command("dan", "subscribe libraries"))  # never took part
     await townhall.deliverer.drain()
     before = len(adapter.sent)
@@ -281,9 +282,11 @@ async def test_the_response_reaches_every_participant_once(
     await townhall.deliverer.drain()
     got = [s for s in adapter.sent[before:] if s.target.private]
     assert sorted(s.target.channel_id for s in got) == ["ann", "bob"]
-    card = got[0].view
+    card, welsh = (s.view for s in sorted(got, key=lambda s: s.target.channel_id))
     assert isinstance(card, Card) and "open on Sundays" in card.body
     assert "Agree 100% of 3" in dict(card.fields)["What people said"]
+    assert isinstance(welsh, Card) and welsh.title.startswith("Dywedoch chi, gwnaethom ni: ")
+    assert "Cytuno 100% o 3" in dict(welsh.fields)["Beth ddywedodd pobl"]
     assert ("test:officer", "consultation.respond", SLUG) in await _audit(db)
     refused = await townhall.dispatch(people.command("ann", f'respond {SLUG} "x"'))
     assert "only the policy team" in said(refused.notices)

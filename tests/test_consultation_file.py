@@ -195,3 +195,32 @@ items:
     assert (ask.question, ask.question_cy, ask.options_cy) == ("What else?", None, ())
     half = text.replace('{en: "No", cy: Na}', '"No"')
     assert any("give every option in Welsh" in p for p in refused(half, tmp_path))
+
+
+def test_a_consultations_own_text_in_english_and_welsh(tmp_path: Path) -> None:
+    """Issue 18: title, introduction, privacy, a regulation, clauses and a custom "about you"
+    question take ``{en: ..., cy: ...}``; the Welsh clauses must be the same clauses."""
+    plan = load_file(EXAMPLES.parent / "tests" / "data" / "consultation-cy.yaml", now=NOW)
+    assert (plan.title, plan.title_cy) == ("Bus Routes Plan", "Cynllun Llwybrau Bysiau")
+    assert plan.introduction_cy == "Dywedwch wrthym sut y dylai'r bysiau redeg."
+    assert (plan.privacy, plan.privacy_cy) == (
+        "We keep your answers for 12 months.",
+        "Rydym yn cadw eich atebion am 12 mis.",
+    )
+    travel = plan.profile[1]
+    assert (travel.question_cy, travel.options_cy) == (
+        "Sut ydych chi'n teithio fel arfer?",
+        ("Ar y bws", "Mewn ffordd arall"),
+    )
+    rating, clause = plan.items
+    assert (rating.question, rating.question_cy) == ("Night buses", "Bysiau nos")
+    assert rating.regulation_summary_cy == "Mae bysiau'n rhedeg tan hanner nos."
+    assert (clause.question_cy, clause.clause_title_cy) == ("Cymal 1: Prisiau", "Prisiau")
+    assert clause.clause_text_cy == "Mae prisiau'n aros yn ddwy bunt."
+    assert load_text(GOOD, name="c.yaml", base=tmp_path, now=NOW).title_cy is None
+
+    text = (EXAMPLES.parent / "tests" / "data" / "consultation-cy.yaml").read_text()
+    extra = text.replace("## 1. Prisiau", "## 1. Prisiau\n        Ie.\n        ## 2. Arall")
+    assert any("the Welsh (text) has 2 clauses" in p for p in refused(extra, tmp_path))
+    half = text.replace("{en: Another way, cy: Mewn ffordd arall}", "Another way")
+    assert any("profile[1].options: give every option" in p for p in refused(half, tmp_path))

@@ -377,6 +377,47 @@ async def test_a_person_who_chose_welsh_reads_welsh_and_counts_with_english_ones
     assert await d.votes(poll) == [0, 2]
 
 
+async def test_a_bilingual_consultation_speaks_welsh_to_a_welsh_reader(d: Driver) -> None:
+    """Issue 18: a consultation file's title, introduction, privacy text, "about you"
+    questions, regulation and clause in ``{en: ..., cy: ...}``: a Welsh reader goes through it
+    all in Welsh; their answers count with everyone's."""
+    now = d.app.clock()
+    async with d.db.transaction() as session:
+        plan = load_file(CONSULTATION.with_name("consultation-cy.yaml"), now=now)
+        await consultations.load(session, plan, new_version=False, actor="cli", now=now)
+    await d.officer("publish bus-plan")
+    if not await d.platform_says("eve", "cy"):  # Telegram's app, the browser: Welsh already
+        await d.moderate("eve", "language cy")
+    told = await d.start("eve", "bus-plan")
+    assert "Rydym yn cadw eich atebion am 12 mis." in told, told
+    if "Faint yw eich oed?" not in told:  # the web chat asks once its visitor has answered
+        assert "Mae bysiau'n rhedeg tan hanner nos." in told, told
+        told = await d.tap("eve", "Cadw fel y mae")
+        told = told if "Faint yw eich oed?" in told else await d.tap("eve", "Nesaf")
+    assert "Faint yw eich oed?" in told, told
+    told = await d.tap("eve", "25 i 34")  # a built-in: catalogue Welsh
+    assert "Sut ydych chi'n teithio fel arfer?" in told, told  # a custom one: the file's
+    told = await d.tap("eve", "Ar y bws")
+    if "Bysiau nos" in told:  # not yet rated (chat): the regulation, in Welsh
+        assert "1 o 2 · Cynllun Llwybrau Bysiau" in told, told
+        assert "Mae bysiau'n rhedeg tan hanner nos." in told and "Night buses" not in told
+        told = await d.tap("eve", "Cadw fel y mae")
+        assert "Pam? (dewisol)" in told, told
+        told = await d.tap("eve", "Nesaf")
+    assert "Cymal 1: Prisiau" in told and "Mae prisiau'n aros yn ddwy bunt." in told, told
+    await d.tap("eve", "Cytuno")
+    told = await d.tap("eve", "Nesaf")
+    assert "Diolch — rydych wedi ateb 2 o 2." in told and "Cynllun Llwybrau Bysiau" in told
+    async with d.db.transaction() as session:
+        found = await ConsultationRepository(session).latest("bus-plan")
+        assert found is not None
+        shown = await consultations.show(session, found, now)
+    assert await d.votes(shown["items"][0]["id"]) == [0, 1, 0]
+    assert await d.votes(shown["items"][1]["id"]) == [1, 0, 0]
+    copy = await d.mydata("eve")
+    assert "25 to 34" in copy and "By bus" in copy  # kept in English, as everyone's
+
+
 # -- statements (issue 20) ----------------------------------------------------------------------
 
 STATEMENTS = 'statements "What should the town centre become?" "More trees" "A weekly market"'

@@ -146,17 +146,21 @@ async def consultation_page(
         if current is not None:
             step = (items.index(current) + 1, current)
         responses = tuple(r.text for r in await repo.responses(consultation))
+        title = cards.text_in(consultation.title, consultation.title_cy, t)
+        introduction = cards.text_in(
+            consultation.introduction, consultation.introduction_cy, t
+        ).strip()
         base = ConsultationStep(
             slug=slug,
-            title=consultation.title,
-            introduction=consultation.introduction.strip(),
-            privacy=consultation.privacy.strip(),
+            title=title,
+            introduction=introduction,
+            privacy=cards.text_in(consultation.privacy, consultation.privacy_cy, t).strip(),
             total=len(items),
             answered=sum(1 for i in items if i.id in responded),
             responses=responses,
         )
         if step is None:
-            card = Card(title=consultation.title, body=consultation.introduction.strip())
+            card = Card(title=title, body=introduction)
             return ChatPage(
                 item_id=items[-1].short_id if items else slug,
                 kind="ask",
@@ -192,7 +196,10 @@ async def consultation_page(
                 position=position,
                 takes_text=item.kind in consultations.WITH_TEXT,
                 buttons=buttons,
-                detail=(item.clause_text or item.regulation_summary or "").strip(),
+                detail=(
+                    cards.text_in(item.clause_text or "", item.clause_text_cy, t)
+                    or cards.text_in(item.regulation_summary or "", item.regulation_summary_cy, t)
+                ).strip(),
             ),
             language=language,
             content_language=_content_language(item, language),

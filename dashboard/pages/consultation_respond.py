@@ -27,7 +27,12 @@ async def respond(request: web.Request, staff: Staff) -> web.StreamResponse:
     try:
         async with dash.townhall.db.transaction() as session:
             sent = await consultation_response.respond(
-                session, slug, text, staff.subject, dash.townhall.clock()
+                session,
+                slug,
+                text,
+                staff.subject,
+                dash.townhall.clock(),
+                dash.townhall.settings.default_language,
             )
     except consultation_response.ResponseRefused as exc:
         log.info("consultation response refused", reason=str(exc)[:80])

@@ -54,10 +54,16 @@ def _document_problems(text: str, name: str, folder: Path) -> list[str]:
         for entry in value.value:
             if not isinstance(entry, yaml.MappingNode):
                 continue
-            for field, document in entry.value:
-                if field.value != "document" or not isinstance(document, yaml.ScalarNode):
+            for field, named in entry.value:
+                if field.value != "document":
                     continue
-                if (folder / document.value).resolve().parent != folder:
+                # One file, or ``{en: ..., cy: ...}``: one per language (issue 18).
+                documents = [named] if isinstance(named, yaml.ScalarNode) else []
+                if isinstance(named, yaml.MappingNode):
+                    documents = [v for _, v in named.value if isinstance(v, yaml.ScalarNode)]
+                for document in documents:
+                    if (folder / document.value).resolve().parent == folder:
+                        continue
                     problems.append(
                         f"{name}:{document.start_mark.line + 1}: clauses: document "
                         f"{document.value} must be the name of a file uploaded with it "

@@ -176,3 +176,8 @@ def ref_in(text: str) -> str:
     found = REF.search(text)
     assert found, f"no answer reference in {text!r}"
     return found.group(1)
+
+
+def is_start(label: str) -> bool:
+    """A Start button: ``Start``, or ``Start / Dechrau`` under a bilingual introduction."""
+    return label.split(" / ")[0] == "Start"

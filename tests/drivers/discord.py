@@ -15,7 +15,7 @@ from typing import Any
 from bot.grammar import parse_args, split_command
 from handlers import all_specs
 from storage.db import Database
-from tests.drivers.base import CITIZENS, Records, ref_in
+from tests.drivers.base import CITIZENS, Records, is_start, ref_in
 from tests.drivers.discord_kit import CHANNEL_ID, OFFICER, Payload, button_ids
 from tests.drivers.discord_kit import CITIZENS as MEMBERS
 from tests.drivers.discord_moderation_kit import MODERATOR, Mod, embed_text, running
@@ -211,7 +211,8 @@ class DiscordDriver(Records):
         for message in reversed(list(self.fake.messages.values())):
             for row in message.get("components") or []:
                 for button in row["components"]:
-                    if button.get("label") == label:
+                    said = str(button.get("label"))
+                    if said == label or (label == "Start" and is_start(said)):
                         return message, str(button["custom_id"])
         raise AssertionError(f"no message with a {label!r} button")
 

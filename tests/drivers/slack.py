@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from storage.db import Database
-from tests.drivers.base import CITIZENS, Records, ref_in
+from tests.drivers.base import CITIZENS, Records, is_start, ref_in
 from tests.drivers.slack_kit import CHANNEL, OFFICER, buttons
 from tests.drivers.slack_moderation_kit import MODERATOR, Mod, block_text, running
 from tests.fakes.slack import SlackHttpResult
@@ -201,7 +201,7 @@ class SlackDriver(Records):
 
     async def start(self, who: str, slug: str) -> str:
         for message in reversed(self.fake.channel_messages(CHANNEL)):
-            found = [b for b in _buttons(message) if b["text"]["text"] == "Start"]
+            found = [b for b in _buttons(message) if is_start(b["text"]["text"])]
             if found:
                 since = self.mark()
                 request = self.s.client.build_block_action(
