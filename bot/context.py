@@ -16,6 +16,7 @@ from bot.grammar import ParsedCommand
 from bot.i18n import Translator, identity_translator, language_of
 from bot.outcomes import Result
 from bot.views import Card, Notice, View, view_to_dict
+from storage.channel_languages import ChannelLanguageRepository
 from storage.consultations import ConsultationRepository
 from storage.items import ItemRepository, PublicationRepository
 from storage.ledger import AuditLog
@@ -111,6 +112,11 @@ class Context:
     @cached_property
     def subscriptions(self) -> SubscriptionRepository:
         return SubscriptionRepository(self.session)
+
+    @cached_property
+    def channel_languages(self) -> ChannelLanguageRepository:
+        """Which language a channel's public cards are in (``townhall channel language``)."""
+        return ChannelLanguageRepository(self.session)
 
     @cached_property
     def profiles(self) -> ProfileRepository:

@@ -23,7 +23,6 @@ from handlers.privacy import plural
 from handlers.questions import store_answer
 from services import consultation_response, lifecycle
 from services.consultations import status
-from storage.channel_languages import ChannelLanguageRepository
 from storage.models import Consultation
 
 router = Router("consultations")
@@ -117,9 +116,7 @@ async def publish(ctx: Context) -> None:
             )
         )
     items = len(await ctx.consultations.items(consultation))
-    language = await ChannelLanguageRepository(ctx.session).of(
-        ctx.event.platform, ctx.event.target.channel_id
-    )
+    language = await ctx.channel_languages.of(ctx.event.platform, ctx.event.target.channel_id)
     card = consultation_flow.public_intro_card(consultation, items, language)
     sent = 0
     if state == "draft":  # opening it: subscribers hear once, whatever channels follow

@@ -23,7 +23,6 @@ from bot.views import Notice, View
 from handlers import consent, consultation_flow
 from services import cards, lifecycle, results
 from services.limits import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
-from storage.channel_languages import ChannelLanguageRepository
 from storage.items import NewItem
 from storage.ledger import EventLedger
 from storage.models import Item, Option, Participant
@@ -164,9 +163,7 @@ async def create_and_publish(
     if before_publish is not None:  # e.g. a statements item's seed statements
         await before_publish(item)
     target = ctx.event.target
-    language = await ChannelLanguageRepository(ctx.session).of(
-        ctx.event.platform, target.channel_id
-    )
+    language = await ctx.channel_languages.of(ctx.event.platform, target.channel_id)
     summary = await results.compute(ctx.session, item, groups=False)
     await ctx.publish(item, cards.public_card(item, summary, language))
     await ctx.record("item.create", item.short_id, kind=kind)

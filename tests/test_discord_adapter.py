@@ -56,7 +56,7 @@ async def test_officer_poll_30_members_duplicates_and_results_agree(
     assert set(subcommands) == {
         *("ask", "close", "help", "list", "poll", "results", "scale", "flagged", "report"),
         *("approve", "hide", "redact", "escalate", "privacy", "mydata", "forget", "language"),
-        *("publish", "respond", "subscribe", "unsubscribe", "topics", "stop"),
+        *("publish", "respond", "subscribe", "unsubscribe", "topics", "stop", "statements"),
     }
     poll_options = {o["name"]: o for o in subcommands["poll"]["options"]}
     assert poll_options["multi"]["type"] == 5

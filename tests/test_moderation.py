@@ -80,6 +80,7 @@ async def test_redaction_keeps_the_rest_of_the_text(app: App, people: People) ->
             "text": "Potholes by [postcode removed], ring [phone removed]",
             "platform": "test",
             "status": "visible",
+            "language": "en",
         }
     ]
     async with townhall.db.transaction() as session:

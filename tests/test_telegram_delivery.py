@@ -51,6 +51,7 @@ async def test_commands_menu_refusals_and_other_bots(
             *("escalate", "privacy", "mydata", "forget", "language"),
             *("close", "results", "list", "help"),
             *("start", "publish", "respond", "subscribe", "unsubscribe", "topics", "stop"),
+            "statements",
         ]
 
         refused = await h.command(group, carol, '/poll "Free parking?" "Yes" "No"')

@@ -156,6 +156,13 @@ def problem(interaction: object) -> str | None:
             return f"interaction.data.{key}: missing"
     if kind in (2, 4) and data["type"] not in COMMAND_TYPES:
         return "interaction.data.type: unknown"
+    # A click comes from the message holding the button, components and all: discord.py reads
+    # them to rebuild the view, and a message without them ends in a traceback.
+    message = interaction.get("message")
+    if kind == 3 and not (
+        isinstance(message, dict) and isinstance(message.get("components"), list)
+    ):
+        return "interaction.message.components: missing"
     if interaction.get("member") is None and interaction.get("user") is None:
         return "interaction: neither member nor user"
     return None
