@@ -45,7 +45,45 @@ class Shape:
         }
 
     def problem(self, value: object, spec: Any, where: str, depth: int = 0) -> str | None:
-        """Where ``value`` differs from ``spec`` (a path and what is wrong), or None."""
+        """Where ``value`` differs from ``spec`` (a path and what is wrong), or None.
+
+        Every webhook request is checked, and nearly all fit: a first walk only says whether
+        it does (no path strings built), and only a payload that does not is walked again
+        to say where."""
+        if self.fits(value, spec, depth):
+            return None
+        return self._problem(value, spec, where, depth)
+
+    def fits(self, value: object, spec: Any, depth: int = 0) -> bool:
+        """Whether ``value`` has the shape of ``spec`` (what :meth:`problem` checks)."""
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(spec, list):
+            if not isinstance(value, list):
+                return False
+            element = spec[0]
+            return all(self.fits(v, element, depth + 1) for v in value)
+        if not isinstance(spec, dict):
+            return self.leaves[spec](value)
+        if not isinstance(value, dict):
+            return False
+        for key in self.required.get(id(spec), ()):
+            if value.get(key) is None:
+                return False
+        if self.rule is not None and self.rule(spec, value, ""):
+            return False
+        nullable = self.nullable
+        for key, sub in spec.items():
+            if key not in value:
+                continue
+            v = value[key]
+            if v is None and nullable(key):
+                continue
+            if not self.fits(v, sub, depth + 1):
+                return False
+        return True
+
+    def _problem(self, value: object, spec: Any, where: str, depth: int = 0) -> str | None:
         if depth > MAX_DEPTH:
             return f"{where}: nested too deep"
         if not isinstance(spec, dict | list):
@@ -55,7 +93,7 @@ class Shape:
             if not isinstance(value, list):
                 return f"{where}: not a list"
             for n, element in enumerate(value):
-                found = self.problem(element, spec[0], f"{where}[{n}]", depth + 1)
+                found = self._problem(element, spec[0], f"{where}[{n}]", depth + 1)
                 if found:
                     return found
             return None
@@ -72,7 +110,7 @@ class Shape:
         for key, sub in spec.items():
             if key not in value or (value[key] is None and self.nullable(key)):
                 continue
-            found = self.problem(value[key], sub, f"{where}.{key}", depth + 1)
+            found = self._problem(value[key], sub, f"{where}.{key}", depth + 1)
             if found:
                 return found
         return None
