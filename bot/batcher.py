@@ -23,7 +23,8 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +48,11 @@ class Batch:
     settings: Settings
     clock: Clock
     translator: Translator
+    #: What the handler keeps between batches in this process (e.g. which card refreshes it
+    #: already has pending); change it only from :attr:`after_commit`.
+    memory: dict[str, Any] = field(default_factory=dict)
+    #: Called once the batch's transaction committed (not when it failed).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 #: Writes a batch inside its transaction; one Outcome per event, None to use the dispatcher.
@@ -83,6 +89,7 @@ class Batcher:
         self._writer: asyncio.Task[None] | None = None
         self._fallbacks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._memory: dict[str, Any] = {}
 
     async def submit(self, event: Event) -> Outcome:
         """Queue the event; returns once its effect is committed (or raises like dispatch)."""
@@ -178,11 +185,15 @@ class Batcher:
         d = self.dispatcher
         # One writer waits for everyone: a lock held elsewhere must not stall every click
         # indefinitely (the per-event path is bounded the same way by the pool's timeout).
+        after: list[Callable[[], None]] = []
         async with self.db.transaction(lock_wait=self.db.pool_timeout) as session:
-            outcomes = await self.handler(Batch(events, session, d.settings, d.clock, d.translator))
+            batch = Batch(events, session, d.settings, d.clock, d.translator, self._memory, after)
+            outcomes = await self.handler(batch)
             wrote = written(session)
             committing = time.perf_counter()
         self.on_commit_seconds(time.perf_counter() - committing)
+        for call in after:
+            call()
         return outcomes, wrote
 
     async def _dispatch_in_order(self, rest: list[_Waiting]) -> None:

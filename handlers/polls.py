@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.adapter import Outcome
@@ -437,9 +437,39 @@ async def record_votes(batch: Batch) -> list[Outcome | None]:
     await _write_changes(repo, now, choices)
     await ctx.outbox.send_private_many(privately, now)
     visible = [item.id for item in changed.values() if cards.results_visible(item)]
-    due = lifecycle.refresh_due(now, ctx.settings.refresh_interval)
-    await ctx.outbox.refresh_items(visible, due)
+    await _schedule_refreshes(batch, ctx, visible, now)
     return outcomes
+
+
+#: A card refresh this process committed is trusted to be still pending only while it is due
+#: at least this far ahead (a batch commits well within it), at most half the interval.
+REFRESH_MARGIN = timedelta(seconds=0.5)
+
+
+async def _schedule_refreshes(
+    batch: Batch, ctx: Context, item_ids: list[int], now: datetime
+) -> None:
+    """Ask for the changed cards' refresh, except where this process already committed one
+    that is still comfortably ahead: under a burst that is one statement per refresh interval
+    per item instead of one per batch. What is remembered is the earliest pending refresh the
+    statement left (another worker's may be due sooner than ours). A card published since, or
+    a refresh run before its time, waits at most one more interval."""
+    pending: dict[int, datetime] = batch.memory.setdefault("pending_refreshes", {})
+    margin = min(REFRESH_MARGIN, timedelta(seconds=ctx.settings.refresh_interval / 2))
+    due = lifecycle.refresh_due(now, ctx.settings.refresh_interval)
+    wanted = [i for i in item_ids if not (i in pending and now + margin < pending[i] <= due)]
+    if not wanted:
+        return
+    pending_due = await ctx.outbox.refresh_items(wanted, due)
+
+    def remember() -> None:
+        for item_id in list(pending):
+            if pending[item_id] <= now:  # run by now: forget it (the cache stays small)
+                del pending[item_id]
+        if pending_due is not None:  # the earliest of the cards' pending refreshes
+            pending.update(dict.fromkeys(wanted, pending_due))
+
+    batch.after_commit.append(remember)
 
 
 async def _write_changes(

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -173,11 +174,13 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
 
-    async def refresh_items(self, item_ids: Sequence[int], due_at: datetime) -> None:
+    async def refresh_items(self, item_ids: Sequence[int], due_at: datetime) -> datetime | None:
         """:meth:`refresh` for every publication of these items, in one statement (the vote
-        batch's path: one round trip however many items and publications)."""
+        batch's path: one round trip however many items and publications). Returns when the
+        earliest of their pending refreshes is now due (None: the items have no publication):
+        a pending request due earlier stays as it is, one due later is brought forward."""
         if not item_ids:
-            return
+            return None
         wrote(self.session, WROTE_OUTBOX)
         table = OutboxMessage.__table__
         due = literal(due_at, UTCDateTime())
@@ -193,14 +196,16 @@ class OutboxRepository:
         ).where(Publication.item_id.in_(item_ids))
         columns = ["op", "platform", "channel_id", "publication_id", "status", "attempts"]
         stmt = insert(self.session, table).from_select([*columns, "due_at", "created_at"], rows)
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["publication_id"],
-                index_where=text(PENDING_REFRESH_WHERE),
-                set_={"due_at": stmt.excluded.due_at},
-                where=table.c.due_at > stmt.excluded.due_at,
-            )
+        earlier = case(
+            (table.c.due_at > stmt.excluded.due_at, stmt.excluded.due_at), else_=table.c.due_at
         )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["publication_id"],
+            index_where=text(PENDING_REFRESH_WHERE),
+            set_={"due_at": earlier},  # every row returns the due it is left with
+        ).returning(table.c.due_at)
+        dues = (await self.session.execute(upsert)).scalars().all()
+        return min(dues, default=None)
 
     async def claim_due(
         self, now: datetime, platforms: Sequence[str], limit: int = 50

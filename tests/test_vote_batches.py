@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.adapter import Outcome
@@ -223,3 +223,40 @@ async def test_metrics_show_acks_batches_commits_the_outbox_and_platform_errors(
     assert metric(exposed, errors) == 1
     assert metric(exposed, "townhall_outbox_pending") == 0
     assert metric(exposed, "townhall_outbox_oldest_pending_seconds") == 0
+
+
+async def test_a_burst_asks_for_a_cards_refresh_once_per_interval(
+    app: App, people: People, clock: FakeClock
+) -> None:
+    """Batch after batch on one card, the refresh is requested again only when the pending
+    one is about to run; every vote still reaches the card."""
+    townhall, adapter = app
+    townhall.settings.refresh_interval = 2.0
+    poll = await create(townhall, people, 'poll "Q?" "A" "B"')
+    await townhall.deliverer.drain()
+    requests: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().startswith("INSERT INTO outbox") and "publications" in statement:
+            requests.append(statement)
+
+    engine = townhall.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for n in range(5):  # one batch each
+            await townhall.dispatch(people.click(f"a{n}", poll, 1))
+        assert len(requests) == 1
+        clock.advance(seconds=1.6)  # the pending refresh runs in 0.4 s: too close to trust
+        await townhall.dispatch(people.click("b", poll, 2))
+        assert len(requests) == 2
+        clock.advance(seconds=0.5)
+        await townhall.deliverer.drain()
+        assert [b.votes for b in adapter.sent[0].current.bars] == [5, 1]  # type: ignore[union-attr]
+        await townhall.dispatch(people.click("c", poll, 2))  # the refresh ran: ask again
+        await townhall.dispatch(people.click("d", poll, 2))
+        assert len(requests) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    clock.advance(seconds=2)
+    await townhall.deliverer.drain()
+    assert [b.votes for b in adapter.sent[0].current.bars] == [5, 3]  # type: ignore[union-attr]
