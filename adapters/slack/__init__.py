@@ -161,7 +161,7 @@ class SlackAdapter:
         # One connection pool for every Web API call while running (slack_sdk otherwise opens
         # a new connection, TLS handshake included, per call).
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        self.web.session = self.interactive.session = self._session
+        self.web.session = self.interactive.session = self.inbound.session = self._session
         if self.app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -187,7 +187,7 @@ class SlackAdapter:
             for task in pending:
                 task.cancel()
         if self._session is not None:
-            self.web.session = self.interactive.session = None
+            self.web.session = self.interactive.session = self.inbound.session = None
             await self._session.close()
             self._session = None
 

@@ -60,6 +60,9 @@ class Inbound:
         self.ack_budget = ack_budget
         self.spawn = spawn
         self.dispatch: Dispatch | None = None
+        #: The adapter's connection pool while it runs: each click's confirmation goes to its
+        #: own response_url, and without it slack_sdk opened a new connection for every one.
+        self.session: aiohttp.ClientSession | None = None
 
     def register(self, app: AsyncApp) -> None:
         app.command(ANY)(self.on_command)
@@ -110,7 +113,7 @@ class Inbound:
         self, response_url: str, messages: Sequence[Body], replace: bool = False
     ) -> None:
         """Post ephemeral messages in order; only the first may replace the original."""
-        hook = AsyncWebhookClient(response_url)
+        hook = AsyncWebhookClient(response_url, session=self.session)
         for n, message in enumerate(messages):
             payload = {**message, "response_type": "ephemeral"}
             payload["replace_original"] = replace and n == 0
