@@ -38,12 +38,16 @@ class Database:
         url: str,
         *,
         echo: bool = False,
-        pool_size: int = 10,
-        max_overflow: int = 20,
+        pool_size: int = 25,
+        max_overflow: int = 5,
         pool_timeout: float = 30.0,
     ) -> None:
         """The pool settings apply to PostgreSQL; ``pool_timeout`` is how long a request waits
-        for a free connection before it fails (and is then not acknowledged)."""
+        for a free connection before it fails (and is then not acknowledged). Connections are
+        opened as needed and up to ``pool_size`` are kept: one beyond it is closed when
+        returned, and under a burst of page loads (the web chat reads each visitor's page)
+        opening and closing them, with their statement caches lost, was a quarter of the
+        process's work (docs/performance.md)."""
         self.url = url
         self.pool_timeout = pool_timeout
         self.is_sqlite = url.startswith("sqlite")
