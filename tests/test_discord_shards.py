@@ -14,7 +14,10 @@ from typing import Any
 
 import discord
 import pytest
+from pydantic import ValidationError
 
+from adapters.discord import DiscordAdapter
+from bot.config import Settings
 from storage.db import Database
 from storage.leases import LeaseRepository
 from storage.models import Vote
@@ -253,3 +256,20 @@ async def test_two_workers_run_each_shard_once_and_a_killed_ones_move_within_10s
                 await proc.wait()
         survivor_log = read(logs[procs.index(survivor)])
         assert "Discord shard opened" in survivor_log, survivor_log[-3000:]
+
+
+def test_one_shard_keeps_the_single_gateway_lease_and_more_get_one_each() -> None:
+    one = DiscordAdapter("token", api_url="http://discord.test")
+    (role,) = one.roles()
+    assert role.name.startswith("discord-gateway:")
+    three = DiscordAdapter("token", api_url="http://discord.test", shards=3)
+    names = [r.name.split(":")[0] for r in three.roles()]
+    assert names == [f"discord-gateway-shard-{i}-of-3" for i in range(3)]
+    assert {r.name.split(":")[1] for r in three.roles()} == {role.name.split(":")[1]}
+
+
+def test_the_shards_setting_is_checked() -> None:
+    assert Settings(_env_file=None).discord_shards == 1
+    assert Settings(_env_file=None, discord_shards=4).discord_shards == 4
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, discord_shards=0)
