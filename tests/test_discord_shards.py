@@ -165,6 +165,69 @@ async def test_an_invalid_shard_is_refused_like_discord_does() -> None:
 # -- two workers on one PostgreSQL -----------------------------------------------------------
 
 
+async def test_two_workers_share_the_shards_send_without_them_and_hand_them_over(
+    pg_database: str,
+) -> None:
+    """Two Townhalls in one process on one PostgreSQL: each shard runs in exactly one of them;
+    the worker that holds none still sends (REST); a clean stop hands its shards over."""
+    await empty_database(pg_database)
+    async with FakeDiscord(guilds=[town_guild(), village_guild()], patch_discord_py=False) as fake:
+        settings = discord_settings(
+            pg_database, fake, discord_shards=2, discord_guild_ids=f"{GUILD_ID},{VILLAGE_ID}"
+        )
+        workers = [Harness(fake, settings, Database(pg_database)) for _ in range(2)]
+        for worker in workers:
+            await worker.start()
+        running = list(workers)
+        try:
+            await fake.wait_for(lambda: True if len(live(fake)) == 2 else None, what="2 shards")
+
+            def shards(worker: Harness) -> set[str]:
+                return {name.split(":")[0] for name in worker.townhall.leases.running}
+
+            held = [shards(w) for w in workers]
+            assert held[0] | held[1] == set(SHARDS) and not held[0] & held[1], held
+            assert sorted(s.shard for s in fake.sessions) == [(0, 2), (1, 2)]
+            holder = next(w for w in workers if SHARDS[1] in shards(w))
+            other = workers[1 - workers.index(holder)]
+            assert other.discord.connected  # logged in for sending, whatever it holds
+
+            # A poll in the guild on shard 1 arrives at the holder; the other worker's outbox
+            # posts the card over REST.
+            payload = fake.slash_command(
+                VILLAGE_ID,
+                VILLAGE_CHANNEL_ID,
+                OFFICER,
+                "townhall",
+                "poll",
+                {"question": "Open the library on Sundays?", "options": "Yes | No"},
+            )
+            await holder.deliver(payload)
+            match = re.search(r"Published \w+ (\w{6})", holder.reply_text(payload))
+            assert match, holder.reply_text(payload)
+            short_id = match.group(1)
+            await other.drain()
+            card = other.card_message(short_id, VILLAGE_CHANNEL_ID)
+
+            # The holder stops: its leases are handed back and the other runs both shards.
+            await holder.townhall.stop()
+            running.remove(holder)
+
+            def took_over() -> bool:
+                return shards(other) == set(SHARDS) and live_shards(fake) == [(0, 2), (1, 2)]
+
+            await until(took_over, "the other worker to run both shards", within=10)
+            click = fake.component_click(card, f"vote:{short_id}:2", CITIZENS[1])
+            await other.deliver(click)
+            assert "recorded" in other.reply_text(click)
+            tally = await other.tally(short_id)
+            assert [o["votes"] for o in tally["options"]] == [0, 1]
+        finally:
+            for worker in running:
+                await worker.townhall.stop()
+        fake.assert_no_unhandled()
+
+
 def environment(db_url: str, fake: FakeDiscord, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
     env.update(
