@@ -336,3 +336,32 @@ def test_the_shards_setting_is_checked() -> None:
     assert Settings(_env_file=None, discord_shards=4).discord_shards == 4
     with pytest.raises(ValidationError):
         Settings(_env_file=None, discord_shards=0)
+
+
+async def test_the_fake_gives_each_shard_its_own_guilds_and_dms_to_shard_0() -> None:
+    """Plain discord.py clients, one per shard: READY lists, GUILD_CREATEs and events follow
+    ``(guild_id >> 22) % count``; a session without ``shard`` gets every guild."""
+    async with FakeDiscord(guilds=[town_guild(), village_guild()]) as fake:
+        clients = [
+            discord.Client(
+                intents=discord.Intents(guilds=True),
+                shard_id=shard,
+                shard_count=2,
+                guild_ready_timeout=0.05,
+            )
+            for shard in range(2)
+        ]
+        async with fake.running(clients[0]), fake.running(clients[1]):
+            assert [g.id for g in clients[0].guilds] == [GUILD_ID]
+            assert [g.id for g in clients[1].guilds] == [VILLAGE_ID]
+            for session, guild_id in zip(fake.sessions, (GUILD_ID, VILLAGE_ID), strict=True):
+                ready = session.events[0]["d"]
+                assert ready["shard"] == [session.shard[0], 2]
+                assert [g["id"] for g in ready["guilds"]] == [str(guild_id)]
+            assert fake.session_for(VILLAGE_ID) is fake.sessions[1]
+            assert fake.session_for(GUILD_ID) is fake.sessions[0]
+            assert fake.session_for(None) is fake.sessions[0]  # DMs
+        unsharded = discord.Client(intents=discord.Intents(guilds=True), guild_ready_timeout=0.05)
+        async with fake.running(unsharded):
+            assert {g.id for g in unsharded.guilds} == {GUILD_ID, VILLAGE_ID}
+            assert fake.session_for(VILLAGE_ID) is fake.sessions[2]
