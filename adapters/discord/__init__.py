@@ -137,6 +137,7 @@ class DiscordAdapter:
     def _shard_role(self, shard: int, bot: str) -> Role:
         # The count is in the name: workers configured with another count (during a change
         # of TOWNHALL_DISCORD_SHARDS) hold other leases, as Discord allows such sessions.
+        # Spread: the live workers take a fair share of the shards each.
         name = per_bot(f"discord-gateway-shard-{shard}-of-{self.shards}", bot)
 
         async def open_shard() -> None:
@@ -145,7 +146,7 @@ class DiscordAdapter:
         async def close_shard() -> None:
             await self._close_shard(shard)
 
-        return Role(name, open_shard, close_shard)
+        return Role(name, open_shard, close_shard, spread=True)  # shared out between workers
 
     async def start(self, dispatch: Dispatch) -> None:
         """Log in (a bad token fails here), sync commands; unless the gateway goes by a lease

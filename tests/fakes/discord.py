@@ -588,6 +588,8 @@ class GatewaySession:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     #: (shard id, shard count) from IDENTIFY; (0, 1) without sharding.
     shard: tuple[int, int] = (0, 1)
+    #: Live sessions of the same shard when this one IDENTIFYed (a shard run twice at once).
+    alongside: list[int] = field(default_factory=list)
 
     @property
     def connected(self) -> bool:
@@ -2514,6 +2516,7 @@ class FakeDiscord(FakeServer):
             intents=int(data.get("intents") or 0),
             shard=shard,
         )
+        session.alongside = [s.number for s in self.sessions if s.live and s.shard == shard]
         conn.session = session
         session.connection = conn
         self.sessions.append(session)
