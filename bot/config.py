@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     discord_guild_ids: str = ""
     discord_policy_role: str | None = None
     discord_thread_answers: bool = False
+    #: Discord gateway shards (Discord requires sharding from 2,500 servers). With more than
+    #: one, each shard is a job of its own (a lease): several workers share the shards.
+    discord_shards: int = Field(default=1, ge=1, le=1024)
 
     #: Live result cards are re-rendered at most this often (seconds): many votes, one edit.
     refresh_interval: float = Field(default=2.0, ge=0.0, le=3600)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert
@@ -60,3 +60,16 @@ class LeaseRepository:
         """Every lease: name -> (holder, expires_at)."""
         rows = await self.session.execute(select(Lease.name, Lease.holder, Lease.expires_at))
         return {name: (holder, expires) for name, holder, expires in rows.all()}
+
+    async def live(self, prefix: str, now: datetime) -> int:
+        """How many leases named ``prefix…`` are unexpired (e.g. the workers' presence)."""
+        count = await self.session.execute(
+            select(func.count()).where(Lease.name.startswith(prefix), Lease.expires_at >= now)
+        )
+        return int(count.scalar_one())
+
+    async def forget_expired(self, prefix: str, before: datetime) -> None:
+        """Delete leases named ``prefix…`` that expired before ``before`` (dead workers')."""
+        await self.session.execute(
+            delete(Lease).where(Lease.name.startswith(prefix), Lease.expires_at < before)
+        )

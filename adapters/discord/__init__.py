@@ -51,6 +51,7 @@ def from_settings(settings: Settings, commands: Sequence[CommandSpec] = ()) -> D
         policy_role=settings.discord_policy_role,
         thread_answers=settings.discord_thread_answers,
         commands=commands,
+        shards=settings.discord_shards,
     )
 
 
@@ -72,8 +73,14 @@ class DiscordAdapter:
         defer_after: float = 1.5,
         ready_timeout: float = 30.0,
         commands: Sequence[CommandSpec] = (),
+        shards: int = 1,
     ) -> None:
+        if shards < 1:
+            raise ValueError("shards must be at least 1")
         self._token = token
+        #: Gateway shards: 1 is one session (a lease for the whole gateway); more are one
+        #: session each, each under its own lease, so several workers share them.
+        self.shards = shards
         self.api_url = api_url
         self.gateway_url = gateway_url
         self.guild_ids = list(guild_ids)
@@ -97,6 +104,10 @@ class DiscordAdapter:
         )
         #: How each interaction / message ended, by its id (awaitable; used by tests).
         self.settled = Settled()
+        #: With several shards, ``client`` only sends over REST; these run the shards this
+        #: worker holds (shard id -> its client and gateway task).
+        self.shard_clients: dict[int, TownhallClient] = {}
+        self._shard_tasks: dict[int, asyncio.Task[None]] = {}
         self.client: TownhallClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
@@ -113,12 +124,29 @@ class DiscordAdapter:
     # -- lifecycle ------------------------------------------------------------------------
 
     def roles(self) -> list[Role]:
-        """The gateway: one session per bot token, so one worker at a time (a lease); the
-        others send over the REST API only. Once asked, ``start`` leaves it to the lease."""
+        """The gateway: one session per bot token (per shard, with several), so one worker at
+        a time (a lease each); the others send over the REST API only. Once asked, ``start``
+        leaves the gateway to the leases."""
         self._leased = True
         bot = f"{self.api_url or ''} {self._token}"  # the same bot at the same Discord
-        name = per_bot("discord-gateway", bot)
-        return [Role(name, self._open_gateway, self._close_gateway)]
+        if self.shards == 1:
+            name = per_bot("discord-gateway", bot)
+            return [Role(name, self._open_gateway, self._close_gateway)]
+        return [self._shard_role(shard, bot) for shard in range(self.shards)]
+
+    def _shard_role(self, shard: int, bot: str) -> Role:
+        # The count is in the name: workers configured with another count (during a change
+        # of TOWNHALL_DISCORD_SHARDS) hold other leases, as Discord allows such sessions.
+        # Spread: the live workers take a fair share of the shards each.
+        name = per_bot(f"discord-gateway-shard-{shard}-of-{self.shards}", bot)
+
+        async def open_shard() -> None:
+            await self._open_shard(shard)
+
+        async def close_shard() -> None:
+            await self._close_shard(shard)
+
+        return Role(name, open_shard, close_shard, spread=True)  # shared out between workers
 
     async def start(self, dispatch: Dispatch) -> None:
         """Log in (a bad token fails here), sync commands; unless the gateway goes by a lease
@@ -126,10 +154,29 @@ class DiscordAdapter:
         gateway syncs the commands (one worker, not all of them at once)."""
         self._dispatch = dispatch
         await self._log_in()
-        if not self._leased:
+        if self._leased:
+            return
+        if self.shards == 1:
             await self._open_gateway()
+            return
+        for shard in range(self.shards):
+            await self._open_shard(shard)
 
     async def _log_in(self) -> None:
+        client = self._new_client(sync_on_login=not self._leased and self.shards == 1)
+        self.client = client
+        try:
+            await client.login(self._token)
+        except discord.LoginFailure:
+            await self.stop()
+            raise ConfigError("TOWNHALL_DISCORD_TOKEN: Discord rejected the bot token") from None
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _new_client(
+        self, *, sync_on_login: bool, shard: tuple[int, int] | None = None
+    ) -> TownhallClient:
         assert self._dispatch is not None
         bridge = Bridge(
             self._dispatch,
@@ -145,17 +192,10 @@ class DiscordAdapter:
             guild_ready_timeout=self.guild_ready_timeout,
             endpoints=Endpoints.from_urls(self.api_url, self.gateway_url),
             commands=self.commands,
-            sync_on_login=not self._leased,
+            sync_on_login=sync_on_login,
+            shard=shard,
         )
-        self.client = client
-        try:
-            await client.login(self._token)
-        except discord.LoginFailure:
-            await self.stop()
-            raise ConfigError("TOWNHALL_DISCORD_TOKEN: Discord rejected the bot token") from None
-        except BaseException:
-            await self.stop()
-            raise
+        return client
 
     async def _open_gateway(self) -> None:
         client = self.client
@@ -173,6 +213,37 @@ class DiscordAdapter:
         await self._wait_until_ready(
             client, min(self.ready_timeout, LEASED_READY_WAIT) if self._leased else None
         )
+
+    async def _open_shard(self, shard: int) -> None:
+        """Run one shard of the gateway in a client of its own (sending stays with
+        ``client``). The worker that opens shard 0 syncs the commands, once per process."""
+        if self.client is None or self._dispatch is None or shard in self.shard_clients:
+            return  # stopped, or already running
+        client = self._new_client(sync_on_login=False, shard=(shard, self.shards))
+        self.shard_clients[shard] = client
+        try:
+            await client.login(self._token)
+            if shard == 0 and not self._commands_synced:
+                self._commands_synced = True
+                await client.sync_commands()  # a failure is logged; buttons still work
+        except BaseException:
+            await self._close_shard(shard)
+            raise
+        task = asyncio.create_task(self._connect(client), name=f"discord-gateway-shard-{shard}")
+        self._shard_tasks[shard] = task
+        within = min(self.ready_timeout, LEASED_READY_WAIT) if self._leased else None
+        ready = await self._ready_or_failed(client, task, within)
+        if not ready:
+            failure = self._failure
+            await self._close_shard(shard)
+            raise RuntimeError(f"Discord gateway shard {shard} failed: {failure!r}") from failure
+        log.info("Discord shard opened", shard=shard, shards=self.shards)
+
+    async def _close_shard(self, shard: int) -> None:
+        """Lease lost or handed over: end this shard's session (the REST client stays)."""
+        client = self.shard_clients.pop(shard, None)
+        task = self._shard_tasks.pop(shard, None)
+        await _close(client, task)
 
     async def _close_gateway(self) -> None:
         """Lease lost or handed over: end the session; keep a client for sending over REST."""
@@ -202,21 +273,29 @@ class DiscordAdapter:
 
     async def _wait_until_ready(self, client: TownhallClient, within: float | None = None) -> None:
         assert self._task is not None
-        ready = asyncio.ensure_future(client.wait_until_ready())
-        within = self.ready_timeout if within is None else within
-        done, _ = await asyncio.wait(
-            {ready, self._task}, timeout=within, return_when=asyncio.FIRST_COMPLETED
-        )
-        if ready not in done:
-            ready.cancel()
-        if self._task in done:
+        if not await self._ready_or_failed(client, self._task, within):
             failure = self._failure
             await self.stop()
             raise RuntimeError(f"Discord gateway connection failed: {failure!r}") from failure
+
+    async def _ready_or_failed(
+        self, client: TownhallClient, task: asyncio.Task[None], within: float | None
+    ) -> bool:
+        """Wait for READY (at most ``within``); False if the gateway task ended first."""
+        ready = asyncio.ensure_future(client.wait_until_ready())
+        within = self.ready_timeout if within is None else within
+        done, _ = await asyncio.wait(
+            {ready, task}, timeout=within, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+        if task in done:
+            return False
         if ready not in done:
             log.warning("Discord gateway not ready yet; carrying on", waited=within)
         else:
             log.info("Discord ready", guilds=len(client.guilds))
+        return True
 
     @property
     def connected(self) -> bool:
@@ -225,6 +304,9 @@ class DiscordAdapter:
         client = self.client
         if client is None or client.is_closed():
             return False
+        if self.shards > 1:  # sending over REST, and every shard held here is ready
+            shards = self.shard_clients.values()
+            return client.user is not None and all(c.is_ready() for c in shards)
         if self._leased and self._task is None:
             return client.user is not None
         return client.is_ready()
@@ -233,15 +315,10 @@ class DiscordAdapter:
         client, task = self.client, self._task
         self.client, self._task, self._dispatch = None, None, None
         try:
-            if client is not None:
-                await client.close()
-            if task is not None:
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    async with asyncio.timeout(10):
-                        await task
+            for shard in sorted(self.shard_clients):
+                await self._close_shard(shard)
         finally:
-            if task is not None and not task.done():
-                task.cancel()
+            await _close(client, task)
 
     # -- outgoing -------------------------------------------------------------------------
 
@@ -358,6 +435,20 @@ class DiscordAdapter:
             )
         except Exception as exc:
             raise delivery_error(exc) from exc
+
+
+async def _close(client: TownhallClient | None, task: asyncio.Task[None] | None) -> None:
+    """Close a client and wait (a bounded time) for its gateway task to end."""
+    try:
+        if client is not None:
+            await client.close()
+        if task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                async with asyncio.timeout(10):
+                    await task
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
 
 
 def delivery_error(exc: BaseException) -> DeliveryError:

@@ -56,9 +56,13 @@ class TownhallClient(discord.Client):
         endpoints: Endpoints | None = None,
         commands: Sequence[CommandSpec] = (),
         sync_on_login: bool = True,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         """``sync_on_login=False``: the commands are synced by whoever opens the gateway
-        (:meth:`sync_commands`), not by every worker that logs in to send over REST."""
+        (:meth:`sync_commands`), not by every worker that logs in to send over REST.
+        ``shard``: (shard id, shard count) for a client that runs one shard of the gateway
+        (IDENTIFY carries it; Discord sends it the events of its guilds and, to shard 0, DMs).
+        """
         self.sync_on_login = sync_on_login
         # Townhall never joins voice: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
@@ -68,6 +72,8 @@ class TownhallClient(discord.Client):
             guild_ready_timeout=guild_ready_timeout,
             max_ratelimit_timeout=MAX_RATELIMIT_TIMEOUT,
             allowed_mentions=discord.AllowedMentions.none(),
+            shard_id=shard[0] if shard is not None else None,
+            shard_count=shard[1] if shard is not None else None,
         )
         self.endpoints = endpoints
         if endpoints is not None:

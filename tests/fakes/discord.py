@@ -44,6 +44,11 @@ Main pieces (see the docstrings of each):
   ``block_dms(user_id)``, ``request_reconnect()`` (op 7), ``invalidate_session()``.
 * Waiting without sleeps: ``wait_for_call(...)``, ``wait_for_calls(..., count=n)``,
   ``wait_until_ready(sessions=n)``, ``wait_until_disconnected()``.
+* Sharding, as on Discord: IDENTIFY may carry ``shard: [id, count]`` (0 <= id < count,
+  else close 4010); a session gets READY / GUILD_CREATE for, and events of, only the guilds
+  with ``shard_of(guild_id, count) == id`` (``(guild_id >> 22) % count``); DMs go to shard
+  0. Without ``shard`` a session is shard 0 of 1 (every guild). ``GET /gateway/bot``
+  recommends ``recommended_shards`` (1 by default).
 * Gateway events: ``await fake.dispatch(event_name, data)``; payload builders
   ``slash_command``, ``autocomplete``, ``component_click``, ``modal_submit``,
   ``message_context_menu``, ``user_context_menu``, ``user_message``.  Every built
@@ -144,6 +149,13 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """Discord's shard for a guild's events: ``(guild_id >> 22) % shard_count``; DMs (no
+    guild) go to shard 0."""
+    return (guild_id >> 22) % shard_count if guild_id else 0
+
 
 Payload: TypeAlias = dict[str, Any]
 UserLike: TypeAlias = "FakeUser | FakeMember | int"
@@ -574,10 +586,23 @@ class GatewaySession:
     heartbeats: int = 0
     connection: _GatewayConnection | None = field(default=None, repr=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    #: (shard id, shard count) from IDENTIFY; (0, 1) without sharding.
+    shard: tuple[int, int] = (0, 1)
+    #: Live sessions of the same shard when this one IDENTIFYed (a shard run twice at once).
+    alongside: list[int] = field(default_factory=list)
 
     @property
     def connected(self) -> bool:
         return self.connection is not None and not self.connection.closed
+
+    @property
+    def live(self) -> bool:
+        """READY (or RESUMED), connected and not invalidated: events can reach it."""
+        return self.ready and self.connected and not self.invalidated
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether Discord sends this session the events of ``guild_id`` (None: a DM)."""
+        return shard_of(guild_id, self.shard[1]) == self.shard[0]
 
 
 class FakeDiscordTimeout(TimeoutError):
@@ -666,6 +691,21 @@ def _bucket_hash(method: str, template: str) -> str:
     return hashlib.sha1(f"{method} {template}".encode(), usedforsecurity=False).hexdigest()[:16]
 
 
+def _shard_field(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard``: absent is (0, 1); anything but [id, count] with
+    0 <= id < count is invalid (None; Discord closes with 4010)."""
+    if value is None:
+        return (0, 1)
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and 0 <= value[0] < value[1]
+    ):
+        return (value[0], value[1])
+    return None
+
+
 def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes")
 
@@ -717,8 +757,10 @@ class FakeDiscord(FakeServer):
         patch_discord_py: bool = True,
         enabled_privileged_intents: discord.Intents | int | None = None,
         host: str = "127.0.0.1",
+        recommended_shards: int = 1,
     ) -> None:
         self.token = token
+        self.recommended_shards = recommended_shards
         self.bot_user = bot_user or FakeUser(id=DEFAULT_BOT_ID, username="Townhall", bot=True)
         self.application_id = application_id or self.bot_user.id
         self.application_flags = application_flags
@@ -1537,7 +1579,7 @@ class FakeDiscord(FakeServer):
         return _Response(
             body={
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 1000 - len(self.sessions),
@@ -2463,12 +2505,18 @@ class FakeDiscord(FakeServer):
         ):
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = _shard_field(data.get("shard"))
+        if shard is None:
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
         session = GatewaySession(
             number=len(self.sessions) + 1,
             session_id=secrets.token_hex(16),
             identify=copy.deepcopy(data),
             intents=int(data.get("intents") or 0),
+            shard=shard,
         )
+        session.alongside = [s.number for s in self.sessions if s.live and s.shard == shard]
         conn.session = session
         session.connection = conn
         self.sessions.append(session)
@@ -2480,7 +2528,11 @@ class FakeDiscord(FakeServer):
                 "mfa_enabled": False,
                 "email": None,
             },
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in self.guilds.values()],
+            "guilds": [
+                {"id": str(g.id), "unavailable": True}
+                for g in self.guilds.values()
+                if session.serves(g.id)
+            ],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
@@ -2499,6 +2551,8 @@ class FakeDiscord(FakeServer):
         if session.intents & INTENT_GUILDS:
             members = bool(session.intents & INTENT_GUILD_MEMBERS)
             for guild in self.guilds.values():
+                if not session.serves(guild.id):
+                    continue  # another shard's guild
                 await self._send_dispatch(
                     session, "GUILD_CREATE", self._guild_payload(guild, members=members)
                 )
@@ -2570,23 +2624,30 @@ class FakeDiscord(FakeServer):
                     _log.debug("FakeDiscord: %s not delivered, connection closing", event)
             return session.seq
 
-    def _current_session(self) -> GatewaySession | None:
-        if not self.sessions:
-            return None
-        newest = self.sessions[-1]
-        if newest.ready and newest.connected and not newest.invalidated:
+    def _current_session(self, guild_id: int | None = None) -> GatewaySession | None:
+        """The newest session that gets ``guild_id``'s events (None: DMs, shard 0), if it is
+        live; without sharding, simply the newest session."""
+        newest = next((s for s in reversed(self.sessions) if s.serves(guild_id)), None)
+        if newest is not None and newest.live:
             return newest
         return None
+
+    def session_for(self, guild_id: int | None) -> GatewaySession | None:
+        """The live session that would get ``guild_id``'s events now (None: a DM)."""
+        return self._current_session(guild_id)
 
     async def dispatch(self, event: str, data: Payload, *, timeout: float = 5.0) -> int:
         """Send a DISPATCH (op 0) event to the connected client; returns its sequence.
 
-        Waits (up to ``timeout``) for the newest session to be READY (or RESUMED) and
-        connected, so an event dispatched during a reconnect is delivered after the
+        Goes to the session of the event's shard (its ``guild_id``; shard 0 without one).
+        Waits (up to ``timeout``) for the newest such session to be READY (or RESUMED)
+        and connected, so an event dispatched during a reconnect is delivered after the
         RESUME.  ``INTERACTION_CREATE`` payloads not made by the builders are
         registered so their callbacks are accepted.
         """
-        session = await self._wait(self._current_session, timeout, "a ready gateway session")
+        guild_id = int(data["guild_id"]) if data.get("guild_id") else None
+        shard = f"a ready gateway session (for shard of guild {guild_id})"
+        session = await self._wait(lambda: self._current_session(guild_id), timeout, shard)
         data = copy.deepcopy(data)
         if event == "INTERACTION_CREATE":
             self._register_interaction(data).deliveries += 1
@@ -2619,7 +2680,7 @@ class FakeDiscord(FakeServer):
     async def _echo(self, event: str, message: Payload, channel: FakeChannel) -> None:
         if not self.echo_events:
             return
-        session = self._current_session()
+        session = self._current_session(channel.guild_id)
         if session is None or not session.connected:
             return
         if channel.type in (1, 3):
