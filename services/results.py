@@ -114,6 +114,13 @@ class ItemResults:
         }
 
 
+def uncounted(item: Item) -> ItemResults:
+    """The item's results shape with every count at zero (what a card needs to be drawn when
+    its counts are not shown, e.g. to read a submitted form against its options)."""
+    options = [OptionResult(o.position, o.label, 0, 0.0) for o in item.options]
+    return ItemResults(item.short_id, item.kind, item.question, item.status, 0, 0, options)
+
+
 async def compute(
     session: AsyncSession,
     item: Item,

@@ -43,12 +43,16 @@ def page_loader(db: Database, settings: Settings, clock: Clock = utc_now) -> Pag
 
     default = settings.default_language
 
-    async def load(item_id: str, visitor_id: str, browser_says: str = "") -> ChatPage | None:
+    async def load(
+        item_id: str, visitor_id: str, browser_says: str = "", *, counts: bool = True
+    ) -> ChatPage | None:
         """An item's page, else (a slug) a consultation's page, in the visitor's language: the
         one they chose (``language cy``, the page's switch), else their browser's, else the
         instance default."""
         page = (
-            await item_page(item_id, visitor_id, browser_says) if _SHORT_ID.match(item_id) else None
+            await item_page(item_id, visitor_id, browser_says, counts)
+            if _SHORT_ID.match(item_id)
+            else None
         )
         if page is None and _SLUG.match(item_id):
             return await consultation_page(
@@ -56,14 +60,20 @@ def page_loader(db: Database, settings: Settings, clock: Clock = utc_now) -> Pag
             )
         return page
 
-    async def item_page(item_id: str, visitor_id: str, browser_says: str) -> ChatPage | None:
+    async def item_page(
+        item_id: str, visitor_id: str, browser_says: str, counts: bool
+    ) -> ChatPage | None:
         async with db.transaction() as session:
             item = await ItemRepository(session).by_short_id(item_id)
             if item is None:
                 return None
             participant = await ParticipantRepository(session, secret).find(PLATFORM, visitor_id)
             language, t = _language(participant, browser_says, default)
-            summary = await results.compute(session, item, answer_limit=0, groups=False)
+            summary = (
+                await results.compute(session, item, answer_limit=0, groups=False)
+                if counts
+                else results.uncounted(item)
+            )
             card = cards.item_card(item, summary, t)
             if item.kind == "clause" and item.clause_text:  # the clause in full, above its hint
                 card = replace(card, body=f"{item.clause_text.strip()}\n\n{card.body}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bot.inputs import INT_MAX, parse_int
 from bot.views import Card
@@ -78,6 +79,11 @@ class ChatPage:
         return out
 
 
-#: (item id, visitor id, the language the browser says) -> the page, or None when there is
-#: no such item.
-PageLoader = Callable[[str, str, str], Awaitable[ChatPage | None]]
+class PageLoader(Protocol):
+    """(item id, visitor id, the language the browser says) -> the page, or None when there is
+    no such item. ``counts=False``: the card without its counts (zeros), for reading a form
+    against the page (the options, what the visitor chose) without counting the votes."""
+
+    def __call__(
+        self, item_id: str, visitor_id: str, browser_says: str, *, counts: bool = True
+    ) -> Awaitable[ChatPage | None]: ...

@@ -8,6 +8,7 @@ messages and nothing dispatched.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -113,7 +114,9 @@ class ChatViews:
         if not self.identities.csrf_ok(visitor, str(form.get("csrf", ""))):
             log.info("web chat form refused", reason="csrf", known=visitor.known)
             return self._refused(request, visitor)
-        page = await self._found(request, visitor)
+        # The form is read against the page's options and the visitor's choices; the counts
+        # are not needed for that (the page the visitor is sent to shows them).
+        page = await self._found(request, visitor, counts=False)
         if not isinstance(page, ChatPage):
             return page  # not found, or the database did not answer
         says = self.browser_says(request, visitor)
@@ -123,6 +126,8 @@ class ChatViews:
             log.info("web chat form refused", reason="malformed")
             return self._message(request, visitor, "bad_request", status=400)
         if errors.items:
+            with contextlib.suppress(PageUnavailable):
+                page = await self._load(request, visitor) or page  # with its counts
             return self._page(request, visitor, page, [], errors=errors, status=400)
         notices: list[View] = []
         dispatch = self.adapter.dispatch
@@ -201,22 +206,28 @@ class ChatViews:
         raise translate.FormError("unknown intent")
 
     # -- helpers -------------------------------------------------------------------------
-    async def _found(self, request: web.Request, visitor: Visitor) -> ChatPage | web.StreamResponse:
+    async def _found(
+        self, request: web.Request, visitor: Visitor, *, counts: bool = True
+    ) -> ChatPage | web.StreamResponse:
         """The page, or the answer when there is none (404) or the database is away (503)."""
         try:
-            page = await self._load(request, visitor)
+            page = await self._load(request, visitor, counts=counts)
         except PageUnavailable:
             return self._message(request, visitor, "unavailable", status=503)
         return self._not_found(request, visitor) if page is None else page
 
-    async def _load(self, request: web.Request, visitor: Visitor) -> ChatPage | None:
+    async def _load(
+        self, request: web.Request, visitor: Visitor, *, counts: bool = True
+    ) -> ChatPage | None:
         """The page's state; raises :class:`PageUnavailable` when the database does not answer."""
         loader = self.adapter.pages
         if loader is None:
             raise web.HTTPServiceUnavailable(text="The web chat is not connected to a database.")
         try:
             item = request.match_info["item_id"].lower()
-            return await loader(item, visitor.id, self.browser_says(request, visitor))
+            return await loader(
+                item, visitor.id, self.browser_says(request, visitor), counts=counts
+            )
         except Exception as exc:
             log.warning("web chat page could not be read", error=type(exc).__name__)
             raise PageUnavailable from None
