@@ -43,12 +43,13 @@ def check(settings: Settings, workers: int) -> None:
 
 def caveats(settings: Settings, workers: int) -> list[str]:
     """What works, but worse, with these settings: one line each, said at start."""
-    if workers > 1 and not settings.redis_url:
+    if workers > 1 and settings.shared_store == "memory":
         return [
-            f"{workers} workers without TOWNHALL_REDIS_URL: each keeps its own outbox send "
-            "budget (up to N times the platforms' rates, met by their 429s) and its own web "
-            "chat mailbox and form limits (a visitor's private message may wait on another "
-            "worker). Set TOWNHALL_REDIS_URL=redis://HOST:6379/0 to share them "
+            f"{workers} workers with TOWNHALL_SHARED_STATE={settings.shared_state}: each keeps "
+            "its own outbox send budget (up to N times the platforms' rates, met by their "
+            "429s) and its own web chat mailbox and form limits (a visitor's private message "
+            "may wait on another worker). Set TOWNHALL_SHARED_STATE=database (or auto) to "
+            "share them in PostgreSQL, or TOWNHALL_REDIS_URL=redis://HOST:6379/0 for Redis "
             "(docs/deployment.md, Several workers)."
         ]
     return []
