@@ -299,3 +299,27 @@ async def test_a_private_message_sent_on_one_worker_is_shown_on_the_other(
     shown = await adapters[1].inbox.collect("visitor-9")
     assert [v.text for v in shown if isinstance(v, Notice)] == ["A moderator hid it."]
     assert await adapters[0].inbox.collect("visitor-9") == []
+
+
+async def test_the_migration_goes_down_and_up_again(db: Database) -> None:
+    """Revision 0019 adds the two tables on both databases, and takes them away again."""
+    from alembic import command
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import Connection
+
+    from storage import migrate
+
+    def down(connection: Connection) -> None:
+        command.downgrade(migrate.alembic_config(connection), "0018")
+
+    def tables(connection: Connection) -> set[str]:
+        return set(inspect(connection).get_table_names())
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(down)
+        assert not {"rate_limits", "web_mail"} & await conn.run_sync(tables)
+    assert await migrate.current(db) == "0018"
+    await migrate.upgrade(db)
+    async with db.engine.connect() as conn:
+        assert {"rate_limits", "web_mail"} <= await conn.run_sync(tables)
+    assert await DatabaseRateLimiter(db, 1, 1.0, prefix="test").check("a") is None
