@@ -225,14 +225,16 @@ class SendLimiter:
 def gcra(item: RateLimitItem, *, burst: bool) -> tuple[float, float]:
     """GCRA's ``(step, slack)`` for "N per P" never letting more than N into a window of P.
 
-    A bucket of B with one more every T lets B + ceil(P / T) - 1 into a window of P: with no
-    burst (B = 1) T = P / N; with a burst of B = ceil(N / 2), T = P / (N - B + 1). Each step is
-    slowed by :data:`SLACK`, as :meth:`SendLimiter.reserve` spaces sends.
+    A bucket of B refilled one every T lets B - 1 + ceil((P + E) / T) into a window of P, where
+    E is how early a send may come beside that. With no burst B = 1, else B = ceil(N / 2); the
+    rest is spread: T = P / (N - B + 1), slowed by :data:`SLACK` as :meth:`SendLimiter.reserve`
+    spaces sends. That slowing leaves room for E up to ``SLACK * P``: nine tenths of it lets a
+    send that came a little late (a database round trip) not push every later one back.
     """
     amount, period = item.amount, float(item.get_expiry())
     size = (amount + 1) // 2 if burst else 1
     step = period / (amount - size + 1) * (1 + SLACK)
-    return step, step * (size - 1)
+    return step, step * (size - 1) + 0.9 * SLACK * period
 
 
 def _database_key(platform: str, key: str) -> str:
