@@ -13,13 +13,9 @@ matches "N per second" exactly, async storages for memory and Redis (redis-py's 
 behind one interface, and limit strings ("20/minute") that read like the platforms' own docs.
 ``aiolimiter`` is a fine in-process leaky bucket, but has no shared storage.
 
-Several workers without Redis share the budget in the database instead
-(``TOWNHALL_SHARED_STATE``): there each limit "N per P" is a GCRA bucket (a burst, then a
-steady rate) in the ``rate_limits`` table, sized so that no window of P ever holds more than
-N (:func:`gcra`): the overall limit paces sends evenly, one every P / N, as :meth:`reserve`
-does in each process; a chat's allows a burst of half its N at once, then the rest of the
-window's budget spread over it (a long run to one chat goes at about half the moving
-window's pace).
+Several workers without Redis share the budget in PostgreSQL instead
+(``TOWNHALL_SHARED_STATE``): the same moving windows, each a row holding its sends' times
+(``storage.shared.SendWindows``), counted by one atomic upsert on the database's clock.
 """
 
 from __future__ import annotations
@@ -35,7 +31,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from bot.adapter import SendRates
 from bot.events import Target
 from storage.db import Database
-from storage.shared import RateLimits
+from storage.shared import SendWindows
 
 #: Never sleep less than this between tries (another worker may take a freed slot first).
 MIN_WAIT = 0.002
@@ -92,8 +88,8 @@ class InlineMemoryStorage(MemoryStorage):
 class SendLimiter:
     """``enabled=False`` keeps no limits (a bot with raised limits, or simulated time).
 
-    The budget lives in Redis with ``redis_url``, else in the database with ``db``, else in
-    this process's memory.
+    The budget lives in Redis with ``redis_url``, else in the database with ``db``
+    (PostgreSQL), else in this process's memory.
     """
 
     def __init__(
@@ -189,23 +185,25 @@ class SendLimiter:
     async def _acquire_in_database(
         self, db: Database, buckets: list[tuple[RateLimitItem, str, str]], max_wait: float
     ) -> float:
-        """:meth:`acquire` on GCRA buckets in the database: test every bucket (one read),
-        then count under each (one atomic upsert each), as ``limits`` does."""
-        paced = [
-            (_database_key(platform, key), *gcra(item, burst=key != "all"))
+        """:meth:`acquire` on moving windows in the database: test every window (one read),
+        then count under each (one atomic upsert each), as with ``limits``' storages."""
+        windows = [
+            (_database_key(platform, key), item.amount, float(item.get_expiry()))
             for item, platform, key in buckets
         ]
-        if not paced:
+        if not windows:
             return 0.0
         while True:
             async with db.statement() as session:
-                wait = await RateLimits(session).wait([(key, slack) for key, _, slack in paced])
+                wait = await SendWindows(session).wait(windows)
+            if wait > 0:
+                wait += SLACK
             if wait > max_wait:
                 return wait
             if wait <= 0:
-                for key, step, slack in paced:
+                for key, amount, period in windows:
                     async with db.statement() as session:
-                        if not await RateLimits(session).hit(key, step, slack):
+                        if not await SendWindows(session).hit(key, amount, period):
                             break  # another sender took the slot since the test: try again
                 else:
                     await self._prune(db)
@@ -214,31 +212,16 @@ class SendLimiter:
             await asyncio.sleep(max(MIN_WAIT, wait))
 
     async def _prune(self, db: Database) -> None:
-        """Delete the buckets that hold nothing back, at most once per :data:`PRUNE_EVERY`."""
+        """Delete the windows that hold nothing back, at most once per :data:`PRUNE_EVERY`."""
         if time.monotonic() - self._pruned < PRUNE_EVERY:
             return
         self._pruned = time.monotonic()
         async with db.statement() as session:
-            await RateLimits(session).prune()
-
-
-def gcra(item: RateLimitItem, *, burst: bool) -> tuple[float, float]:
-    """GCRA's ``(step, slack)`` for "N per P" never letting more than N into a window of P.
-
-    A bucket of B refilled one every T lets B - 1 + ceil((P + E) / T) into a window of P, where
-    E is how early a send may come beside that. With no burst B = 1, else B = ceil(N / 2); the
-    rest is spread: T = P / (N - B + 1), slowed by :data:`SLACK` as :meth:`SendLimiter.reserve`
-    spaces sends. That slowing leaves room for E up to ``SLACK * P``: nine tenths of it lets a
-    send that came a little late (a database round trip) not push every later one back.
-    """
-    amount, period = item.amount, float(item.get_expiry())
-    size = (amount + 1) // 2 if burst else 1
-    step = period / (amount - size + 1) * (1 + SLACK)
-    return step, step * (size - 1) + 0.9 * SLACK * period
+            await SendWindows(session).prune()
 
 
 def _database_key(platform: str, key: str) -> str:
-    """A bucket's row key: the platform, and a digest of the rest (no chat ids stored)."""
+    """A window's row key: the platform, and a digest of the rest (no chat ids stored)."""
     return f"send:{platform}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -663,8 +664,8 @@ class ProfileAnswer(Base):
 
 
 class RateLimit(Base):
-    """One rate limit's state, shared by every worker: the web chat's form limits and the
-    outbox's send budgets (bot/ratelimit.py, bot/sendrate.py), kept by GCRA.
+    """One rate limit's state, shared by every worker: the web chat's form limits
+    (bot/ratelimit.py), kept by GCRA.
 
     ``tat`` is the key's theoretical arrival time (seconds since the epoch, the database's
     clock): a row whose ``tat`` has passed says no more than no row, and is pruned. ``key`` is
@@ -675,6 +676,21 @@ class RateLimit(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     tat: Mapped[float] = mapped_column(Double(), index=True)
+
+
+class SendWindow(Base):
+    """The outbox's send budget under one platform limit "N per P", shared by every worker
+    (bot/sendrate.py): the times (epoch seconds, the database's clock) of the sends within the
+    last window, at most N of them, as ``limits``' moving window keeps them in memory or Redis.
+    PostgreSQL only (an array); ``until`` is when the newest leaves its window (then pruned)."""
+
+    __tablename__ = "send_windows"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hits: Mapped[list[float]] = mapped_column(
+        postgresql.ARRAY(Double()).with_variant(JSON(), "sqlite")
+    )
+    until: Mapped[float] = mapped_column(Double(), index=True)
 
 
 class WebMail(Base):

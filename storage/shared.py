@@ -1,9 +1,11 @@
-"""State several workers share when there is no Redis: rate limits and the web chat's mailbox.
+"""State several workers share when there is no Redis: rate limits, send budgets and the web
+chat's mailbox.
 
-Rate limits are GCRA (a burst, then a steady rate), one row per key holding its theoretical
-arrival time (``tat``, seconds since the epoch). Times come from the database's clock, so the
-workers' own clocks need not agree. Callers run these in :meth:`Database.statement` (one
-statement, autocommit on PostgreSQL) unless said otherwise.
+The web chat's rate limits are GCRA (a burst, then a steady rate), one row per key holding its
+theoretical arrival time (``tat``, seconds since the epoch); the outbox's send budgets are
+moving windows, one row per key holding its sends' times. Times come from the database's
+clock, so the workers' own clocks need not agree. Callers run these in
+:meth:`Database.statement` (one statement, autocommit on PostgreSQL) unless said otherwise.
 """
 
 from __future__ import annotations
@@ -12,11 +14,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, case, delete, func, insert, literal, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dialect
-from storage.models import RateLimit, WebMail
+from storage.models import RateLimit, SendWindow, WebMail
 
 
 def _now(session: AsyncSession, now: float | None) -> Any:
@@ -70,6 +84,68 @@ class RateLimits:
         """Delete the keys whose arrival time has passed (they hold nothing back)."""
         result = await self.session.execute(
             delete(RateLimit).where(RateLimit.tat < _now(self.session, now))
+        )
+        return dialect.rowcount(result)
+
+
+#: One send under a moving window "amount per period", if the window has room (PostgreSQL).
+_SEND = text(
+    """
+    INSERT INTO send_windows AS w (key, hits, until)
+    VALUES (:key, ARRAY[date_part('epoch', now())], date_part('epoch', now()) + :period)
+    ON CONFLICT (key) DO UPDATE SET
+        hits = ARRAY(
+            SELECT h FROM unnest(w.hits) AS h
+            WHERE h > date_part('epoch', now()) - :period ORDER BY h
+        ) || date_part('epoch', now()),
+        until = date_part('epoch', now()) + :period
+    WHERE (
+        SELECT count(*) FROM unnest(w.hits) AS h WHERE h > date_part('epoch', now()) - :period
+    ) < :amount
+    RETURNING w.key
+    """
+).bindparams(
+    bindparam("key", type_=String()),
+    bindparam("amount", type_=Integer()),
+    bindparam("period", type_=Float()),
+)
+
+
+class SendWindows:
+    """The outbox's send budgets as moving windows, as ``limits`` keeps them (PostgreSQL only:
+    each window is an array of its sends' times, changed by one atomic upsert)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def wait(self, windows: Sequence[tuple[str, int, float]]) -> float:
+        """Seconds until one more send fits every ``(key, amount, period)``: 0.0 when it does."""
+        periods = {key: (amount, period) for key, amount, period in windows}
+        now = func.date_part("epoch", func.now())
+        rows = (
+            await self.session.execute(
+                select(SendWindow.key, SendWindow.hits, now).where(
+                    SendWindow.key.in_(list(periods))
+                )
+            )
+        ).all()
+        wait = 0.0
+        for key, hits, at in rows:
+            amount, period = periods[key]
+            live = sorted(h for h in hits if h > at - period)
+            if len(live) >= amount:  # full: until the oldest of the last ``amount`` leaves
+                wait = max(wait, live[-amount] + period - at)
+        return wait
+
+    async def hit(self, key: str, amount: int, period: float) -> bool:
+        """Count one send under ``key`` if its window has room; whether it was counted."""
+        params = {"key": key, "amount": amount, "period": period}
+        return (await self.session.execute(_SEND, params)).first() is not None
+
+    async def prune(self) -> int:
+        """Delete the windows whose every send has left them."""
+        result = await self.session.execute(
+            delete(SendWindow).where(SendWindow.until < func.date_part("epoch", func.now()))
         )
         return dialect.rowcount(result)
 

@@ -1,4 +1,4 @@
-"""shared state in the database: rate limits (GCRA) and the web chat's mailbox
+"""shared state in the database: rate limits (GCRA), send windows and the web chat's mailbox
 
 Several workers without Redis share the web chat's form limits, the outbox's send budgets and
 a visitor's private messages here (TOWNHALL_SHARED_STATE; docs/deployment.md, Several workers).
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0019"
 down_revision: str | None = "0018"
@@ -30,6 +31,16 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_rate_limits_tat"), "rate_limits", ["tat"])
     op.create_table(
+        "send_windows",
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column(
+            "hits", postgresql.ARRAY(sa.Double()).with_variant(sa.JSON(), "sqlite"), nullable=False
+        ),
+        sa.Column("until", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_send_windows")),
+    )
+    op.create_index(op.f("ix_send_windows_until"), "send_windows", ["until"])
+    op.create_table(
         "web_mail",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("visitor", sa.String(length=64), nullable=False),
@@ -43,4 +54,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("web_mail")
+    op.drop_table("send_windows")
     op.drop_table("rate_limits")
