@@ -44,7 +44,7 @@ SLACK = 0.02
 
 #: How often the in-process storage drops expired windows (seconds).
 SWEEP_EVERY = 1.0
-#: How often one process deletes the database's expired buckets (seconds).
+#: How often one process deletes the database's expired windows (seconds).
 PRUNE_EVERY = 60.0
 
 

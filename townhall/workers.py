@@ -3,7 +3,9 @@
 Each worker is an ordinary ``townhall run`` that binds the port with ``SO_REUSEPORT`` (the
 kernel spreads connections over them). They share one PostgreSQL: the outbox rows are claimed
 with row locks, and the jobs that only one worker may run (Telegram long polling, the
-scheduler, Discord's gateway) go by leases (``bot/leases.py``). The parent applies migrations
+scheduler, Discord's gateway) go by leases (``bot/leases.py``); the web chat's form limits and
+mailbox and the outbox's send budgets are kept where ``TOWNHALL_SHARED_STATE`` says (PostgreSQL
+or Redis). The parent applies migrations
 once, restarts a worker that dies, and on SIGTERM or SIGINT stops them all.
 """
 
