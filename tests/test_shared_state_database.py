@@ -217,6 +217,19 @@ async def test_workers_share_one_send_budget_in_postgresql(db: Database, other: 
 
 
 @POSTGRESQL_ONLY
+async def test_simultaneous_sends_from_two_workers_never_overfill_a_window(
+    db: Database, other: Database
+) -> None:
+    one, two = SendLimiter(db=db), SendLimiter(db=other)
+    rates = SendRates(per_chat="5/minute")
+    waits = await asyncio.gather(
+        *(limiter.acquire("test", rates, Target("8"), max_wait=0) for limiter in [one, two] * 10)
+    )
+    assert sum(1 for wait in waits if wait == 0.0) == 5
+    assert all(55 < wait <= 60.1 for wait in waits if wait)
+
+
+@POSTGRESQL_ONLY
 async def test_a_send_within_max_wait_waits_for_its_slot(db: Database) -> None:
     limiter = SendLimiter(db=db)
     rates = SendRates(per_chat="1/second")
