@@ -1,7 +1,7 @@
 """A broadcast through the outbox at Telegram's rate limits, with a kill -9 half way.
 
     python bench/broadcast.py [--messages 10000] [--db postgresql|sqlite] [--no-kill]
-        [--redis]
+        [--redis] [--shared-state auto|memory|database|redis] [--workers N]
 
 Enqueues ``--messages`` private messages (one per person, as a consultation's broadcast to its
 subscribers does) straight into the outbox of a fresh database, starts the test suite's fake
@@ -14,6 +14,9 @@ held as "uncertain" (in flight at the kill: Telegram has no idempotency key, so 
 resent blindly). Targets (issue 16): ≥ 95 % of the cap, 0 duplicates, 0 lost.
 
 ``--redis``: the workers' shared send budget in Redis (TOWNHALL_REDIS_URL, 127.0.0.1:6379).
+``--shared-state``: TOWNHALL_SHARED_STATE (default auto: Redis with ``--redis``, else the
+database on PostgreSQL, else memory). ``--workers N``: ``townhall run --workers N`` (the kill
+half way then kills the parent, and its workers end with it).
 Figures only; nothing asserts on time.
 """
 
@@ -106,6 +109,7 @@ def environment(args: argparse.Namespace, url: str, fake: FakeTelegram) -> dict[
     )
     if args.redis:
         env["TOWNHALL_REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    env["TOWNHALL_SHARED_STATE"] = args.shared_state
     return env
 
 
@@ -154,10 +158,10 @@ async def run(args: argparse.Namespace) -> int:
     fake = server.start()
     logs = Path(args.logs)
     try:
-        async with fresh_database(args.db) as url:
+        async with fresh_database(args.db, "broadcast") as url:
             await enqueue(url, args.messages)
             env = environment(args, url, fake)
-            command = [sys.executable, "-m", "townhall.cli", "run"]
+            command = [sys.executable, "-m", "townhall.cli", "run", "--workers", str(args.workers)]
             proc = spawn(command, env, logs / "broadcast-1.log")
             if not args.no_kill:
                 half = args.messages // 2
@@ -193,9 +197,12 @@ def report(
     times = sorted(at for at, _ in got)
     span = times[-1] - times[0] if len(times) > 1 else float("nan")
     rate = delivered / span
-    budget = "Redis" if args.redis else "in process"
+    budget = {"redis": "Redis", "database": "the database", "memory": "in process"}[store(args)]
     print(f"broadcast of {args.messages} private messages, fake Telegram capping {CAP}/s")
-    print(f"  database {args.db}, send budget {budget}, kill -9 half way: {killed}")
+    print(
+        f"  database {args.db}, send budget {budget}, workers {args.workers}, "
+        f"kill -9 half way: {killed}"
+    )
     print(f"  delivered          {delivered}")
     print(f"  duplicates         {sum(n - 1 for n in counts.values())}")
     print(f"  lost               {args.messages - delivered}")
@@ -212,12 +219,28 @@ def report(
         )
 
 
+def store(args: argparse.Namespace) -> str:
+    """Where the send budget is kept (TOWNHALL_SHARED_STATE, ``auto`` resolved)."""
+    if args.shared_state != "auto":
+        return str(args.shared_state)
+    if args.redis:
+        return "redis"
+    return "database" if args.db == "postgresql" else "memory"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--no-kill", action="store_true", help="no kill -9 half way")
     parser.add_argument("--redis", action="store_true", help="share the send budget in Redis")
+    parser.add_argument(
+        "--shared-state",
+        choices=["auto", "memory", "database", "redis"],
+        default="auto",
+        help="where the send budget is kept (TOWNHALL_SHARED_STATE)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="townhall run --workers N")
     parser.add_argument("--logs", default=tempfile.gettempdir(), help="directory for logs")
     return asyncio.run(run(parser.parse_args()))
 

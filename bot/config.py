@@ -97,8 +97,13 @@ class Settings(BaseSettings):
     #: Run database migrations automatically on start (the embedded default needs no setup).
     auto_migrate: bool = True
     #: Redis (e.g. redis://127.0.0.1:6379/0) for state shared by several workers: the
-    #: outbox's platform send rates. Without it each worker keeps its own count.
+    #: outbox's platform send rates, the web chat's form limits and private messages.
     redis_url: str | None = None
+    #: Where the state several workers must share lives (the web chat's form limits and
+    #: private messages, the outbox's send budgets): ``redis`` (needs TOWNHALL_REDIS_URL),
+    #: ``database`` (needs PostgreSQL), ``memory`` (each process its own), or ``auto``: Redis
+    #: when TOWNHALL_REDIS_URL is set, else the database when it is PostgreSQL, else memory.
+    shared_state: Literal["auto", "memory", "database", "redis"] = "auto"
     #: Keep each platform's documented send rates in the outbox (Telegram 30/s overall, 1/s
     #: per private chat, 20/min per group; Discord; Slack). Switch off only for a bot with
     #: raised limits (e.g. Telegram's paid broadcasts) or in tests with simulated time.
@@ -223,6 +228,29 @@ class Settings(BaseSettings):
                 "TOWNHALL_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters: A-Z a-z 0-9 _ -"
             )
         return self
+
+    @model_validator(mode="after")
+    def _check_shared_state(self) -> Settings:
+        if self.shared_state == "redis" and not self.redis_url:
+            raise ValueError(
+                "TOWNHALL_SHARED_STATE=redis needs TOWNHALL_REDIS_URL (e.g. "
+                "redis://127.0.0.1:6379/0)"
+            )
+        if self.shared_state == "database" and self.is_sqlite:
+            raise ValueError(
+                "TOWNHALL_SHARED_STATE=database needs PostgreSQL (a postgresql+asyncpg:// "
+                "TOWNHALL_DATABASE_URL); SQLite is one process, use memory or auto"
+            )
+        return self
+
+    @property
+    def shared_store(self) -> Literal["memory", "database", "redis"]:
+        """Where shared state lives: TOWNHALL_SHARED_STATE with ``auto`` resolved."""
+        if self.shared_state != "auto":
+            return self.shared_state
+        if self.redis_url:
+            return "redis"
+        return "memory" if self.is_sqlite else "database"
 
     @property
     def policy_subjects(self) -> list[str]:

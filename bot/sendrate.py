@@ -12,11 +12,16 @@ Why ``limits``: a maintained library (since 2015) with the moving-window algorit
 matches "N per second" exactly, async storages for memory and Redis (redis-py's asyncio client)
 behind one interface, and limit strings ("20/minute") that read like the platforms' own docs.
 ``aiolimiter`` is a fine in-process leaky bucket, but has no shared storage.
+
+Several workers without Redis share the budget in PostgreSQL instead
+(``TOWNHALL_SHARED_STATE``): the same moving windows, each a row holding its sends' times
+(``storage.shared.SendWindows``), counted by one atomic upsert on the database's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 
 from limits import RateLimitItem, parse
@@ -25,6 +30,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.adapter import SendRates
 from bot.events import Target
+from storage.db import Database
+from storage.shared import SendWindows
 
 #: Never sleep less than this between tries (another worker may take a freed slot first).
 MIN_WAIT = 0.002
@@ -37,6 +44,8 @@ SLACK = 0.02
 
 #: How often the in-process storage drops expired windows (seconds).
 SWEEP_EVERY = 1.0
+#: How often one process deletes the database's expired windows (seconds).
+PRUNE_EVERY = 60.0
 
 
 class InlineMemoryStorage(MemoryStorage):
@@ -77,18 +86,30 @@ class InlineMemoryStorage(MemoryStorage):
 
 
 class SendLimiter:
-    """``enabled=False`` keeps no limits (a bot with raised limits, or simulated time)."""
+    """``enabled=False`` keeps no limits (a bot with raised limits, or simulated time).
+
+    The budget lives in Redis with ``redis_url``, else in the database with ``db``
+    (PostgreSQL), else in this process's memory.
+    """
 
     def __init__(
-        self, redis_url: str | None = None, *, prefix: str = "townhall", enabled: bool = True
+        self,
+        redis_url: str | None = None,
+        *,
+        prefix: str = "townhall",
+        enabled: bool = True,
+        db: Database | None = None,
     ) -> None:
         self.enabled = enabled
+        #: The database keeping the budget (when there is no Redis).
+        self.db = db if redis_url is None else None
+        self._pruned = 0.0
         storage: Storage = (
             RedisStorage(redis_url, implementation="redispy", key_prefix=prefix)
             if redis_url
             else InlineMemoryStorage()
         )
-        self.shared = redis_url is not None
+        self.shared = redis_url is not None or self.db is not None
         self.strategy = MovingWindowRateLimiter(storage)
         self._parsed: dict[str, RateLimitItem] = {}
         #: When this process may next send on each platform (time.monotonic()).
@@ -142,6 +163,8 @@ class SendLimiter:
             return 0.0
         buckets = self.buckets(platform, rates, target)
         await pause_until(self.reserve(platform, rates) if slot is None else slot)
+        if self.db is not None:
+            return await self._acquire_in_database(self.db, buckets, max_wait)
         while True:
             wait = 0.0
             for item, *keys in buckets:
@@ -158,6 +181,48 @@ class SendLimiter:
                     return 0.0
                 wait = MIN_WAIT
             await asyncio.sleep(max(MIN_WAIT, wait))
+
+    async def _acquire_in_database(
+        self, db: Database, buckets: list[tuple[RateLimitItem, str, str]], max_wait: float
+    ) -> float:
+        """:meth:`acquire` on moving windows in the database: test every window (one read),
+        then count under each (one atomic upsert each), as with ``limits``' storages."""
+        windows = [
+            (_database_key(platform, key), item.amount, float(item.get_expiry()))
+            for item, platform, key in buckets
+        ]
+        if not windows:
+            return 0.0
+        while True:
+            async with db.statement() as session:
+                wait = await SendWindows(session).wait(windows)
+            if wait > 0:
+                wait += SLACK
+            if wait > max_wait:
+                return wait
+            if wait <= 0:
+                for key, amount, period in windows:
+                    async with db.statement() as session:
+                        if not await SendWindows(session).hit(key, amount, period):
+                            break  # another sender took the slot since the test: try again
+                else:
+                    await self._prune(db)
+                    return 0.0
+                wait = MIN_WAIT
+            await asyncio.sleep(max(MIN_WAIT, wait))
+
+    async def _prune(self, db: Database) -> None:
+        """Delete the windows that hold nothing back, at most once per :data:`PRUNE_EVERY`."""
+        if time.monotonic() - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = time.monotonic()
+        async with db.statement() as session:
+            await SendWindows(session).prune()
+
+
+def _database_key(platform: str, key: str) -> str:
+    """A window's row key: the platform, and a digest of the rest (no chat ids stored)."""
+    return f"send:{platform}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
 async def pause_until(moment: float) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -659,3 +661,47 @@ class ProfileAnswer(Base):
     question: Mapped[str] = mapped_column(String(40))
     value: Mapped[str | None] = mapped_column(String(200))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RateLimit(Base):
+    """One rate limit's state, shared by every worker: the web chat's form limits
+    (bot/ratelimit.py), kept by GCRA.
+
+    ``tat`` is the key's theoretical arrival time (seconds since the epoch, the database's
+    clock): a row whose ``tat`` has passed says no more than no row, and is pruned. ``key`` is
+    a namespace and a digest (no addresses or platform ids in the table).
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tat: Mapped[float] = mapped_column(Double(), index=True)
+
+
+class SendWindow(Base):
+    """The outbox's send budget under one platform limit "N per P", shared by every worker
+    (bot/sendrate.py): the times (epoch seconds, the database's clock) of the sends within the
+    last window, at most N of them, as ``limits``' moving window keeps them in memory or Redis.
+    PostgreSQL only (an array); ``until`` is when the newest leaves its window (then pruned)."""
+
+    __tablename__ = "send_windows"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hits: Mapped[list[float]] = mapped_column(
+        postgresql.ARRAY(Double()).with_variant(JSON(), "sqlite")
+    )
+    until: Mapped[float] = mapped_column(Double(), index=True)
+
+
+class WebMail(Base):
+    """A private message waiting for a web chat visitor's next page (adapters/web/mailbox.py):
+    ``visitor`` is a digest of the visitor id, ``view`` the serialised view (JSON text, as in
+    Redis). Taken (deleted) when shown; a few per visitor, kept a week at most."""
+
+    __tablename__ = "web_mail"
+    __table_args__ = (Index("ix_web_mail_visitor_id", "visitor", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    visitor: Mapped[str] = mapped_column(String(64))
+    view: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -156,6 +156,9 @@ PLAIN = {
         {"TOWNHALL_TELEGRAM_WEBHOOK_URL": "https://x.example/tg"},
         {"townhall_database_url": "sqlite+aiosqlite:///x.db"},  # the same setting twice
         {"TOWNHALL_UNKNOWN_THING": "1"},
+        {"TOWNHALL_SHARED_STATE": "memory"},
+        {"TOWNHALL_SHARED_STATE": "redis"},  # needs TOWNHALL_REDIS_URL: pydantic refuses
+        {"TOWNHALL_SHARED_STATE": "database", "TOWNHALL_DATABASE_URL": "sqlite+aiosqlite:///x"},
     ],
 )
 def test_the_quick_settings_check_accepts_only_what_pydantic_accepts(
@@ -174,7 +177,7 @@ def test_the_quick_settings_check_accepts_only_what_pydantic_accepts(
         assert quick is None  # the ordinary path reports it, with pydantic's words
         return
     assert quick in (None, settings.database_url)
-    if change in ({}, {"TOWNHALL_LOG_LEVEL": "ERROR"}):
+    if change in ({}, {"TOWNHALL_LOG_LEVEL": "ERROR"}, {"TOWNHALL_SHARED_STATE": "memory"}):
         assert quick == settings.database_url
 
 

@@ -6,11 +6,15 @@ fake Telegram; the leases table says who holds what."""
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import signal
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from click.testing import CliRunner
 
@@ -169,8 +173,47 @@ async def test_workers_option_starts_several_on_one_port_and_sigterm_stops_all(
     assert parent.returncode == 0, read(log)[-3000:]
     assert await holders(db_url) == {}  # every worker stopped cleanly
     assert conflicts(fake) == 0
-    # no TOWNHALL_REDIS_URL here: said once, at start, what the workers then do not share
-    assert read(log).count("warning: 2 workers without TOWNHALL_REDIS_URL") == 1
+    # no TOWNHALL_REDIS_URL here: the state the workers share is in PostgreSQL, nothing to say
+    assert "warning: 2 workers" not in read(log)
+
+
+async def test_two_workers_without_redis_hold_one_client_to_one_form_quota(
+    pg_database: str, tmp_path: Path
+) -> None:
+    """Two ``townhall run`` on one PostgreSQL and no Redis: the web chat's per-address limit
+    (60 at once, then one a second) is counted in the database, so a client posting to both
+    is let through about 60 times, not 60 times on each."""
+    db_url = pg_database
+    await empty_database(db_url)
+    ports = [free_port(), free_port()]
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    procs = []
+    for port, log in zip(ports, logs, strict=True):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+        env.update(
+            PYTHONUNBUFFERED="1",
+            TOWNHALL_DATABASE_URL=db_url,
+            TOWNHALL_SECRET_KEY="workers-test-secret-key-0123456789",
+            TOWNHALL_HTTP_PORT=str(port),
+        )
+        procs.append(await start(env, log, port))
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def post(port: int) -> int:
+                async with session.post(f"http://127.0.0.1:{port}/c/abcdef", data={}) as r:
+                    return r.status
+
+            began = time.monotonic()
+            statuses = await asyncio.gather(*(post(ports[n % 2]) for n in range(100)))
+            took = time.monotonic() - began
+        let_through = sum(1 for status in statuses if status != 429)
+        assert 60 <= let_through <= 60 + math.ceil(took), (statuses, took)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 30)
+    assert all(proc.returncode == 0 for proc in procs), [read(log)[-3000:] for log in logs]
 
 
 def test_workers_on_sqlite_are_refused_in_one_line(tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ class Townhall:
             clock=clock,
             give_up_after=settings.outbox_give_up_after,
             metrics=self.metrics,
-            limiter=SendLimiter(settings.redis_url, enabled=settings.outbox_rate_limits),
+            limiter=send_limiter(settings, self.db),
         )
         self.scheduler = Scheduler(
             self.db,
@@ -282,6 +282,16 @@ class Townhall:
             await self.db.dispose()
         except Exception as exc:
             log.warning("database pool did not close cleanly", error=type(exc).__name__)
+
+
+def send_limiter(settings: Settings, db: Database) -> SendLimiter:
+    """The outbox's send budget, kept where TOWNHALL_SHARED_STATE says."""
+    store = settings.shared_store
+    return SendLimiter(
+        settings.redis_url if store == "redis" else None,
+        db=db if store == "database" else None,
+        enabled=settings.outbox_rate_limits,
+    )
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

@@ -42,6 +42,8 @@ _LITERALS = {
     # INFO and DEBUG may log (SQLAlchemy's statements among them): the ordinary path does that.
     "log_level": ("WARNING", "ERROR"),
     "consent": ("explicit", "notice"),
+    # "database" and "redis" depend on other settings: pydantic decides those.
+    "shared_state": ("auto", "memory"),
 }
 _BOOLS = ("true", "false", "1", "0", "yes", "no", "on", "off")
 _PORTS = ("http_port", "metrics_port")

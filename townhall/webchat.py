@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from adapters.web import WebChatAdapter
+from adapters.web import CLIENT_LIMIT, VISITOR_LIMIT, WebChatAdapter
 from adapters.web.links import chat_path
 from adapters.web.model import ChatPage, ConsultationStep, PageLoader
 from bot.config import Settings
 from bot.context import Clock, utc_now
 from bot.i18n import Translator, choose, translator_for
+from bot.mailbox import DatabaseMailbox
+from bot.ratelimit import DatabaseRateLimiter
 from bot.views import Card
 from services import cards, consultations, results
 from storage.consultations import ConsultationRepository
@@ -217,7 +219,15 @@ async def consultation_page(
 
 
 def connect(townhall: Townhall, web_app: web.Application) -> None:
-    """Web extension: the web chat reads pages through the running app's own database."""
+    """Web extension: the web chat reads pages through the running app's own database, and
+    keeps its mailbox and form limits there when the shared state lives in the database."""
     adapter = townhall.adapters.get(PLATFORM)
     if isinstance(adapter, WebChatAdapter):
         adapter.attach(page_loader(townhall.db, townhall.settings, townhall.clock))
+        if townhall.settings.shared_store == "database":
+            db = townhall.db
+            adapter.share(
+                DatabaseMailbox(db),
+                DatabaseRateLimiter(db, *CLIENT_LIMIT, prefix="web-client"),
+                DatabaseRateLimiter(db, *VISITOR_LIMIT, prefix="web-visitor"),
+            )

@@ -3,7 +3,9 @@
 Each worker is an ordinary ``townhall run`` that binds the port with ``SO_REUSEPORT`` (the
 kernel spreads connections over them). They share one PostgreSQL: the outbox rows are claimed
 with row locks, and the jobs that only one worker may run (Telegram long polling, the
-scheduler, Discord's gateway) go by leases (``bot/leases.py``). The parent applies migrations
+scheduler, Discord's gateway) go by leases (``bot/leases.py``); the web chat's form limits and
+mailbox and the outbox's send budgets are kept where ``TOWNHALL_SHARED_STATE`` says (PostgreSQL
+or Redis). The parent applies migrations
 once, restarts a worker that dies, and on SIGTERM or SIGINT stops them all.
 """
 
@@ -43,12 +45,13 @@ def check(settings: Settings, workers: int) -> None:
 
 def caveats(settings: Settings, workers: int) -> list[str]:
     """What works, but worse, with these settings: one line each, said at start."""
-    if workers > 1 and not settings.redis_url:
+    if workers > 1 and settings.shared_store == "memory":
         return [
-            f"{workers} workers without TOWNHALL_REDIS_URL: each keeps its own outbox send "
-            "budget (up to N times the platforms' rates, met by their 429s) and its own web "
-            "chat mailbox and form limits (a visitor's private message may wait on another "
-            "worker). Set TOWNHALL_REDIS_URL=redis://HOST:6379/0 to share them "
+            f"{workers} workers with TOWNHALL_SHARED_STATE={settings.shared_state}: each keeps "
+            "its own outbox send budget (up to N times the platforms' rates, met by their "
+            "429s) and its own web chat mailbox and form limits (a visitor's private message "
+            "may wait on another worker). Set TOWNHALL_SHARED_STATE=database (or auto) to "
+            "share them in PostgreSQL, or TOWNHALL_REDIS_URL=redis://HOST:6379/0 for Redis "
             "(docs/deployment.md, Several workers)."
         ]
     return []

@@ -9,6 +9,9 @@ a :class:`MessageRef` whose message id is the item's page, ``/c/<item id>``, so 
 the web records where the item lives (the dashboard links it). The page always renders the
 current card from the database, so ``edit()`` has nothing to do. Private messages to a visitor
 (a moderator hid their answer) wait in a :class:`Mailbox` for their next page view.
+
+Several workers share the mailbox and the form limits (``TOWNHALL_SHARED_STATE``): in Redis,
+made here from its URL, or in the database, handed over by the application (:meth:`share`).
 """
 
 from __future__ import annotations
@@ -52,9 +55,10 @@ class WebChatAdapter:
         #: Form posts per client address, and per visitor at one address (burst, seconds).
         self.limit_client: Limit = RateLimiter(*CLIENT_LIMIT)
         self.limit_visitor: Limit = RateLimiter(*VISITOR_LIMIT)
-        #: Where private messages wait: this process, or Redis shared by every worker.
+        #: Where private messages wait: this process, or Redis or the database shared by
+        #: every worker (the database's are given by :meth:`share`).
         self.inbox: Inbox = self.mailbox
-        if settings.redis_url:
+        if settings.shared_store == "redis" and settings.redis_url:
             url = settings.redis_url
             self.inbox = RedisMailbox(url)
             self.limit_client = SharedRateLimiter(*CLIENT_LIMIT, url, prefix="townhall-client")
@@ -64,6 +68,13 @@ class WebChatAdapter:
     def attach(self, pages: PageLoader) -> None:
         """Give the adapter its read side (the app does, once the database exists)."""
         self.pages = pages
+
+    def share(self, inbox: Inbox, limit_client: Limit, limit_visitor: Limit) -> None:
+        """Keep private messages and form limits where every worker sees them (the app
+        does, with the database's, once it exists)."""
+        self.inbox = inbox
+        self.limit_client = limit_client
+        self.limit_visitor = limit_visitor
 
     @property
     def connected(self) -> bool:
