@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from adapters.discord import DiscordAdapter
 from bot.config import Settings
 from storage.db import Database
-from storage.leases import LeaseRepository
 from storage.models import Vote
 from tests.drivers.discord_kit import (
     CITIZENS,
@@ -43,6 +42,7 @@ from tests.fakes.discord import (
 )
 from tests.test_slack_cli import empty_database, free_port, read
 from tests.test_telegram_kill import start
+from tests.test_workers import holders
 from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(180)
@@ -81,8 +81,12 @@ def test_the_guilds_fall_on_different_shards() -> None:
     assert shard_of(VILLAGE_ID, 1) == 0
 
 
-async def publish_poll(harness: Harness, guild_id: int, channel_id: int) -> tuple[str, int]:
-    """The officer publishes a poll in ``channel_id``; its short id and card's message id."""
+async def publish_poll(
+    harness: Harness, guild_id: int, channel_id: int, *, poster: Harness | None = None
+) -> tuple[str, int]:
+    """The officer publishes a poll in ``channel_id`` through ``harness`` (the worker holding
+    the guild's shard); its short id and card's message id, the card posted by ``poster``
+    (another worker's outbox, over REST) if given."""
     fake = harness.fake
     payload = fake.slash_command(
         guild_id,
@@ -95,8 +99,9 @@ async def publish_poll(harness: Harness, guild_id: int, channel_id: int) -> tupl
     await harness.deliver(payload)
     match = re.search(r"Published \w+ (\w{6})", harness.reply_text(payload))
     assert match, harness.reply_text(payload)
-    await harness.drain()
-    return match.group(1), harness.card_message(match.group(1), channel_id)
+    poster = poster or harness
+    await poster.drain()
+    return match.group(1), poster.card_message(match.group(1), channel_id)
 
 
 async def test_two_shards_in_one_worker_each_get_their_guilds_events(
@@ -206,20 +211,9 @@ async def test_two_workers_share_the_shards_send_over_rest_and_hand_them_over(
 
             # A poll in the guild on shard 1 arrives at the holder; the other worker (shard 0)
             # posts the card over REST.
-            payload = fake.slash_command(
-                VILLAGE_ID,
-                VILLAGE_CHANNEL_ID,
-                OFFICER,
-                "townhall",
-                "poll",
-                {"question": "Open the library on Sundays?", "options": "Yes | No"},
+            short_id, card = await publish_poll(
+                holder, VILLAGE_ID, VILLAGE_CHANNEL_ID, poster=other
             )
-            await holder.deliver(payload)
-            match = re.search(r"Published \w+ (\w{6})", holder.reply_text(payload))
-            assert match, holder.reply_text(payload)
-            short_id = match.group(1)
-            await other.drain()
-            card = other.card_message(short_id, VILLAGE_CHANNEL_ID)
 
             # The holder stops: its leases are handed back and the other runs both shards.
             await holder.townhall.stop()
@@ -264,14 +258,7 @@ SHARDS = ("discord-gateway-shard-0-of-2", "discord-gateway-shard-1-of-2")
 
 async def shard_holders(db_url: str) -> dict[str, int]:
     """Shard lease -> the pid of the worker holding it."""
-    db = Database(db_url)
-    try:
-        async with db.transaction() as session:
-            rows = await LeaseRepository(session).holders()
-    finally:
-        await db.dispose()
-    held = {name.split(":")[0]: int(holder.split(":")[1]) for name, (holder, _) in rows.items()}
-    return {name: pid for name, pid in held.items() if name in SHARDS}
+    return {name: pid for name, pid in (await holders(db_url)).items() if name in SHARDS}
 
 
 async def test_two_workers_run_each_shard_once_and_a_killed_ones_move_within_10s(
