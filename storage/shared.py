@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    Table,
     bindparam,
     case,
     delete,
@@ -27,6 +28,8 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dialect
@@ -43,6 +46,38 @@ def _now(session: AsyncSession, now: float | None) -> Any:
     return (func.julianday("now") - 2440587.5) * 86400.0
 
 
+_HITS: dict[tuple[bool, bool], Any] = {}
+
+
+def _hit_statement(postgresql: bool, given_now: bool) -> Any:
+    """:meth:`RateLimits.hit`'s upsert, built once per dialect with its values as parameters
+    (built per call, SQLAlchemy derived its cache key from the values clause every time: a
+    web chat post checks two limits, and that was most of their cost)."""
+    built = _HITS.get((postgresql, given_now))
+    if built is not None:
+        return built
+    table: Table = RateLimit.__table__  # type: ignore[assignment]
+    if given_now:
+        at: Any = bindparam("now", type_=Float())
+    elif postgresql:
+        at = func.date_part("epoch", func.now())
+    else:
+        at = (func.julianday("now") - 2440587.5) * 86400.0
+    step, slack = bindparam("step", type_=Float()), bindparam("slack", type_=Float())
+    start = case((table.c.tat > at, table.c.tat), else_=at)
+    base = (pg_insert if postgresql else sqlite_insert)(table)
+    built = _HITS[(postgresql, given_now)] = (
+        base.values(key=bindparam("key", type_=String()), tat=at + step)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={"tat": start + step},
+            where=start - at <= slack,
+        )
+        .returning(table.c.key)
+    )
+    return built
+
+
 class RateLimits:
     """GCRA buckets: ``step`` is the seconds one hit costs, ``slack`` how far ahead of now a
     key's arrival time may run (``period - step`` for a burst of ``period / step``)."""
@@ -52,20 +87,11 @@ class RateLimits:
 
     async def hit(self, key: str, step: float, slack: float, now: float | None = None) -> bool:
         """Count a hit if it conforms (one atomic upsert); whether it was counted."""
-        table = RateLimit.__table__
-        at = _now(self.session, now)
-        start = case((table.c.tat > at, table.c.tat), else_=at)
-        statement = (
-            dialect.insert(self.session, table)
-            .values(key=key, tat=at + step)
-            .on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={"tat": start + step},
-                where=start - at <= slack,
-            )
-            .returning(table.c.key)
-        )
-        return (await self.session.execute(statement)).first() is not None
+        params: dict[str, Any] = {"key": key, "step": step, "slack": slack}
+        if now is not None:
+            params["now"] = now
+        statement = _hit_statement(dialect.is_postgresql(self.session), now is not None)
+        return (await self.session.execute(statement, params)).first() is not None
 
     async def wait(self, buckets: Sequence[tuple[str, float]], now: float | None = None) -> float:
         """Seconds until a hit conforms under every ``(key, slack)``: 0.0 when it does now."""
