@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -38,6 +38,13 @@ class NewItem:
     #: The question and options in Welsh (issue 18); options_cy empty or one per option.
     question_cy: str | None = None
     options_cy: Sequence[str] = ()
+
+
+#: An item with its options in one round trip (every vote batch and web chat page reads one):
+#: built once, so SQLAlchemy does not rebuild the loader options and their cache key per call.
+_BY_SHORT_ID = (
+    select(Item).where(Item.short_id == bindparam("short_id")).options(joinedload(Item.options))
+)
 
 
 class ItemRepository:
@@ -77,11 +84,7 @@ class ItemRepository:
         return item
 
     async def by_short_id(self, short_id: str) -> Item | None:
-        result = await self.session.execute(
-            select(Item)
-            .where(Item.short_id == short_id.strip().lower())
-            .options(joinedload(Item.options))  # one round trip on the vote path
-        )
+        result = await self.session.execute(_BY_SHORT_ID, {"short_id": short_id.strip().lower()})
         return result.unique().scalar_one_or_none()
 
     async def list(self, *, status: str | None = None, limit: int = 50) -> Sequence[Item]:
