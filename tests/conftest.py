@@ -31,6 +31,10 @@ PG_ADMIN_URL = os.environ.get(
 BACKENDS = [
     b.strip() for b in os.environ.get("TOWNHALL_TEST_DATABASES", "sqlite,postgresql").split(",")
 ]
+# The PostgreSQL tests skip only when PostgreSQL is left out on purpose, and never in CI.
+assert "postgresql" in BACKENDS or not os.environ.get("CI"), (
+    "CI runs every test on PostgreSQL too: do not set TOWNHALL_TEST_DATABASES there"
+)
 SECRET = "test-secret-key-not-for-production"
 
 

@@ -9,10 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -192,6 +193,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class Said:
+    """A process's stdout, read on a thread as it comes (a readline on the pipe itself could
+    wait for ever): :meth:`wait_for` a line within a bounded time, :attr:`seen` all so far."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        self.seen: list[str] = []
+        self._new = threading.Condition()
+        self._ended = False
+        self._thread = threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stdout: IO[str]) -> None:
+        for line in stdout:
+            with self._new:
+                self.seen.append(line)
+                self._new.notify_all()
+        with self._new:
+            self._ended = True
+            self._new.notify_all()
+
+    def wait_for(self, text: str, within: float = 60) -> bool:
+        with self._new:
+            return self._new.wait_for(
+                lambda: self._ended or any(text in line for line in self.seen), within
+            ) and any(text in line for line in self.seen)
+
+    def all(self, within: float = 30) -> str:
+        """Everything once the process closed its stdout."""
+        self._thread.join(within)
+        with self._new:
+            return "".join(self.seen)
+
+
 def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, str]) -> None:
     made = run(["chat", "--as", "olivia"], env, 'poll "Open on Sundays?" "Yes" "No"\n').stdout
     found = re.search(r"Published poll (\w{6})", made)
@@ -205,15 +240,10 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        body = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    body = json.loads(r.read())
-                    break
-            except OSError:  # not listening yet, or 503 "starting" (urllib raises HTTPError)
-                time.sleep(0.1)  # polling a process we do not control; bounded by the deadline
+        said = Said(proc)
+        assert said.wait_for("Townhall is running"), "townhall run did not say it was running"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            body = json.loads(r.read())
         loop = {"alive": True, "stuck": False, "failures": 0}
         assert body == {
             "status": "ok",
@@ -236,7 +266,10 @@ def test_run_with_no_platform_serves_healthz_and_stops_cleanly(env: dict[str, st
             assert "Open on Sundays?" in r.read().decode()
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        assert proc.stderr is not None
+        err = proc.stderr.read()  # until the process closes it
+        proc.wait(timeout=30)
+        out = said.all()
     assert proc.returncode == 0, err
     assert "telegram: off (TOWNHALL_TELEGRAM_TOKEN not set)" in out
     assert "slack: off (TOWNHALL_SLACK_BOT_TOKEN and TOWNHALL_SLACK_SIGNING_SECRET not set)" in out
