@@ -201,15 +201,21 @@ class SendLimiter:
             if wait > max_wait:
                 return wait
             if wait <= 0:
-                for key, amount, period in windows:
-                    async with db.statement() as session:
-                        if not await SendWindows(session).hit(key, amount, period):
-                            break  # another sender took the slot since the test: try again
-                else:
+                if await self._count(db, windows):
                     await self._prune(db)
                     return 0.0
-                wait = MIN_WAIT
+                wait = MIN_WAIT  # another sender took the slot since the test: try again
             await asyncio.sleep(max(MIN_WAIT, wait))
+
+    @staticmethod
+    async def _count(db: Database, windows: list[tuple[str, int, float]]) -> bool:
+        """Count one send under each window in turn (one connection; each upsert commits on
+        its own); False at the first that has no room left."""
+        async with db.statement() as session:
+            for key, amount, period in windows:
+                if not await SendWindows(session).hit(key, amount, period):
+                    return False
+        return True
 
     async def _prune(self, db: Database) -> None:
         """Delete the windows that hold nothing back, at most once per :data:`PRUNE_EVERY`."""
